@@ -1,0 +1,124 @@
+# stemcap — build, install, test, demo.
+#   make            build build/stemcapd, build/stemcap and the test tools
+#   make deps       install the Debian packages the build and tests need
+#   make demo       record a demo take (private jackd -d dummy when none runs)
+#   make test       unit + integration tests against a real jackd -d dummy
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make SANITIZE=address,undefined   sanitizer build (into build/ as well)
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+BINDIR   := $(PREFIX)/bin
+SBINDIR  := $(PREFIX)/bin
+MANDIR   := $(PREFIX)/share/man
+DOCDIR   := $(PREFIX)/share/doc/stemcap
+CONFDIR  ?= /etc/stemcap
+
+CC       ?= cc
+PKGS     := jack liblo sndfile inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wshadow -Wpointer-arith \
+            -Wmissing-prototypes -Wvla
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 $(WARN) -D_GNU_SOURCE -DSTEMCAP_VERSION='"$(VERSION)"' -pthread
+ifneq ($(WERROR),0)
+CFLAGS   += -Werror
+endif
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+LDLIBS   += $(PKG_LIBS) -lm -pthread
+
+B := build
+
+DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
+              daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
+              daemon/ctl.c
+DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
+
+CLIENT_COMMON := clients/oscclient.c
+STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
+
+# Test tools and unit tests.
+TESTSIG_OBJ := $(B)/tests/testsig.o
+TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/checktake $(B)/tests/oscraw
+UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names
+
+PROGS := $(B)/stemcapd $(B)/stemcap
+
+all: $(PROGS) $(TOOLS) $(UNITS)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -Idaemon -Iclients -c -o $@ $<
+
+$(B)/stemcapd: $(DAEMON_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/stemcap: $(STEMCAP_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/checktake: $(B)/tests/checktake.o $(TESTSIG_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/oscraw: $(B)/tests/oscraw.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_conf: $(B)/tests/test_conf.o $(B)/daemon/conf.o $(B)/daemon/log.o $(B)/daemon/names.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_ring: $(B)/tests/test_ring.o $(B)/daemon/ring.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_names: $(B)/tests/test_names.o $(B)/daemon/names.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# Debian packages for building and testing.
+DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
+            libinih-dev sox procps psmisc
+deps:
+	@sh tests/deps.sh $(DEB_PKGS)
+
+test: deps
+	$(MAKE) all
+	sh tests/run.sh
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh
+
+format:
+	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch]
+
+check-format:
+	clang-format --dry-run --Werror daemon/*.[ch] clients/*.[ch] tests/*.[ch]
+
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	           $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
+	install -m 755 $(B)/stemcapd $(B)/stemcap $(DESTDIR)$(BINDIR)/
+	install -m 644 man/stemcap.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/stemcap.ini.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 644 man/stemcapd.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 config/stemcap.ini $(DESTDIR)$(DOCDIR)/stemcap.ini.example
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap
+	rm -f $(DESTDIR)$(MANDIR)/man1/stemcap.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
+	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
+	rm -rf $(DESTDIR)$(DOCDIR)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps test demo format check-format install uninstall clean

@@ -1,0 +1,449 @@
+/* conf — defaults, INI parsing and validation.
+ *
+ * inih does the tokenising; we feed it through our own line reader so that
+ * every message can name the line (the Debian build of inih has no
+ * INI_HANDLER_LINENO) and so that empty sections such as a bare "[stem3]",
+ * which inih never reports to the handler, still register their stem.
+ * Parsing never stops at the first problem: every bad line is reported, then
+ * conf_load() fails as a whole, so the daemon starts with a fully valid
+ * configuration or not at all. */
+#include "conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "names.h"
+
+struct conf_ctx {
+    struct conf *c;
+    const char *path;
+    FILE *fp;
+    int line;     /* line number of the line inih is looking at */
+    int errors;   /* problems reported so far */
+    int any_stem; /* a [stemN] section was seen */
+    char *buf;    /* getline buffer */
+    size_t bufsz;
+    unsigned seen_sections;                 /* bit per section index */
+    unsigned seen_keys[5 + CONF_MAX_STEMS]; /* bit per key index, per section */
+};
+
+enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_STEM1 };
+
+static const char *const conf_fixed_sections[] = {"jack", "osc", "capture", "song", "mix"};
+
+static const char *const conf_format_names[] = {"wav", "aiff", "w64"};
+static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double"};
+
+const char *
+conf_format_name(enum conf_format f)
+{
+    return conf_format_names[f];
+}
+
+const char *
+conf_format_ext(enum conf_format f)
+{
+    return conf_format_names[f];
+}
+
+const char *
+conf_sample_name(enum conf_sample s)
+{
+    return conf_sample_names[s];
+}
+
+void
+conf_defaults(struct conf *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->jack_client, sizeof c->jack_client, "stemcap");
+    c->osc_port = 9951;
+    snprintf(c->osc_bind, sizeof c->osc_bind, "127.0.0.1");
+    snprintf(c->capture_dir, sizeof c->capture_dir, "takes");
+    c->format = CONF_FORMAT_WAV;
+    c->sample_format = CONF_SAMPLE_PCM24;
+    c->buffer_seconds = 10.0;
+    c->record_mix = 1;
+    snprintf(c->song_title, sizeof c->song_title, "Untitled");
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        c->stem[i].registered = 1;
+        c->stem[i].armed = 1;
+        snprintf(c->stem[i].name, sizeof c->stem[i].name, "Stem %d", i + 1);
+    }
+}
+
+static void conf_err(struct conf_ctx *x, const char *section, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+conf_err(struct conf_ctx *x, const char *section, const char *key, const char *fmt, ...)
+{
+    char what[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (section && key)
+        log_error("%s:%d: [%s] %s: %s", x->path, x->line, section, key, what);
+    else if (section)
+        log_error("%s:%d: [%s]: %s", x->path, x->line, section, what);
+    else
+        log_error("%s:%d: %s", x->path, x->line, what);
+    x->errors++;
+}
+
+/* Section name -> index (SEC_*), or -1. */
+static int
+conf_section_index(const char *s)
+{
+    for (int i = 0; i < SEC_STEM1; i++)
+        if (strcmp(s, conf_fixed_sections[i]) == 0)
+            return i;
+    if (strncmp(s, "stem", 4) == 0 && s[4] >= '1' && s[4] <= '0' + CONF_MAX_STEMS && !s[5])
+        return SEC_STEM1 + (s[4] - '1');
+    return -1;
+}
+
+/* Called by our reader for each "[section]" line, before inih sees it. */
+static void
+conf_section_start(struct conf_ctx *x, const char *name)
+{
+    int idx = conf_section_index(name);
+
+    if (idx < 0) {
+        conf_err(x, NULL, NULL,
+                 "unknown section [%s] (known: jack, osc, capture, song, mix, stem1..stem%d)", name,
+                 CONF_MAX_STEMS);
+        return;
+    }
+    if (x->seen_sections & (1u << idx)) {
+        conf_err(x, name, NULL, "section appears twice");
+        return;
+    }
+    x->seen_sections |= 1u << idx;
+    if (idx >= SEC_STEM1) {
+        if (!x->any_stem) {
+            /* The first [stemN] section: only listed stems are registered. */
+            for (int i = 0; i < CONF_MAX_STEMS; i++)
+                x->c->stem[i].registered = 0;
+            x->any_stem = 1;
+        }
+        x->c->stem[idx - SEC_STEM1].registered = 1;
+    }
+}
+
+static char *
+conf_reader(char *str, int num, void *stream)
+{
+    struct conf_ctx *x = stream;
+    ssize_t n = getline(&x->buf, &x->bufsz, x->fp);
+
+    if (n < 0)
+        return NULL;
+    x->line++;
+    if (n > 0 && x->buf[n - 1] == '\n')
+        x->buf[--n] = '\0';
+    if (n > 0 && x->buf[n - 1] == '\r')
+        x->buf[--n] = '\0';
+    if (n >= num - 2) {
+        conf_err(x, NULL, NULL, "line too long (%zd bytes, at most %d)", n, num - 3);
+        str[0] = '\0';
+        return str;
+    }
+    /* Spot section headers ourselves: inih does not report empty ones. */
+    const char *p = x->buf;
+    while (isspace((unsigned char)*p))
+        p++;
+    if (*p == '[') {
+        const char *end = strchr(p, ']');
+        if (end) {
+            char name[64];
+            size_t len = (size_t)(end - p - 1);
+            if (len >= sizeof name)
+                len = sizeof name - 1;
+            memcpy(name, p + 1, len);
+            name[len] = '\0';
+            conf_section_start(x, name);
+        }
+    }
+    memcpy(str, x->buf, (size_t)n + 1);
+    return str;
+}
+
+static int
+conf_parse_bool(const char *v, int *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(v, yes[i]) == 0) {
+            *out = 1;
+            return 0;
+        }
+        if (strcasecmp(v, no[i]) == 0) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int
+conf_parse_long(const char *v, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end || n < lo || n > hi)
+        return -1;
+    *out = n;
+    return 0;
+}
+
+static int
+conf_parse_enum(const char *v, const char *const *names, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (strcasecmp(v, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Copies a string value, reporting when it does not fit or is empty. */
+static void
+conf_set_str(struct conf_ctx *x, const char *sec, const char *key, char *dst, size_t dstsz,
+             const char *v, int allow_empty)
+{
+    if (!allow_empty && !*v) {
+        conf_err(x, sec, key, "must not be empty");
+        return;
+    }
+    if (strlen(v) >= dstsz) {
+        conf_err(x, sec, key, "too long (%zu bytes, at most %zu)", strlen(v), dstsz - 1);
+        return;
+    }
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            conf_err(x, sec, key, "contains a control character");
+            return;
+        }
+    }
+    memcpy(dst, v, strlen(v) + 1);
+}
+
+static void
+conf_set_port(struct conf_ctx *x, const char *sec, const char *key, char *dst, const char *v)
+{
+    if (*v && !strchr(v, ':')) {
+        conf_err(x, sec, key, "'%s' is not a JACK port name (expected client:port)", v);
+        return;
+    }
+    conf_set_str(x, sec, key, dst, CONF_PORT_MAX, v, 1);
+}
+
+/* Key tables: the index of a key in its table is its bit in seen_keys. */
+static const char *const keys_jack[] = {"server", "client", NULL};
+static const char *const keys_osc[] = {"port", "bind", NULL};
+static const char *const keys_capture[] = {
+    "dir", "format", "sample_format", "buffer_seconds", "record_mix", NULL};
+static const char *const keys_song[] = {"title", NULL};
+static const char *const keys_mix[] = {"connect_left", "connect_right", NULL};
+static const char *const keys_stem[] = {"name", "connect_left", "connect_right", "armed", NULL};
+
+static const char *const *const conf_keys[] = {keys_jack, keys_osc, keys_capture, keys_song,
+                                               keys_mix};
+
+static void
+conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *name, const char *v)
+{
+    struct conf *c = x->c;
+    long n;
+    int e;
+
+    switch (sec) {
+    case SEC_JACK:
+        if (key == 0) {
+            conf_set_str(x, section, name, c->jack_server, sizeof c->jack_server, v, 1);
+        } else {
+            if (strchr(v, ':'))
+                conf_err(x, section, name, "'%s' must not contain ':'", v);
+            else
+                conf_set_str(x, section, name, c->jack_client, sizeof c->jack_client, v, 0);
+        }
+        break;
+    case SEC_OSC:
+        if (key == 0) {
+            if (conf_parse_long(v, 1, 65535, &n) < 0)
+                conf_err(x, section, name, "'%s' is not a UDP port number (1..65535)", v);
+            else
+                c->osc_port = (int)n;
+        } else {
+            conf_set_str(x, section, name, c->osc_bind, sizeof c->osc_bind, v, 0);
+        }
+        break;
+    case SEC_CAPTURE:
+        switch (key) {
+        case 0:
+            conf_set_str(x, section, name, c->capture_dir, sizeof c->capture_dir, v, 0);
+            break;
+        case 1:
+            if ((e = conf_parse_enum(v, conf_format_names, 3)) < 0)
+                conf_err(x, section, name, "'%s' is not one of wav, aiff, w64", v);
+            else
+                c->format = (enum conf_format)e;
+            break;
+        case 2:
+            if ((e = conf_parse_enum(v, conf_sample_names, 5)) < 0)
+                conf_err(x, section, name, "'%s' is not one of pcm16, pcm24, pcm32, float, double",
+                         v);
+            else
+                c->sample_format = (enum conf_sample)e;
+            break;
+        case 3: {
+            char *end;
+            errno = 0;
+            double d = strtod(v, &end);
+            if (errno || end == v || *end || !isfinite(d) || d < 1.0 || d > 300.0)
+                conf_err(x, section, name, "'%s' is not a number of seconds from 1 to 300", v);
+            else
+                c->buffer_seconds = d;
+            break;
+        }
+        case 4:
+            if (conf_parse_bool(v, &c->record_mix) < 0)
+                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+            break;
+        }
+        break;
+    case SEC_SONG:
+        conf_set_str(x, section, name, c->song_title, sizeof c->song_title, v, 0);
+        break;
+    case SEC_MIX:
+        conf_set_port(x, section, name, c->mix_connect[key], v);
+        break;
+    default: {
+        struct conf_stem *s = &c->stem[sec - SEC_STEM1];
+        if (key == 0)
+            conf_set_str(x, section, name, s->name, sizeof s->name, v, 0);
+        else if (key == 3) {
+            if (conf_parse_bool(v, &s->armed) < 0)
+                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+        } else
+            conf_set_port(x, section, name, s->connect[key - 1], v);
+        break;
+    }
+    }
+}
+
+static int
+conf_handler(void *user, const char *section, const char *name, const char *value)
+{
+    struct conf_ctx *x = user;
+    int sec = conf_section_index(section);
+
+    if (!*section) {
+        conf_err(x, NULL, NULL, "key '%s' outside of any section", name);
+        return 1;
+    }
+    if (sec < 0)
+        return 1; /* already reported by the reader */
+    const char *const *keys = sec >= SEC_STEM1 ? keys_stem : conf_keys[sec];
+    int key = -1;
+    for (int i = 0; keys[i]; i++)
+        if (strcmp(name, keys[i]) == 0)
+            key = i;
+    if (key < 0) {
+        char known[256] = "";
+        for (int i = 0; keys[i]; i++) {
+            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, keys[i], sizeof known - strlen(known) - 1);
+        }
+        conf_err(x, section, name, "unknown key (known in this section: %s)", known);
+        return 1;
+    }
+    if (x->seen_keys[sec] & (1u << key)) {
+        conf_err(x, section, name, "set twice in this section");
+        return 1;
+    }
+    x->seen_keys[sec] |= 1u << key;
+    conf_set(x, sec, section, key, name, value);
+    return 1;
+}
+
+/* Checks that go across keys: distinct file names for every stem. */
+static void
+conf_check(struct conf_ctx *x)
+{
+    char a[NAMES_COMPONENT_MAX + 2], b[NAMES_COMPONENT_MAX + 2];
+
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        if (!x->c->stem[i].registered)
+            continue;
+        names_sanitize(a, sizeof a, x->c->stem[i].name, "Stem");
+        if (x->c->record_mix && strcasecmp(a, "Mix") == 0) {
+            log_error("%s: [stem%d] name: '%s' would collide with the mix file "
+                      "(record_mix = true); choose another name",
+                      x->path, i + 1, x->c->stem[i].name);
+            x->errors++;
+        }
+        for (int j = i + 1; j < CONF_MAX_STEMS; j++) {
+            if (!x->c->stem[j].registered)
+                continue;
+            names_sanitize(b, sizeof b, x->c->stem[j].name, "Stem");
+            if (strcasecmp(a, b) == 0) {
+                log_error("%s: [stem%d] name and [stem%d] name: both give the file name "
+                          "'%s'; stem names must differ",
+                          x->path, i + 1, j + 1, a);
+                x->errors++;
+            }
+        }
+    }
+}
+
+int
+conf_load(struct conf *c, const char *path)
+{
+    struct conf_ctx x = {.c = c, .path = path};
+    int rc = -1;
+
+    if (strlen(path) >= sizeof c->path) {
+        log_error("%s: config path too long", path);
+        return -1;
+    }
+    snprintf(c->path, sizeof c->path, "%s", path);
+    x.fp = fopen(path, "r");
+    if (!x.fp) {
+        log_error("%s: cannot open config file: %s", path, strerror(errno));
+        return -1;
+    }
+    int r = ini_parse_stream(conf_reader, &x, conf_handler, &x);
+    if (r > 0) {
+        /* inih reports the first line it could not parse; our reader's line
+         * counter has moved on, so name inih's line. */
+        log_error("%s:%d: syntax error (expected 'key = value' or '[section]')", path, r);
+        x.errors++;
+    } else if (r < 0 || ferror(x.fp)) {
+        log_error("%s: cannot read config file: %s", path, strerror(errno));
+        x.errors++;
+    }
+    if (x.errors == 0)
+        conf_check(&x);
+    if (x.errors == 0)
+        rc = 0;
+    else
+        log_error("%s: %d error%s in config; nothing started", path, x.errors,
+                  x.errors == 1 ? "" : "s");
+    free(x.buf);
+    fclose(x.fp);
+    return rc;
+}

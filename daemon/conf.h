@@ -1,0 +1,64 @@
+/* conf — the daemon's configuration: defaults, INI parsing (inih) and
+ * validation.  Every error names the file, the line and the key. */
+#ifndef STEMCAP_CONF_H
+#define STEMCAP_CONF_H
+
+#include <limits.h>
+
+#define CONF_MAX_STEMS 8
+#define CONF_NAME_MAX  128 /* song and stem names, bytes incl. NUL */
+#define CONF_PORT_MAX  320 /* full JACK port names, bytes incl. NUL */
+#define CONF_ID_MAX    64  /* JACK server and client names */
+
+enum conf_format { CONF_FORMAT_WAV, CONF_FORMAT_AIFF, CONF_FORMAT_W64 };
+enum conf_sample {
+    CONF_SAMPLE_PCM16,
+    CONF_SAMPLE_PCM24,
+    CONF_SAMPLE_PCM32,
+    CONF_SAMPLE_FLOAT,
+    CONF_SAMPLE_DOUBLE
+};
+
+struct conf_stem {
+    int registered; /* a [stemN] section exists (or none exist at all) */
+    int armed;
+    char name[CONF_NAME_MAX];
+    char connect[2][CONF_PORT_MAX]; /* L, R; "" = none */
+};
+
+struct conf {
+    char path[PATH_MAX]; /* file it was read from, "" for defaults */
+    /* [jack] */
+    char jack_server[CONF_ID_MAX]; /* "" = $JACK_DEFAULT_SERVER or default */
+    char jack_client[CONF_ID_MAX];
+    /* [osc] */
+    int osc_port;
+    char osc_bind[64];
+    /* [capture] */
+    char capture_dir[PATH_MAX];
+    enum conf_format format;
+    enum conf_sample sample_format;
+    double buffer_seconds;
+    int record_mix;
+    /* [song] */
+    char song_title[CONF_NAME_MAX];
+    /* [mix] */
+    char mix_connect[2][CONF_PORT_MAX];
+    /* [stem1] .. [stem8] */
+    struct conf_stem stem[CONF_MAX_STEMS];
+};
+
+/* Fills `c` with the built-in defaults (all 8 stems registered). */
+void conf_defaults(struct conf *c);
+
+/* Reads `path` over the defaults.  Returns 0, or -1 after logging one line
+ * per problem ("FILE:LINE: [section] key: what is wrong").  On -1 the
+ * contents of `c` are unspecified. */
+int conf_load(struct conf *c, const char *path);
+
+const char *conf_format_name(enum conf_format f);
+const char *conf_sample_name(enum conf_sample s);
+/* File name extension for a format, without the dot. */
+const char *conf_format_ext(enum conf_format f);
+
+#endif

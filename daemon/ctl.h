@@ -1,0 +1,68 @@
+/* ctl — the daemon's control state and the operations every front end
+ * (OSC, signals) uses: start, stop, arm, song, status.  Runs on the control
+ * (main) thread only. */
+#ifndef STEMCAP_CTL_H
+#define STEMCAP_CTL_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "take.h"
+#include "writer.h"
+
+#define CTL_REASON_MAX 512
+
+struct ctl {
+    struct conf conf; /* running configuration: song, names, arm states */
+    struct engine engine;
+    struct writer writer;
+    int rootfd;
+    char root[PATH_MAX];
+    int notify_fd;
+    int engine_up;
+
+    struct take take; /* the current or last take */
+    unsigned next_id;
+    int recording;
+    int have_take; /* take holds a current or last take */
+    unsigned xrun_base;
+    /* Figures of the last finished take. */
+    uint64_t last_frames, last_dropped;
+    unsigned last_xruns;
+    int last_failed;
+};
+
+struct ctl_status {
+    const char *state; /* "idle" or "recording" */
+    int take;          /* NN of the current or last take, 0 if none */
+    uint64_t frames;
+    unsigned xruns;
+    uint64_t dropped;
+    const char *song;     /* song of the current or last take, else the next one */
+    const char *take_dir; /* folder of the current or last take, "" if none */
+    uint32_t rate;
+};
+
+/* Opens the capture root, the JACK client and the writer.  Returns 0 or -1
+ * (logged); on -1 nothing is left running. */
+int ctl_init(struct ctl *c, const struct conf *conf, int notify_fd);
+/* Stops any take and releases everything. */
+void ctl_shutdown(struct ctl *c);
+
+/* Operations.  Each returns 0, or -1 with a one-line reason in `why`
+ * (CTL_REASON_MAX bytes). */
+int ctl_start(struct ctl *c, char *why);
+int ctl_stop(struct ctl *c, char *why);
+int ctl_arm(struct ctl *c, int stem, int armed, char *why); /* stem 1..8 */
+int ctl_get_arm(struct ctl *c, int stem, int *armed, char *why);
+int ctl_set_song(struct ctl *c, const char *title, char *why);
+void ctl_status(struct ctl *c, struct ctl_status *s);
+
+/* Housekeeping after a wake-up or a timer tick: configured connections for
+ * ports that appeared, a write error or a vanished server ending the take. */
+void ctl_poll(struct ctl *c, int ports_changed);
+
+#endif

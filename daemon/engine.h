@@ -1,0 +1,82 @@
+/* engine — the JACK client: ports, connections, and the process callback
+ * that feeds the capture ring.  The only module with real-time code. */
+#ifndef STEMCAP_ENGINE_H
+#define STEMCAP_ENGINE_H
+
+#include <jack/jack.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "ring.h"
+
+/* Channel indexes: stem N (1-based) is 2(N-1) (L) and 2(N-1)+1 (R); the mix
+ * follows the stems. */
+#define ENGINE_MIX_L  (2 * CONF_MAX_STEMS)
+#define ENGINE_MIX_R  (ENGINE_MIX_L + 1)
+#define ENGINE_MAX_CH (ENGINE_MIX_R + 1)
+
+#define ENGINE_REC_MAGIC 0x53544d43u /* "STMC" */
+
+/* One ring record: a header, then `nch` planar blocks of `nframes` floats in
+ * the order of the take's channel plan.  A record is a whole JACK period of
+ * every recorded channel, or it does not exist. */
+struct engine_rec {
+    uint32_t magic;
+    uint32_t take; /* take sequence id the period belongs to */
+    uint32_t nframes;
+    uint32_t nch;
+    uint64_t frame;          /* JACK frame time of the first sample */
+    uint64_t dropped_before; /* frames lost just before this period */
+};
+
+struct engine {
+    jack_client_t *client;
+    jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
+    struct ring ring;
+    uint32_t rate;
+    int notify_fd; /* eventfd woken on port registration, shutdown */
+
+    /* Take plan: written by the control thread while no take runs, then
+     * published by the release store to req_take. */
+    uint32_t plan_nch;
+    int plan_ch[ENGINE_MAX_CH];
+
+    /* Control -> RT. */
+    atomic_uint req_take; /* take id to record, 0 = stop */
+
+    /* RT -> others. */
+    atomic_uint rt_take;                /* take being recorded, 0 = none */
+    atomic_uint_least64_t take_start;   /* JACK frame of its first sample */
+    atomic_uint_least64_t take_frames;  /* frames of the take so far */
+    atomic_uint_least64_t take_dropped; /* of which dropped */
+    atomic_uint_least64_t tail_dropped; /* dropped after the last record */
+    atomic_uint_least64_t cycles;       /* process callbacks run */
+    atomic_uint xruns;                  /* since the client opened */
+    atomic_int server_gone;             /* JACK shut us down */
+
+    /* Owned by the RT thread. */
+    unsigned rt_cur;
+    uint64_t rt_pending;
+};
+
+/* Opens the JACK client named in `c`, registers the ports of the registered
+ * stems and the mix, allocates and locks the ring (buffer_seconds long),
+ * activates, and makes the configured connections.  Returns 0 or -1. */
+int engine_open(struct engine *e, const struct conf *c, int notify_fd);
+
+/* Deactivates and closes the client (unless the server is gone) and frees
+ * the ring. */
+void engine_close(struct engine *e);
+
+/* Makes every configured connection that does not exist yet; ports that do
+ * not exist (yet) are skipped quietly unless `verbose`. */
+void engine_connect(struct engine *e, const struct conf *c, int verbose);
+
+/* Sets the JACK pretty-name metadata of the stem's two ports. */
+void engine_set_stem_name(struct engine *e, int stem, const char *name);
+
+/* Port name "client:stemN_L" etc. for channel `ch`. */
+const char *engine_port_name(const struct engine *e, int ch);
+
+#endif

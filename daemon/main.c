@@ -1,0 +1,158 @@
+/* stemcapd — main: arguments, signals, lifecycle and the control loop.
+ *
+ * Threads: JACK's real-time thread (engine.c), the writer thread (writer.c)
+ * and this one, the control thread, which owns everything else.  Signals
+ * are blocked in every thread (they are blocked here before any thread is
+ * created, and threads inherit the mask) and read from a signalfd in the
+ * control loop, so no handler ever runs in the middle of real work.  The
+ * loop polls the OSC socket, the signalfd and an eventfd the JACK
+ * notification callbacks poke, with a short timer for housekeeping.
+ *
+ * Exit status: 0 after a clean stop (SIGINT/SIGTERM: the take in progress
+ * is finalised first), 1 when the daemon cannot run (no JACK server, socket
+ * in use, ...), 2 for usage and configuration errors. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "ctl.h"
+#include "log.h"
+#include "osc.h"
+
+#define MAIN_TICK_MS 250
+
+static void
+usage(FILE *to)
+{
+    fprintf(to, "usage: stemcapd [-c FILE] [-v] [-h] [-V]\n"
+                "Records up to 8 stereo stems and the mix from JACK, sample-synced.\n"
+                "  -c, --config FILE   read the configuration from FILE\n"
+                "  -v, --verbose       log debug messages too\n"
+                "  -h, --help          show this help\n"
+                "  -V, --version       show the version\n"
+                "See stemcapd(8) and stemcap.ini(5).\n");
+}
+
+static int
+main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd)
+{
+    struct pollfd pfd[3] = {
+        {.fd = osc->fd, .events = POLLIN},
+        {.fd = sigfd, .events = POLLIN},
+        {.fd = notify_fd, .events = POLLIN},
+    };
+
+    for (;;) {
+        int n = poll(pfd, 3, MAIN_TICK_MS);
+        if (n < 0 && errno != EINTR) {
+            log_error("poll: %s", strerror(errno));
+            return 1;
+        }
+        if (pfd[1].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    log_warn("SIGHUP: reloading the configuration is not supported yet; "
+                             "restart stemcapd to apply changes");
+                } else {
+                    log_info("%s: stopping", strsignal((int)si.ssi_signo));
+                    return 0;
+                }
+            }
+        }
+        int ports_changed = 0;
+        if (pfd[2].revents & POLLIN) {
+            uint64_t v;
+            if (read(notify_fd, &v, sizeof v) < 0 && errno != EAGAIN)
+                log_warn("eventfd: %s", strerror(errno));
+            ports_changed = 1;
+        }
+        ctl_poll(ctl, ports_changed);
+        if (pfd[0].revents & POLLIN)
+            osc_handle(osc);
+    }
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = NULL;
+    struct conf conf;
+    static struct ctl ctl;
+    struct osc osc = {.fd = -1};
+    int opt, rc = 1, sigfd = -1, notify_fd = -1;
+    sigset_t set;
+
+    while ((opt = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'v':
+            log_set_level(LOG_LEVEL_DEBUG);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("stemcapd %s\n", STEMCAP_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "stemcapd: unexpected argument '%s'\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+
+    conf_defaults(&conf);
+    if (path && conf_load(&conf, path) < 0)
+        return 2;
+
+    /* Block the signals we read from the signalfd before any thread exists
+     * (JACK's and the writer inherit the mask). */
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (sigfd < 0 || notify_fd < 0) {
+        log_error("cannot create signalfd/eventfd: %s", strerror(errno));
+        goto out;
+    }
+    if (osc_open(&osc, &ctl, conf.osc_bind, conf.osc_port) < 0)
+        goto out;
+    if (ctl_init(&ctl, &conf, notify_fd) < 0)
+        goto out;
+    log_info("stemcapd %s ready (config %s)", STEMCAP_VERSION, path ? path : "built-in defaults");
+    rc = main_loop(&ctl, &osc, sigfd, notify_fd);
+    ctl_shutdown(&ctl);
+out:
+    osc_close(&osc);
+    if (sigfd >= 0)
+        close(sigfd);
+    if (notify_fd >= 0)
+        close(notify_fd);
+    return rc;
+}

@@ -1,0 +1,139 @@
+/* names — song and stem names made safe as file-name components.
+ *
+ * Names come from the config file and from OSC, i.e. from anyone who can
+ * reach the port.  A name becomes exactly one path component: it can never
+ * contain a separator, start with a dot (no "..", no hidden files) or carry
+ * control characters, and it stays short enough that "<Song> - <Stem>.wav"
+ * fits every file system's 255-byte limit.  Characters that Windows or macOS
+ * reject are replaced too, because delivery folders travel to mastering
+ * studios on other systems.  The function is pure and unit-tested. */
+#include "names.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t
+utf8_seq_len(const unsigned char *s)
+{
+    size_t len;
+    unsigned int cp;
+
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xE0) == 0xC0) {
+        len = 2;
+        cp = s[0] & 0x1Fu;
+    } else if ((s[0] & 0xF0) == 0xE0) {
+        len = 3;
+        cp = s[0] & 0x0Fu;
+    } else if ((s[0] & 0xF8) == 0xF0) {
+        len = 4;
+        cp = s[0] & 0x07u;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3Fu);
+    }
+    /* Reject overlong forms, surrogates and code points past U+10FFFF. */
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+        return 0;
+    /* C1 controls (U+0080..U+009F) are control characters too. */
+    if (cp >= 0x80 && cp <= 0x9F)
+        return 0;
+    return len;
+}
+
+static int
+is_reserved_device(const char *s)
+{
+    static const char *const dev[] = {"CON", "PRN", "AUX", "NUL"};
+    size_t n = strcspn(s, ".");
+
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+        if (n == 3 && strncasecmp(s, dev[i], 3) == 0)
+            return 1;
+    if (n == 4 && (strncasecmp(s, "COM", 3) == 0 || strncasecmp(s, "LPT", 3) == 0) && s[3] >= '1' &&
+        s[3] <= '9')
+        return 1;
+    return 0;
+}
+
+int
+names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
+{
+    const unsigned char *p = (const unsigned char *)(in ? in : "");
+    size_t n = 0;
+    int pending_space = 0;
+
+    if (outsz == 0)
+        return -1;
+    while (*p) {
+        size_t len = utf8_seq_len(p);
+        const char *emit;
+        char repl[2] = {'_', 0};
+
+        if (len == 0) { /* invalid byte */
+            emit = repl;
+            len = 1;
+        } else if (len == 1 && (*p < 0x20 || *p == 0x7F || *p == ' ')) {
+            /* Whitespace and control characters fold to one space. */
+            pending_space = n > 0;
+            p++;
+            continue;
+        } else if (len == 1 && strchr("/\\:*?\"<>|", *p)) {
+            repl[0] = (*p == ':' || *p == '/' || *p == '\\' || *p == '|') ? '-' : '_';
+            emit = repl;
+        } else if (len == 1 && *p == '.' && n == 0) {
+            p++; /* no leading dots */
+            continue;
+        } else {
+            emit = (const char *)p;
+        }
+        size_t elen = emit == repl ? 1 : len;
+        if (n + pending_space + elen > NAMES_COMPONENT_MAX)
+            break;
+        if (n + pending_space + elen + 1 > outsz)
+            return -1;
+        if (pending_space)
+            out[n++] = ' ';
+        pending_space = 0;
+        memcpy(out + n, emit, elen);
+        n += elen;
+        p += len;
+    }
+    /* No trailing dots or spaces (Windows drops them silently). */
+    while (n > 0 && (out[n - 1] == '.' || out[n - 1] == ' '))
+        n--;
+    out[n] = '\0';
+    if (n == 0) {
+        size_t f = strlen(fallback);
+        if (f + 1 > outsz)
+            return -1;
+        memcpy(out, fallback, f + 1);
+        n = f;
+    }
+    if (is_reserved_device(out)) {
+        if (n + 2 > outsz)
+            return -1;
+        memmove(out + 1, out, n + 1);
+        out[0] = '_';
+    }
+    return 0;
+}
+
+int
+names_is_safe(const char *s)
+{
+    char tmp[NAMES_COMPONENT_MAX + 2];
+
+    if (!s || !*s || strlen(s) > NAMES_COMPONENT_MAX)
+        return 0;
+    if (names_sanitize(tmp, sizeof tmp, s, "") < 0)
+        return 0;
+    return strcmp(tmp, s) == 0;
+}

@@ -1,0 +1,45 @@
+/* ring — a lock-free single-producer/single-consumer byte ring.
+ *
+ * The producer reserves space, copies any number of pieces into it and then
+ * publishes them in one step; the consumer sees either nothing or the whole
+ * record.  That is what makes a JACK period "all or nothing": the engine
+ * checks for room for every channel of the period first, and the writer can
+ * never observe half a period.  Safe for exactly one producer thread and one
+ * consumer thread; no locks, no allocation after ring_init(). */
+#ifndef STEMCAP_RING_H
+#define STEMCAP_RING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+struct ring {
+    unsigned char *buf;
+    size_t size; /* power of two */
+    size_t mask;
+    int locked;                      /* buf is mlock()ed */
+    _Alignas(64) atomic_size_t head; /* total bytes published by the producer */
+    _Alignas(64) atomic_size_t tail; /* total bytes released by the consumer */
+};
+
+/* Allocates at least `min_bytes` (rounded up to a power of two), touches
+ * every page and tries to mlock() it.  Returns 0 or -1 (logged by caller
+ * through errno: ENOMEM). */
+int ring_init(struct ring *r, size_t min_bytes);
+void ring_free(struct ring *r);
+
+/* Producer side. */
+size_t ring_write_space(const struct ring *r);
+/* Copies `len` bytes to offset `off` past the published head (not yet
+ * visible to the consumer).  The caller has checked the space. */
+void ring_put(struct ring *r, size_t off, const void *src, size_t len);
+/* Makes `len` bytes past the head visible to the consumer at once. */
+void ring_publish(struct ring *r, size_t len);
+
+/* Consumer side. */
+size_t ring_read_space(const struct ring *r);
+/* Copies `len` bytes from offset `off` past the tail; does not consume. */
+void ring_peek(const struct ring *r, size_t off, void *dst, size_t len);
+/* Releases `len` bytes back to the producer. */
+void ring_consume(struct ring *r, size_t len);
+
+#endif

@@ -1,0 +1,253 @@
+/* take — take folders and files.
+ *
+ * Layout: <dir>/<Song>/take-NN/<Song> - <Stem>.<ext> and "<Song> - Mix".
+ * Every name that comes from a user (song, stem) goes through
+ * names_sanitize(), so it is exactly one path component.  Everything below
+ * the capture root is reached with *at() calls relative to the root's
+ * directory fd and O_NOFOLLOW, so neither a name nor a symlink planted in
+ * the tree can place a file outside the root, and files are created with
+ * O_EXCL so nothing is ever overwritten.  A take folder is claimed with
+ * mkdirat(), which is atomic: two daemons sharing a root cannot both get
+ * take-03.
+ *
+ * libsndfile opens the files from our fds (sf_open_fd).  "wav" is written
+ * as RF64 with auto-downgrade, so a take under 4 GiB is a plain WAV file and
+ * a longer one does not break at 4 GiB.  Clipping is on: float samples past
+ * full scale clip instead of wrapping in integer formats. */
+#include "take.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static int
+take_sf_format(const struct conf *c)
+{
+    static const int major[] = {SF_FORMAT_RF64, SF_FORMAT_AIFF, SF_FORMAT_W64};
+    static const int minor[] = {SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32,
+                                SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE};
+    return major[c->format] | minor[c->sample_format];
+}
+
+int
+take_check_format(const struct conf *c)
+{
+    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = take_sf_format(c)};
+    if (!sf_format_check(&info)) {
+        log_error("libsndfile cannot write format = %s with sample_format = %s",
+                  conf_format_name(c->format), conf_sample_name(c->sample_format));
+        return -1;
+    }
+    return 0;
+}
+
+int
+take_open_root(const char *dir, char *abs)
+{
+    char path[PATH_MAX];
+    int fd;
+
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        log_error("capture dir '%s': path too long", dir);
+        return -1;
+    }
+    /* mkdir -p */
+    for (char *p = path + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            log_error("cannot create capture dir '%s': %s", path, strerror(errno));
+            return -1;
+        }
+        *p = '/';
+    }
+    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+        log_error("cannot create capture dir '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        log_error("cannot open capture dir '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    if (!realpath(path, abs)) {
+        log_error("cannot resolve capture dir '%s': %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Highest N of the "take-N" folders in dirfd, 0 when none. */
+static int
+take_highest(int dirfd)
+{
+    int fd = dup(dirfd), best = 0;
+    DIR *d;
+    struct dirent *de;
+
+    if (fd < 0 || !(d = fdopendir(fd))) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        char *end;
+        if (strncmp(de->d_name, "take-", 5) != 0)
+            continue;
+        long n = strtol(de->d_name + 5, &end, 10);
+        if (*end == '\0' && n > best && n < 1000000)
+            best = (int)n;
+    }
+    closedir(d);
+    return best;
+}
+
+/* Opens (creating if needed) the song folder below the root, never through
+ * a symlink. */
+static int
+take_song_dir(int rootfd, const char *song)
+{
+    if (mkdirat(rootfd, song, 0755) < 0 && errno != EEXIST) {
+        log_error("cannot create song folder '%s': %s", song, strerror(errno));
+        return -1;
+    }
+    int fd = openat(rootfd, song, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        log_error("cannot open song folder '%s': %s", song,
+                  errno == ELOOP || errno == ENOTDIR ? "it is a symlink or not a folder"
+                                                     : strerror(errno));
+    return fd;
+}
+
+static int
+take_open_file(struct take *t, struct take_file *f, const struct conf *c)
+{
+    SF_INFO info = {.samplerate = (int)t->rate, .channels = 2, .format = take_sf_format(c)};
+    int fd = openat(t->dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log_error("cannot create '%s/%s': %s", t->dir, f->name, strerror(errno));
+        return -1;
+    }
+    f->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
+    if (!f->sf) {
+        log_error("cannot open '%s/%s' for writing: %s", t->dir, f->name, sf_strerror(NULL));
+        close(fd);
+        return -1;
+    }
+    if (c->format == CONF_FORMAT_WAV)
+        sf_command(f->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+    sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
+    sf_set_string(f->sf, SF_STR_SOFTWARE, "stemcap " STEMCAP_VERSION);
+    return 0;
+}
+
+static void
+take_add_file(struct take *t, int stem, int chl, int chr, const char *song, const char *label,
+              const char *ext)
+{
+    struct take_file *f = &t->file[t->nfiles++];
+    f->stem = stem;
+    f->ch[0] = (int)t->nch;
+    t->plan_ch[t->nch++] = chl;
+    f->ch[1] = (int)t->nch;
+    t->plan_ch[t->nch++] = chr;
+    snprintf(f->name, sizeof f->name, "%s - %s.%s", song, label, ext);
+}
+
+int
+take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c, uint32_t rate,
+          unsigned id)
+{
+    char song[NAMES_COMPONENT_MAX + 2], label[NAMES_COMPONENT_MAX + 2], sub[32];
+    int songfd = -1;
+
+    memset(t, 0, sizeof *t);
+    t->dirfd = -1;
+    t->id = id;
+    t->rate = rate;
+    snprintf(t->song, sizeof t->song, "%s", c->song_title);
+    names_sanitize(song, sizeof song, c->song_title, "Untitled");
+
+    const char *ext = conf_format_ext(c->format);
+    for (int s = 0; s < CONF_MAX_STEMS; s++) {
+        if (!c->stem[s].registered || !c->stem[s].armed)
+            continue;
+        names_sanitize(label, sizeof label, c->stem[s].name, "Stem");
+        take_add_file(t, s + 1, 2 * s, 2 * s + 1, song, label, ext);
+    }
+    if (c->record_mix)
+        take_add_file(t, 0, ENGINE_MIX_L, ENGINE_MIX_R, song, "Mix", ext);
+    if (t->nfiles == 0) {
+        log_error("nothing to record: no stem is armed and record_mix is off");
+        return -1;
+    }
+
+    songfd = take_song_dir(rootfd, song);
+    if (songfd < 0)
+        goto fail;
+    for (int n = take_highest(songfd) + 1;; n++) {
+        snprintf(sub, sizeof sub, "take-%02d", n);
+        if (mkdirat(songfd, sub, 0755) == 0) {
+            t->number = n;
+            break;
+        }
+        if (errno != EEXIST) {
+            log_error("cannot create take folder '%s/%s/%s': %s", rootpath, song, sub,
+                      strerror(errno));
+            goto fail;
+        }
+    }
+    snprintf(t->dir, sizeof t->dir, "%s/%s/%s", rootpath, song, sub);
+    t->dirfd = openat(songfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t->dirfd < 0) {
+        log_error("cannot open take folder '%s': %s", t->dir, strerror(errno));
+        goto fail;
+    }
+    close(songfd);
+    songfd = -1;
+    for (int i = 0; i < t->nfiles; i++)
+        if (take_open_file(t, &t->file[i], c) < 0)
+            goto fail;
+    return 0;
+
+fail:
+    if (songfd >= 0)
+        close(songfd);
+    take_close(t);
+    return -1;
+}
+
+int
+take_close(struct take *t)
+{
+    int rc = 0;
+
+    for (int i = 0; i < t->nfiles; i++) {
+        struct take_file *f = &t->file[i];
+        if (!f->sf)
+            continue;
+        sf_write_sync(f->sf);
+        int e = sf_close(f->sf);
+        if (e != 0) {
+            log_error("cannot finalise '%s/%s': %s", t->dir, f->name, sf_error_number(e));
+            rc = -1;
+        }
+        f->sf = NULL;
+    }
+    if (t->dirfd >= 0) {
+        fsync(t->dirfd);
+        close(t->dirfd);
+        t->dirfd = -1;
+    }
+    return rc;
+}

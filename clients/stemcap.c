@@ -1,0 +1,554 @@
+/* stemcap.c - the command-line remote control of stemcapd.
+ *
+ * One command per run: parse and check everything first (a usage error never touches the
+ * network), then send one request at a time over an oscclient socket and wait for its reply,
+ * skipping datagrams addressed elsewhere. Replies are read tolerantly: arguments are fetched by
+ * position and kind, so an older daemon with fewer status fields still prints what it has, and
+ * fields added by a newer one are shown generically instead of failing.
+ *
+ * "arm all" / "disarm all" does not ask which stems exist: it simply sends to stems 1..8 in turn
+ * and skips those the daemon reports as not registered, which stays correct whatever the
+ * registration state is between two requests.
+ *
+ * Exit status: 0 success, 1 the daemon answered with an error (or with something unreadable),
+ * 2 usage error, no answer, or a local failure.
+ */
+#include "oscclient.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_HOST       "127.0.0.1"
+#define DEFAULT_PORT       "9951"
+#define DEFAULT_TIMEOUT_MS 2000
+#define MAX_TIMEOUT_MS     3600000
+#define MAX_STEM           8
+
+#define EXIT_ERROR_REPLY 1
+#define EXIT_USAGE       2
+#define EXIT_NO_REPLY    2
+
+enum cmd { CMD_PING, CMD_START, CMD_STOP, CMD_STATUS, CMD_ARM, CMD_DISARM, CMD_SONG };
+
+static const struct {
+    const char *name;
+    enum cmd cmd;
+    const char *arg; /* NULL: takes no argument */
+} commands[] = {
+    {"ping", CMD_PING, NULL},     {"start", CMD_START, NULL}, {"stop", CMD_STOP, NULL},
+    {"status", CMD_STATUS, NULL}, {"arm", CMD_ARM, "N|all"},  {"disarm", CMD_DISARM, "N|all"},
+    {"song", CMD_SONG, "TITLE"},
+};
+
+struct request {
+    enum cmd cmd;
+    const char *name;
+    long stem; /* arm/disarm: 1..MAX_STEM, 0 for all */
+    const char *title;
+};
+
+/* Everything a command needs to talk and to word its messages. */
+struct session {
+    struct oscc *osc;
+    int timeout_ms;
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "Usage: stemcap [OPTION]... COMMAND [ARG]\n"
+            "Remote control for stemcapd, the multitrack stem recorder.\n"
+            "\n"
+            "Commands:\n"
+            "  ping           check that stemcapd answers and show its version\n"
+            "  status         show the state, take, song, length and folder\n"
+            "  start          start a new take\n"
+            "  stop           stop and finalise the take\n"
+            "  arm N|all      arm stem N (1-%d), or every registered stem\n"
+            "  disarm N|all   disarm stem N (1-%d), or every registered stem\n"
+            "  song TITLE     set the song title for the next take\n"
+            "\n"
+            "Options:\n"
+            "  -H, --host=HOST     stemcapd host name or address (default %s,\n"
+            "                      or $STEMCAP_HOST)\n"
+            "  -p, --port=PORT     stemcapd UDP port (default %s, or $STEMCAP_PORT)\n"
+            "  -t, --timeout=MS    wait at most MS milliseconds for each reply (default %d)\n"
+            "  -h, --help          show this help and exit\n"
+            "  -V, --version       show the version and exit\n"
+            "\n"
+            "Exit status: 0 success, 1 error reply from stemcapd, 2 usage error or no reply.\n",
+            MAX_STEM, MAX_STEM, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TIMEOUT_MS);
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("stemcap: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry 'stemcap --help' for more information.\n", stderr);
+    return EXIT_USAGE;
+}
+
+/* Print daemon-supplied text with control characters defused. */
+static void
+put_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, f);
+    }
+}
+
+static void
+put_take(FILE *f, int64_t take, const char *song)
+{
+    if (take <= 0) {
+        fputs("no take yet", f);
+        return;
+    }
+    fprintf(f, "take %lld", (long long)take);
+    if (song && *song) {
+        fputs(" of \"", f);
+        put_text(f, song);
+        fputc('"', f);
+    }
+}
+
+static int
+report_error(const struct oscc_msg *m)
+{
+    const char *addr = oscc_msg_string(m, 0);
+    const char *reason = oscc_msg_string(m, 1);
+
+    fputs("stemcap: error from stemcapd: ", stderr);
+    if (addr && reason) {
+        put_text(stderr, addr);
+        fputs(": ", stderr);
+        put_text(stderr, reason);
+    } else {
+        fprintf(stderr, "(unreadable error reply ,%s)", oscc_msg_types(m));
+    }
+    fputc('\n', stderr);
+    return EXIT_ERROR_REPLY;
+}
+
+static int
+report_unexpected(const struct session *s, const struct oscc_msg *m)
+{
+    fprintf(stderr, "stemcap: unexpected reply from %s: ", oscc_peer(s->osc));
+    put_text(stderr, oscc_msg_path(m));
+    fprintf(stderr, " ,%s\n", oscc_msg_types(m));
+    return EXIT_ERROR_REPLY;
+}
+
+static int
+is_error(const struct oscc_msg *m)
+{
+    return strcmp(oscc_msg_path(m), OSCC_ERROR_PATH) == 0;
+}
+
+/* Send PATH (with M's arguments, M may be NULL) and wait for EXPECT. Returns 0 with *OUT set to
+ * the reply, which may be an error reply; otherwise the exit status, with the failure reported. */
+static int
+call(struct session *s, const char *path, lo_message m, const char *expect, struct oscc_msg **out)
+{
+    int rc;
+
+    if (oscc_send(s->osc, path, m) < 0) {
+        return EXIT_NO_REPLY;
+    }
+    rc = oscc_wait(s->osc, expect, s->timeout_ms, out);
+    if (rc > 0) {
+        return 0;
+    }
+    if (rc == 0 && errno == ECONNREFUSED) {
+        fprintf(stderr, "stemcap: no reply from %s: connection refused (is stemcapd running?)\n",
+                oscc_peer(s->osc));
+    } else if (rc == 0) {
+        fprintf(stderr, "stemcap: no reply from %s within %d ms (is stemcapd running?)\n",
+                oscc_peer(s->osc), s->timeout_ms);
+    }
+    return EXIT_NO_REPLY;
+}
+
+static int
+cmd_ping(struct session *s)
+{
+    struct oscc_msg *m;
+    const char *version;
+    int rc = call(s, "/stemcap/ping", NULL, "/stemcap/pong", &m);
+
+    if (rc) {
+        return rc;
+    }
+    if (is_error(m)) {
+        rc = report_error(m);
+    } else {
+        version = oscc_msg_string(m, 0);
+        fputs("stemcapd ", stdout);
+        put_text(stdout, version ? version : "(unknown version)");
+        printf(" at %s\n", oscc_peer(s->osc));
+    }
+    oscc_msg_free(m);
+    return rc;
+}
+
+/* /stemcap/status s:state i:take h:frames i:xruns h:dropped s:song [s:take_dir i:samplerate ...]
+ * Everything after the state is optional; unknown trailing arguments are printed as they are. */
+enum { ST_STATE, ST_TAKE, ST_FRAMES, ST_XRUNS, ST_DROPPED, ST_SONG, ST_DIR, ST_RATE, ST_KNOWN };
+
+static int
+print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
+{
+    const char *state = oscc_msg_string(m, ST_STATE);
+    const char *song = oscc_msg_string(m, ST_SONG);
+    const char *dir = oscc_msg_string(m, ST_DIR);
+    int64_t take = 0, frames, xruns, dropped, rate = 0;
+    int argc = oscc_msg_argc(m);
+    int recording;
+
+    if (!state || !*state) {
+        return report_unexpected(s, m);
+    }
+    oscc_msg_int(m, ST_TAKE, &take);
+    oscc_msg_int(m, ST_RATE, &rate);
+    recording = strcmp(state, "recording") == 0;
+
+    /* Headline for start and stop: what the command achieved. */
+    if (cmd == CMD_START && recording) {
+        fputs("recording ", stdout);
+        put_take(stdout, take, song);
+        fputc('\n', stdout);
+    } else if (cmd == CMD_STOP && !recording) {
+        fputs(take > 0 ? "stopped " : "stopped (", stdout);
+        put_take(stdout, take, song);
+        fputs(take > 0 ? "\n" : ")\n", stdout);
+    } else if (cmd != CMD_STATUS) {
+        fputs("stemcapd is ", stdout);
+        put_text(stdout, state);
+        fputc('\n', stdout);
+    }
+
+    put_text(stdout, state);
+    if (take > 0) {
+        printf("  take %lld", (long long)take);
+    } else {
+        fputs("  no take yet", stdout);
+    }
+    if (song && *song) {
+        fputs("  song \"", stdout);
+        put_text(stdout, song);
+        fputc('"', stdout);
+    } else if (song) {
+        fputs("  no song", stdout);
+    }
+    if (take > 0) {
+        if (oscc_msg_int(m, ST_FRAMES, &frames) == 0) {
+            if (rate > 0) {
+                printf("  %.2f s (%lld frames @ %lld Hz)", (double)frames / (double)rate,
+                       (long long)frames, (long long)rate);
+            } else {
+                printf("  %lld frames", (long long)frames);
+            }
+        }
+        if (oscc_msg_int(m, ST_XRUNS, &xruns) == 0) {
+            printf("  xruns %lld", (long long)xruns);
+        }
+        if (oscc_msg_int(m, ST_DROPPED, &dropped) == 0) {
+            printf("  dropped %lld", (long long)dropped);
+        }
+    }
+    fputc('\n', stdout);
+    if (dir && *dir) {
+        fputs("  folder ", stdout);
+        put_text(stdout, dir);
+        fputc('\n', stdout);
+    }
+    if (argc > ST_KNOWN) {
+        fputs("  more:", stdout);
+        fflush(stdout); /* lo_arg_pp() writes to stdout itself */
+        for (int i = ST_KNOWN; i < argc; i++) {
+            fputc(' ', stdout);
+            lo_arg_pp((lo_type)oscc_msg_types(m)[i], oscc_msg_argv(m)[i]);
+        }
+        fputc('\n', stdout);
+    }
+    return 0;
+}
+
+static int
+cmd_status(struct session *s, enum cmd cmd)
+{
+    static const char *const paths[] = {
+        [CMD_START] = "/stemcap/start",
+        [CMD_STOP] = "/stemcap/stop",
+        [CMD_STATUS] = "/stemcap/status",
+    };
+    struct oscc_msg *m;
+    int rc = call(s, paths[cmd], NULL, "/stemcap/status", &m);
+
+    if (rc) {
+        return rc;
+    }
+    rc = is_error(m) ? report_error(m) : print_status(s, m, cmd);
+    oscc_msg_free(m);
+    return rc;
+}
+
+/* One stem: 0 done, EXIT_* on failure; *SKIPPED set when the stem is not registered and QUIET. */
+static int
+arm_one(struct session *s, long stem, int on, int quiet, int *skipped)
+{
+    const char *word = on ? "armed" : "disarmed";
+    char path[64];
+    struct oscc_msg *m;
+    lo_message args;
+    int64_t state;
+    int rc;
+
+    snprintf(path, sizeof path, "/stemcap/stem/%ld/arm", stem);
+    args = lo_message_new();
+    if (!args || lo_message_add_int32(args, on) < 0) {
+        fputs("stemcap: out of memory\n", stderr);
+        lo_message_free(args);
+        return EXIT_NO_REPLY;
+    }
+    rc = call(s, path, args, path, &m);
+    lo_message_free(args);
+    if (rc) {
+        return rc;
+    }
+    if (is_error(m)) {
+        const char *reason = oscc_msg_string(m, 1);
+        if (quiet && reason && strstr(reason, "not registered")) {
+            *skipped = 1;
+        } else {
+            rc = report_error(m);
+        }
+    } else if (oscc_msg_int(m, 0, &state) < 0) {
+        rc = report_unexpected(s, m);
+    } else if ((state != 0) != on) {
+        fprintf(stderr, "stemcap: stem %ld is still %s\n", stem, state ? "armed" : "disarmed");
+        rc = EXIT_ERROR_REPLY;
+    } else {
+        printf("stem %ld %s\n", stem, word);
+    }
+    oscc_msg_free(m);
+    return rc;
+}
+
+static int
+cmd_arm(struct session *s, long stem, int on)
+{
+    int done = 0, failed = 0;
+
+    if (stem > 0) {
+        return arm_one(s, stem, on, 0, &(int){0});
+    }
+    for (long n = 1; n <= MAX_STEM; n++) {
+        int skipped = 0;
+        int rc = arm_one(s, n, on, 1, &skipped);
+        if (rc == EXIT_NO_REPLY) {
+            return rc; /* nobody there: the other stems would only wait as long again */
+        }
+        if (rc) {
+            failed = 1;
+        } else if (!skipped) {
+            done++;
+        }
+    }
+    if (!done && !failed) {
+        fprintf(stderr, "stemcap: no stem %s: none of stems 1-%d is registered\n",
+                on ? "armed" : "disarmed", MAX_STEM);
+    }
+    return done && !failed ? 0 : EXIT_ERROR_REPLY;
+}
+
+static int
+cmd_song(struct session *s, const char *title)
+{
+    struct oscc_msg *m;
+    lo_message args = lo_message_new();
+    const char *now;
+    int rc;
+
+    if (!args || lo_message_add_string(args, title) < 0) {
+        fputs("stemcap: out of memory\n", stderr);
+        lo_message_free(args);
+        return EXIT_NO_REPLY;
+    }
+    rc = call(s, "/stemcap/song", args, "/stemcap/song", &m);
+    lo_message_free(args);
+    if (rc) {
+        return rc;
+    }
+    if (is_error(m)) {
+        rc = report_error(m);
+    } else if (!(now = oscc_msg_string(m, 0))) {
+        rc = report_unexpected(s, m);
+    } else if (*now) {
+        fputs("song \"", stdout);
+        put_text(stdout, now);
+        fputs("\" set for the next take\n", stdout);
+    } else {
+        fputs("no song set for the next take\n", stdout);
+    }
+    oscc_msg_free(m);
+    return rc;
+}
+
+/* Check the command and its arguments (ARGV[0] is the command name). */
+static int
+parse_request(int argc, char **argv, struct request *req)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[0], commands[i].name) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof commands / sizeof commands[0]) {
+        return usage_error("unknown command '%s'", argv[0]);
+    }
+    req->cmd = commands[i].cmd;
+    req->name = commands[i].name;
+    if (!commands[i].arg && argc > 1) {
+        return usage_error("'%s' takes no argument (got '%s')", req->name, argv[1]);
+    }
+    if (commands[i].arg && argc < 2) {
+        return usage_error("'%s' needs an argument: %s %s", req->name, req->name, commands[i].arg);
+    }
+    if (commands[i].arg && argc > 2) {
+        return usage_error("'%s' takes one argument, got %d%s", req->name, argc - 1,
+                           req->cmd == CMD_SONG ? " (quote a title with spaces)" : "");
+    }
+    if (req->cmd == CMD_ARM || req->cmd == CMD_DISARM) {
+        if (strcmp(argv[1], "all") == 0) {
+            req->stem = 0;
+        } else if (oscc_parse_int(argv[1], 1, MAX_STEM, &req->stem) < 0) {
+            return usage_error("bad stem '%s' for '%s': expected a number 1-%d or 'all'", argv[1],
+                               req->name, MAX_STEM);
+        }
+    }
+    if (req->cmd == CMD_SONG) {
+        req->title = argv[1];
+    }
+    return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"host", required_argument, NULL, 'H'},    {"port", required_argument, NULL, 'p'},
+        {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
+    };
+    const char *host = getenv("STEMCAP_HOST");
+    const char *port = getenv("STEMCAP_PORT");
+    int port_from_env = 1;
+    const char *timeout_text = NULL;
+    struct session s = {.timeout_ms = DEFAULT_TIMEOUT_MS};
+    struct request req = {0};
+    long value;
+    int opt, rc;
+
+    if (!host || !*host) {
+        host = DEFAULT_HOST;
+    }
+    if (!port || !*port) {
+        port = DEFAULT_PORT;
+        port_from_env = 0;
+    }
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order when both are logged */
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":H:p:t:hV", longopts, NULL)) != -1) {
+        switch (opt) {
+        case 'H':
+            host = optarg;
+            break;
+        case 'p':
+            port = optarg;
+            port_from_env = 0;
+            break;
+        case 't':
+            timeout_text = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("stemcap %s\n", STEMCAP_VERSION);
+            return 0;
+        case ':':
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        default:
+            if (optopt) {
+                return usage_error("unknown option '-%c'", optopt);
+            }
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!*host) {
+        return usage_error("empty host name");
+    }
+    if (oscc_parse_int(port, 1, 65535, &value) < 0) {
+        return usage_error("bad port '%s'%s: expected a number 1-65535", port,
+                           port_from_env ? " (from STEMCAP_PORT)" : "");
+    }
+    if (timeout_text) {
+        if (oscc_parse_int(timeout_text, 1, MAX_TIMEOUT_MS, &value) < 0) {
+            return usage_error("bad timeout '%s': expected milliseconds 1-%d", timeout_text,
+                               MAX_TIMEOUT_MS);
+        }
+        s.timeout_ms = (int)value;
+    }
+    if (optind >= argc) {
+        return usage_error("no command given");
+    }
+    rc = parse_request(argc - optind, argv + optind, &req);
+    if (rc) {
+        return rc;
+    }
+
+    s.osc = oscc_open(host, port);
+    if (!s.osc) {
+        return EXIT_NO_REPLY;
+    }
+    switch (req.cmd) {
+    case CMD_PING:
+        rc = cmd_ping(&s);
+        break;
+    case CMD_START:
+    case CMD_STOP:
+    case CMD_STATUS:
+        rc = cmd_status(&s, req.cmd);
+        break;
+    case CMD_ARM:
+    case CMD_DISARM:
+        rc = cmd_arm(&s, req.stem, req.cmd == CMD_ARM);
+        break;
+    case CMD_SONG:
+        rc = cmd_song(&s, req.title);
+        break;
+    }
+    oscc_close(s.osc);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "stemcap: cannot write the output: %s\n", strerror(errno));
+        return EXIT_NO_REPLY;
+    }
+    return rc;
+}

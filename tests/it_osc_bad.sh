@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Malformed, truncated, misaligned, oversized, bundled and wrongly-typed OSC
+# datagrams are answered with /stemcap/error (or dropped) while a take keeps
+# recording: the daemon never crashes and the take's files stay intact.
+. "$(dirname "$0")/lib.sh"
+t_init osc_bad
+t_jackd
+t_src -m noise
+EXTRA_CAPTURE="sample_format = float" t_conf "$T/o.ini" <<CONF
+[song]
+title = Noise
+$(t_stems_conf A B)
+CONF
+t_daemon "$T/o.ini"
+R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
+t_cli start >/dev/null
+
+err() { # description, oscraw args...
+    local d=$1
+    shift
+    if R "$@" | grep -q '^/stemcap/error'; then ok "$d: error reply"; else fail "$d: no error reply"; fi
+}
+err "unknown address" -m /stemcap/nonsense
+err "wrong argument type for song" -m /stemcap/song i 3
+err "argument to ping" -m /stemcap/ping i 1
+err "empty song title" -m /stemcap/song s ""
+err "stem path without number" -m /stemcap/stem/x/arm
+err "stem number overflow" -m /stemcap/stem/99999999999/arm
+# '/stemcap/ping' then no type tag string: size 16 but liblo wants a ','.
+err "missing type tags" "2f7374656d6361702f70696e67000000"
+# Misaligned: 15 bytes.
+err "size not a multiple of 4" "2f7374656d6361702f70696e670000"
+# Truncated: type tags promise an int32 that is not there.
+err "truncated argument" "2f7374656d6361702f736f6e6700000000002c730000"
+# Address not terminated within the datagram.
+err "unterminated address" "2f7374656d6361702f70696e67676767"
+# A bundle holding a ping.
+err "bundle" "2362756e646c650000000000000000010000001c2f7374656d6361702f70696e67000000002c000000"
+# Type tag with an unknown type.
+err "unknown type tag" "2f7374656d6361702f70696e67000000002c5a0000"
+# Not OSC at all.
+err "garbage" "deadbeefdeadbeef"
+# Oversized: 8 KiB.
+big=$(head -c 4200 /dev/zero | tr '\0' 'a' | od -An -tx1 | tr -d ' \n')
+err "oversized datagram" "2f$big"
+# Empty datagram: no reply expected, and no crash.
+check 'R -n "" >/dev/null 2>&1 || true; R -m /stemcap/ping | grep -q pong' "empty datagram ignored"
+# Random junk of many sizes.
+for i in $(seq 200); do
+    R -t 50 "$(head -c $(( (RANDOM % 64 + 1) * 4 )) /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null 2>&1
+done
+check 'R -m /stemcap/ping | grep -q "^/stemcap/pong s:"' "still answering after 200 random datagrams"
+check 'R -m /stemcap/status | grep -q "^/stemcap/status s:recording"' "take still recording"
+sleep 0.5
+t_cli stop >/dev/null
+dir=$(t_take_dir)
+check '"$B/tests/checktake" -m noise -l 0 "$dir/Noise - A.wav:0,1" "$dir/Noise - B.wav:2,3" "$dir/Noise - Mix.wav:16,17" >/dev/null' "files of the take are intact"
+check 'kill -0 $T_DAEMON' "daemon alive"
+t_done

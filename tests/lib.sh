@@ -1,0 +1,131 @@
+# lib.sh — shared helpers for stemcap's integration tests (bash).
+#
+# Every test gets its own private JACK server (jackd -d dummy, a unique name
+# exported as JACK_DEFAULT_SERVER), its own OSC port and its own work folder,
+# and everything it started is stopped on exit, pass or fail.
+#
+#   . tests/lib.sh
+#   t_init NAME             work dir $T, server $JACK_DEFAULT_SERVER, port $PORT
+#   t_jackd [ARGS]          start jackd -r -d dummy (48 kHz, 256 frames by default)
+#   t_conf FILE <<EOF       write a config: [jack]/[osc]/[capture] filled in for this test
+#   t_daemon CONF           start stemcapd, wait until it answers ping
+#   t_src ARGS              start the test source client, wait until it is ready
+#   t_cli ARGS              run build/stemcap against this test's daemon
+#   ok MSG / fail MSG / check COND MSG
+#   t_done                  print the verdict line, exit 0/1
+
+set -u
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+B=${B:-$TOP/build}
+T_FAILS=0
+T_PASSES=0
+T_PIDS=()
+
+t_log() { printf '    %s\n' "$*"; }
+ok() { T_PASSES=$((T_PASSES + 1)); printf '  ok   %s\n' "$*"; }
+fail() { T_FAILS=$((T_FAILS + 1)); printf '  FAIL %s\n' "$*"; }
+check() { if eval "$1"; then ok "$2"; else fail "$2   [$1]"; fi; }
+
+t_init() {
+    T_NAME=$1
+    T=$(mktemp -d "/tmp/stemcap-test-$1.XXXXXX")
+    export JACK_DEFAULT_SERVER="stemcap-test-$1-$$"
+    PORT=$((20000 + (RANDOM * 7 + $$) % 30000))
+    export STEMCAP_PORT=$PORT
+    trap t_cleanup EXIT
+    echo "== $T_NAME (server $JACK_DEFAULT_SERVER, osc $PORT, dir $T)"
+}
+
+t_cleanup() {
+    local p
+    for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+    for p in "${T_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$p" 2>/dev/null
+    done
+    [ -n "${T_JACKD:-}" ] && { kill -TERM "$T_JACKD" 2>/dev/null; wait "$T_JACKD" 2>/dev/null; }
+    if [ "$T_FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "  (kept $T)"; fi
+}
+
+# Waits until the command succeeds, up to $1 tenths of a second.
+t_wait() {
+    local n=$1
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+t_jackd() {
+    jackd -n "$JACK_DEFAULT_SERVER" -r -d dummy -r 48000 -p 256 "$@" >"$T/jackd.log" 2>&1 &
+    T_JACKD=$!
+    t_wait 100 jack_lsp || { cat "$T/jackd.log"; fail "jackd did not start"; t_done; }
+}
+
+# t_conf FILE: config for this test on stdin, after the test's own
+# [jack]/[osc]/[capture] basics (write [capture] keys through $EXTRA_CAPTURE).
+t_conf() {
+    {
+        printf '[jack]\nclient = stemcap\n[osc]\nport = %s\nbind = 127.0.0.1\n' "$PORT"
+        printf '[capture]\ndir = %s/takes\nbuffer_seconds = 4\n%s\n' "$T" "${EXTRA_CAPTURE:-}"
+        cat
+    } >"$1"
+}
+
+# Config sections for stems named $@ (in order), each connected to the
+# test source's ports, plus the mix.
+t_stems_conf() {
+    local i=1 s
+    printf '[mix]\nconnect_left = stemcap-src:mix_L\nconnect_right = stemcap-src:mix_R\n'
+    for s in "$@"; do
+        printf '[stem%d]\nname = %s\nconnect_left = stemcap-src:stem%d_L\nconnect_right = stemcap-src:stem%d_R\n' \
+            $i "$s" $i $i
+        i=$((i + 1))
+    done
+}
+
+t_daemon() {
+    "$B/stemcapd" -c "$1" >>"$T/stemcapd.log" 2>&1 &
+    T_DAEMON=$!
+    T_PIDS+=("$T_DAEMON")
+    if ! t_wait 100 "$B/stemcap" -t 200 ping; then
+        cat "$T/stemcapd.log"
+        fail "stemcapd did not answer ping"
+        t_done
+    fi
+}
+
+# Stops the daemon with SIGTERM; returns its exit status.
+t_daemon_stop() {
+    kill -TERM "$T_DAEMON"
+    wait "$T_DAEMON"
+    local rc=$?
+    T_PIDS=("${T_PIDS[@]/$T_DAEMON/}")
+    return $rc
+}
+
+t_src() {
+    "$B/tests/stemcap-testsrc" "$@" >"$T/src.out" 2>"$T/src.log" &
+    T_SRC=$!
+    T_PIDS+=("$T_SRC")
+    if ! t_wait 100 grep -q ready "$T/src.out"; then
+        cat "$T/src.log"
+        fail "test source did not become ready"
+        t_done
+    fi
+}
+
+t_cli() { "$B/stemcap" -p "$PORT" "$@"; }
+
+# The take folder the daemon reports in its status (8th argument).
+t_take_dir() { "$B/tests/oscraw" -p "$PORT" -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*$/\1/p'; }
+
+t_done() {
+    echo "$T_NAME: $T_PASSES passed, $T_FAILS failed"
+    [ "$T_FAILS" = 0 ] && exit 0
+    [ -f "$T/stemcapd.log" ] && { echo "--- stemcapd.log"; tail -30 "$T/stemcapd.log"; }
+    exit 1
+}

@@ -151,19 +151,25 @@ osc_song(struct osc_req *r)
 }
 
 /* Reads a boolean from a surface: i/h (non-zero), f/d (>= 0.5), T/F.
- * Returns 0/1, or -1 for another type. */
+ * Returns 0/1, or -1 for another type.  liblo's argument pointers are only
+ * 4-byte aligned, so 64-bit values are copied out, never dereferenced. */
 static int
 osc_arg_bool(char type, const lo_arg *a)
 {
+    int64_t h;
+    double d;
+
     switch (type) {
     case 'i':
         return a->i != 0;
     case 'h':
-        return a->h != 0;
+        memcpy(&h, a, sizeof h);
+        return h != 0;
     case 'f':
         return a->f >= 0.5f;
     case 'd':
-        return a->d >= 0.5;
+        memcpy(&d, a, sizeof d);
+        return d >= 0.5;
     case 'T':
         return 1;
     case 'F':

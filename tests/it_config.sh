@@ -38,7 +38,7 @@ bad "bad.ini:2: \[capture\] buffer_seconds: '0.1' is not a number of seconds" "b
 [capture]
 buffer_seconds = 0.1
 EOF2
-bad "both give the file name 'Drums'" "duplicate stem names" <<'EOF2'
+bad "same file name 'Drums'" "duplicate stem names" <<'EOF2'
 [stem1]
 name = Drums
 [stem2]

@@ -93,7 +93,7 @@ $(B)/tests/test_names: $(B)/tests/test_names.o $(B)/daemon/names.o
 
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
-            libinih-dev sox procps psmisc
+            libinih-dev sox procps psmisc clang-format
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 

@@ -33,6 +33,7 @@ struct conf_ctx {
     size_t bufsz;
     unsigned seen_sections;                 /* bit per section index */
     unsigned seen_keys[5 + CONF_MAX_STEMS]; /* bit per key index, per section */
+    int name_line[CONF_MAX_STEMS];          /* line that set the stem's name */
 };
 
 enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_STEM1 };
@@ -138,6 +139,7 @@ conf_section_start(struct conf_ctx *x, const char *name)
             x->any_stem = 1;
         }
         x->c->stem[idx - SEC_STEM1].registered = 1;
+        x->name_line[idx - SEC_STEM1] = x->line; /* default name, until name = */
     }
 }
 
@@ -159,8 +161,11 @@ conf_reader(char *str, int num, void *stream)
         str[0] = '\0';
         return str;
     }
-    /* Spot section headers ourselves: inih does not report empty ones. */
+    /* Spot section headers ourselves: inih does not report empty ones.  Skip
+     * a UTF-8 byte order mark on the first line as inih does. */
     const char *p = x->buf;
+    if (x->line == 1 && strncmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
     while (isspace((unsigned char)*p))
         p++;
     if (*p == '[') {
@@ -333,9 +338,10 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
         break;
     default: {
         struct conf_stem *s = &c->stem[sec - SEC_STEM1];
-        if (key == 0)
+        if (key == 0) {
             conf_set_str(x, section, name, s->name, sizeof s->name, v, 0);
-        else if (key == 3) {
+            x->name_line[sec - SEC_STEM1] = x->line;
+        } else if (key == 3) {
             if (conf_parse_bool(v, &s->armed) < 0)
                 conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
         } else
@@ -380,7 +386,9 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
     return 1;
 }
 
-/* Checks that go across keys: distinct file names for every stem. */
+/* Checks that go across keys: distinct file names for every stem.  Each
+ * problem is reported at the line that set the name (or, for a default name,
+ * at the [stemN] line); a collision at the later of the two lines. */
 static void
 conf_check(struct conf_ctx *x)
 {
@@ -391,9 +399,9 @@ conf_check(struct conf_ctx *x)
             continue;
         names_sanitize(a, sizeof a, x->c->stem[i].name, "Stem");
         if (x->c->record_mix && strcasecmp(a, "Mix") == 0) {
-            log_error("%s: [stem%d] name: '%s' would collide with the mix file "
+            log_error("%s:%d: [stem%d] name: '%s' would collide with the mix file "
                       "(record_mix = true); choose another name",
-                      x->path, i + 1, x->c->stem[i].name);
+                      x->path, x->name_line[i], i + 1, x->c->stem[i].name);
             x->errors++;
         }
         for (int j = i + 1; j < CONF_MAX_STEMS; j++) {
@@ -401,9 +409,12 @@ conf_check(struct conf_ctx *x)
                 continue;
             names_sanitize(b, sizeof b, x->c->stem[j].name, "Stem");
             if (strcasecmp(a, b) == 0) {
-                log_error("%s: [stem%d] name and [stem%d] name: both give the file name "
-                          "'%s'; stem names must differ",
-                          x->path, i + 1, j + 1, a);
+                int later = x->name_line[j] >= x->name_line[i] ? j : i;
+                int other = later == j ? i : j;
+                log_error("%s:%d: [stem%d] name: gives the same file name '%s' as [stem%d] "
+                          "name (line %d); stem names must differ",
+                          x->path, x->name_line[later], later + 1, a, other + 1,
+                          x->name_line[other]);
                 x->errors++;
             }
         }

@@ -118,6 +118,17 @@ names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
         n = f;
     }
     if (is_reserved_device(out)) {
+        /* Make room for the '_' within NAMES_COMPONENT_MAX: drop the last
+         * character (whole UTF-8 sequence) and any dots or spaces it exposes.
+         * The device name before the first '.' is ASCII and stays. */
+        if (n + 1 > NAMES_COMPONENT_MAX) {
+            do
+                n--;
+            while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80);
+            while (n > 0 && (out[n - 1] == '.' || out[n - 1] == ' '))
+                n--;
+            out[n] = '\0';
+        }
         if (n + 2 > outsz)
             return -1;
         memmove(out + 1, out, n + 1);

@@ -1,0 +1,683 @@
+/* test_conf — unit tests of conf_defaults() and conf_load() on real files in
+ * a temporary directory, including the exact "FILE:LINE: [section] key:"
+ * form of every error message. */
+#include "conf.h"
+#include "unit.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/stemcap-test-conf-XXXXXX";
+static char errtext[16384]; /* stderr of the last load() */
+
+static void
+path_in_tmp(char *dst, size_t dstsz, const char *name)
+{
+    snprintf(dst, dstsz, "%s/%s", tmpdir, name);
+}
+
+static void
+write_file(const char *name, const char *text)
+{
+    char path[PATH_MAX];
+    FILE *f;
+
+    path_in_tmp(path, sizeof path, name);
+    f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+/* conf_defaults() + conf_load(path) with stderr captured into errtext. */
+static int
+load_path(struct conf *c, const char *path)
+{
+    char errpath[PATH_MAX];
+    int saved, fd, rc;
+    ssize_t n;
+
+    path_in_tmp(errpath, sizeof errpath, "stderr.txt");
+    fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
+    saved = dup(STDERR_FILENO);
+    if (fd < 0 || saved < 0 || dup2(fd, STDERR_FILENO) < 0) {
+        perror("capturing stderr");
+        exit(1);
+    }
+    conf_defaults(c);
+    rc = conf_load(c, path);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    n = pread(fd, errtext, sizeof errtext - 1, 0);
+    errtext[n > 0 ? n : 0] = '\0';
+    close(fd);
+    return rc;
+}
+
+/* Writes `text` as tmpdir/name and loads it. */
+static int
+load_text(struct conf *c, const char *name, const char *text)
+{
+    char path[PATH_MAX];
+
+    write_file(name, text);
+    path_in_tmp(path, sizeof path, name);
+    return load_path(c, path);
+}
+
+/* A file that must load without any message. */
+static void
+good_at(struct conf *c, const char *text, const char *file, int line)
+{
+    int rc = load_text(c, "good.ini", text);
+
+    unit_check_int(rc, 0, file, line, "conf_load(good.ini)", "0");
+    if (!unit_check(errtext[0] == '\0', file, line, "no message from a good file"))
+        fprintf(stderr, "  stderr was: %s", errtext);
+}
+#define GOOD(c, text) good_at((c), (text), __FILE__, __LINE__)
+
+/* A file with exactly one problem: -1, the message contains `want` (such as
+ * "bad.ini:3: [capture] sample_format:") and one error is counted. */
+static void
+bad_at(const char *text, const char *want, const char *file, int line)
+{
+    struct conf c;
+    int rc = load_text(&c, "bad.ini", text);
+    int ok = unit_check_int(rc, -1, file, line, "conf_load(bad.ini)", "-1");
+
+    ok &= unit_check(strstr(errtext, want) != NULL, file, line, "message names file:line and key");
+    ok &= unit_check(strstr(errtext, "bad.ini: 1 error in config") != NULL, file, line,
+                     "exactly one error reported");
+    if (!ok)
+        fprintf(stderr, "  wanted \"%s\"; stderr was:\n%s", want, errtext);
+}
+#define BAD(text, want) bad_at((text), (want), __FILE__, __LINE__)
+
+static int
+registered_mask(const struct conf *c)
+{
+    int m = 0;
+    for (int i = 0; i < CONF_MAX_STEMS; i++)
+        if (c->stem[i].registered)
+            m |= 1 << i;
+    return m;
+}
+
+static void
+test_defaults(void)
+{
+    struct conf c, d;
+
+    conf_defaults(&c);
+    CHECK_STR_EQ(c.path, "");
+    CHECK_STR_EQ(c.jack_server, "");
+    CHECK_STR_EQ(c.jack_client, "stemcap");
+    CHECK_INT_EQ(c.osc_port, 9951);
+    CHECK_STR_EQ(c.osc_bind, "127.0.0.1");
+    CHECK_STR_EQ(c.capture_dir, "takes");
+    CHECK_INT_EQ(c.format, CONF_FORMAT_WAV);
+    CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_PCM24);
+    CHECK(c.buffer_seconds == 10.0);
+    CHECK_INT_EQ(c.record_mix, 1);
+    CHECK_STR_EQ(c.song_title, "Untitled");
+    CHECK_STR_EQ(c.mix_connect[0], "");
+    CHECK_STR_EQ(c.mix_connect[1], "");
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "Stem %d", i + 1);
+        CHECK_STR_EQ(c.stem[i].name, want);
+        CHECK_INT_EQ(c.stem[i].registered, 1);
+        CHECK_INT_EQ(c.stem[i].armed, 1);
+        CHECK_STR_EQ(c.stem[i].connect[0], "");
+        CHECK_STR_EQ(c.stem[i].connect[1], "");
+    }
+    CHECK_STR_EQ(conf_format_name(CONF_FORMAT_WAV), "wav");
+    CHECK_STR_EQ(conf_format_name(CONF_FORMAT_AIFF), "aiff");
+    CHECK_STR_EQ(conf_format_name(CONF_FORMAT_W64), "w64");
+    CHECK_STR_EQ(conf_format_ext(CONF_FORMAT_WAV), "wav");
+    CHECK_STR_EQ(conf_format_ext(CONF_FORMAT_AIFF), "aiff");
+    CHECK_STR_EQ(conf_format_ext(CONF_FORMAT_W64), "w64");
+    CHECK_STR_EQ(conf_sample_name(CONF_SAMPLE_PCM16), "pcm16");
+    CHECK_STR_EQ(conf_sample_name(CONF_SAMPLE_PCM24), "pcm24");
+    CHECK_STR_EQ(conf_sample_name(CONF_SAMPLE_PCM32), "pcm32");
+    CHECK_STR_EQ(conf_sample_name(CONF_SAMPLE_FLOAT), "float");
+    CHECK_STR_EQ(conf_sample_name(CONF_SAMPLE_DOUBLE), "double");
+
+    /* conf_defaults() resets whatever was there. */
+    memset(&d, 0x55, sizeof d);
+    conf_defaults(&d);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+}
+
+static void
+test_full_file(void)
+{
+    struct conf c;
+
+    GOOD(&c, "; every key, none at its default\n"
+             "# hash comments too\n"
+             "[jack]\n"
+             "server = studio\n"
+             "client = recorder\n"
+             "\n"
+             "[osc]\n"
+             "port = 9000\n"
+             "bind = 0.0.0.0\n"
+             "[capture]\n"
+             "dir = /srv/stems/takes\n"
+             "format = AIFF\n"
+             "sample_format = Float\n"
+             "buffer_seconds = 2.5\n"
+             "record_mix = no\n"
+             "[song]\n"
+             "title = Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3\n"
+             "[mix]\n"
+             "connect_left = system:capture_1\n"
+             "connect_right = system:capture_2\n"
+             "[stem1]\n"
+             "name = Drums\n"
+             "connect_left = ardour:Drums/audio_out 1\n"
+             "connect_right = ardour:Drums/audio_out 2\n"
+             "armed = yes\n"
+             "[stem2]\n"
+             "name = Mix\n"
+             "armed = off\n"
+             "[stem8]  ; with a comment\n"
+             "  name=Lead Vocal\n"
+             "connect_left=a:b\n");
+    CHECK_STR_EQ(c.jack_server, "studio");
+    CHECK_STR_EQ(c.jack_client, "recorder");
+    CHECK_INT_EQ(c.osc_port, 9000);
+    CHECK_STR_EQ(c.osc_bind, "0.0.0.0");
+    CHECK_STR_EQ(c.capture_dir, "/srv/stems/takes");
+    CHECK_INT_EQ(c.format, CONF_FORMAT_AIFF);
+    CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_FLOAT);
+    CHECK(c.buffer_seconds == 2.5);
+    CHECK_INT_EQ(c.record_mix, 0);
+    CHECK_STR_EQ(c.song_title, "Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3");
+    CHECK_STR_EQ(c.mix_connect[0], "system:capture_1");
+    CHECK_STR_EQ(c.mix_connect[1], "system:capture_2");
+    CHECK_INT_EQ(registered_mask(&c), 0x83);
+    CHECK_STR_EQ(c.stem[0].name, "Drums");
+    CHECK_STR_EQ(c.stem[0].connect[0], "ardour:Drums/audio_out 1");
+    CHECK_STR_EQ(c.stem[0].connect[1], "ardour:Drums/audio_out 2");
+    CHECK_INT_EQ(c.stem[0].armed, 1);
+    CHECK_STR_EQ(c.stem[1].name, "Mix"); /* allowed: record_mix = no */
+    CHECK_INT_EQ(c.stem[1].armed, 0);
+    CHECK_STR_EQ(c.stem[1].connect[0], "");
+    CHECK_STR_EQ(c.stem[7].name, "Lead Vocal");
+    CHECK_STR_EQ(c.stem[7].connect[0], "a:b");
+    CHECK_STR_EQ(c.stem[7].connect[1], "");
+    CHECK_INT_EQ(c.stem[7].armed, 1);
+    CHECK(strstr(c.path, "/good.ini") != NULL);
+}
+
+static void
+test_empty_and_sections(void)
+{
+    struct conf c, d;
+
+    GOOD(&c, "");
+    conf_defaults(&d);
+    memcpy(d.path, c.path, sizeof d.path);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+
+    GOOD(&c, "; only comments\n\n   \n# and blanks\n");
+    memcpy(d.path, c.path, sizeof d.path);
+    CHECK(memcmp(&c, &d, sizeof c) == 0);
+
+    /* Sections without stems keep all 8 registered. */
+    GOOD(&c, "[jack]\n[osc]\n[capture]\n[song]\n[mix]\n");
+    CHECK_INT_EQ(registered_mask(&c), 0xFF);
+
+    /* Only the listed stems are registered. */
+    GOOD(&c, "[stem1]\nname = Drums\n\n[stem3]\nname = Keys\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x05);
+    CHECK_STR_EQ(c.stem[0].name, "Drums");
+    CHECK_STR_EQ(c.stem[2].name, "Keys");
+
+    /* A bare section registers its stem with the default name. */
+    GOOD(&c, "[stem5]\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x10);
+    CHECK_STR_EQ(c.stem[4].name, "Stem 5");
+    CHECK_INT_EQ(c.stem[4].armed, 1);
+    GOOD(&c, "[stem5]\n[stem2]\narmed = false\n[capture]\nformat = w64\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x12);
+    CHECK_INT_EQ(c.stem[1].armed, 0);
+    CHECK_STR_EQ(c.stem[1].name, "Stem 2");
+    CHECK_INT_EQ(c.format, CONF_FORMAT_W64);
+    GOOD(&c, "[stem8]");
+    CHECK_INT_EQ(registered_mask(&c), 0x80);
+
+    /* Stem order in the file does not matter. */
+    GOOD(&c, "[stem4]\nname = D\n[stem2]\nname = B\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x0A);
+
+    /* An unregistered stem's name does not collide with a registered one. */
+    GOOD(&c, "[stem1]\nname = Stem 2\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x01);
+}
+
+static void
+test_values(void)
+{
+    static const struct {
+        const char *text;
+        int value;
+    } bools[] = {
+        {"true", 1}, {"false", 0}, {"yes", 1},  {"no", 0}, {"on", 1}, {"off", 0},
+        {"1", 1},    {"0", 0},     {"TRUE", 1}, {"No", 0}, {"oN", 1}, {"OFF", 0},
+    };
+    static const struct {
+        const char *text;
+        int value;
+    } formats[] = {{"wav", CONF_FORMAT_WAV}, {"aiff", CONF_FORMAT_AIFF}, {"w64", CONF_FORMAT_W64},
+                   {"WAV", CONF_FORMAT_WAV}, {"Aiff", CONF_FORMAT_AIFF}, {"W64", CONF_FORMAT_W64}};
+    static const struct {
+        const char *text;
+        int value;
+    } samples[] = {{"pcm16", CONF_SAMPLE_PCM16},   {"pcm24", CONF_SAMPLE_PCM24},
+                   {"pcm32", CONF_SAMPLE_PCM32},   {"float", CONF_SAMPLE_FLOAT},
+                   {"double", CONF_SAMPLE_DOUBLE}, {"PCM16", CONF_SAMPLE_PCM16},
+                   {"Pcm32", CONF_SAMPLE_PCM32},   {"FLOAT", CONF_SAMPLE_FLOAT},
+                   {"Double", CONF_SAMPLE_DOUBLE}};
+    char text[256];
+    struct conf c;
+
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        snprintf(text, sizeof text, "[capture]\nrecord_mix = %s\n[stem3]\narmed = %s\n",
+                 bools[i].text, bools[i].text);
+        GOOD(&c, text);
+        CHECK_INT_EQ(c.record_mix, bools[i].value);
+        CHECK_INT_EQ(c.stem[2].armed, bools[i].value);
+    }
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        snprintf(text, sizeof text, "[capture]\nformat = %s\n", formats[i].text);
+        GOOD(&c, text);
+        CHECK_INT_EQ(c.format, formats[i].value);
+    }
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        snprintf(text, sizeof text, "[capture]\nsample_format = %s\n", samples[i].text);
+        GOOD(&c, text);
+        CHECK_INT_EQ(c.sample_format, samples[i].value);
+    }
+
+    GOOD(&c, "[capture]\nbuffer_seconds = 1\n");
+    CHECK(c.buffer_seconds == 1.0);
+    GOOD(&c, "[capture]\nbuffer_seconds = 300\n");
+    CHECK(c.buffer_seconds == 300.0);
+    GOOD(&c, "[capture]\nbuffer_seconds = 1.5\n");
+    CHECK(c.buffer_seconds == 1.5);
+    GOOD(&c, "[capture]\nbuffer_seconds = 299.999\n");
+    CHECK(c.buffer_seconds == 299.999);
+
+    GOOD(&c, "[osc]\nport = 1\n");
+    CHECK_INT_EQ(c.osc_port, 1);
+    GOOD(&c, "[osc]\nport = 65535\n");
+    CHECK_INT_EQ(c.osc_port, 65535);
+    GOOD(&c, "[osc]\nbind = ::1\n");
+    CHECK_STR_EQ(c.osc_bind, "::1");
+
+    /* Whitespace around keys and values is trimmed; inline ';' comments. */
+    GOOD(&c, "[jack]\n   client   =   my client   ; a comment\n[song]\ntitle=A;B\n");
+    CHECK_STR_EQ(c.jack_client, "my client");
+    CHECK_STR_EQ(c.song_title, "A;B"); /* ';' only starts a comment after whitespace */
+    /* An empty server or connect value means "none". */
+    GOOD(&c, "[jack]\nserver =\n[mix]\nconnect_left =\n[stem1]\nconnect_right =\n");
+    CHECK_STR_EQ(c.jack_server, "");
+    CHECK_STR_EQ(c.mix_connect[0], "");
+    CHECK_STR_EQ(c.stem[0].connect[1], "");
+    /* CRLF line ends. */
+    GOOD(&c, "[jack]\r\nclient = crlf\r\n[stem2]\r\nname = Bass\r\n");
+    CHECK_STR_EQ(c.jack_client, "crlf");
+    CHECK_STR_EQ(c.stem[1].name, "Bass");
+    CHECK_INT_EQ(registered_mask(&c), 0x02);
+    /* No newline at the end. */
+    GOOD(&c, "[song]\ntitle = Last Line");
+    CHECK_STR_EQ(c.song_title, "Last Line");
+    /* A UTF-8 byte order mark before the first section. */
+    GOOD(&c, "\xef\xbb\xbf[stem1]\nname = Drums\n[stem2]\nname = Bass\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x03);
+    CHECK_STR_EQ(c.stem[0].name, "Drums");
+    /* The longest names that fit. */
+    memset(text, 0, sizeof text);
+    strcpy(text, "[stem1]\nname = ");
+    memset(text + strlen(text), 'n', CONF_NAME_MAX - 1);
+    strcat(text, "\n");
+    GOOD(&c, text);
+    CHECK_INT_EQ(strlen(c.stem[0].name), CONF_NAME_MAX - 1);
+    /* Two names that differ (once sanitised) are fine, as are record_mix = off
+     * and a stem called Mix. */
+    GOOD(&c, "[capture]\nrecord_mix = off\n[stem1]\nname = Mix\n[stem2]\nname = Mix 2\n");
+    CHECK_STR_EQ(c.stem[0].name, "Mix");
+}
+
+static void
+test_line_length(void)
+{
+    char text[1024];
+    struct conf c;
+    size_t n;
+
+    /* A 196-character line is fine. */
+    strcpy(text, "[capture]\ndir = ");
+    n = 196 - strlen("dir = ");
+    memset(text + strlen(text), 'd', n);
+    text[strlen("[capture]\ndir = ") + n] = '\0';
+    strcat(text, "\n");
+    GOOD(&c, text);
+    CHECK_INT_EQ(strlen(c.capture_dir), n);
+
+    /* 197 bytes is the longest line; 198 is refused. */
+    strcpy(text, "[capture]\ndir = ");
+    memset(text + strlen(text), 'd', 197 - strlen("dir = "));
+    text[strlen("[capture]\n") + 197] = '\0';
+    strcat(text, "\n");
+    GOOD(&c, text);
+    CHECK_INT_EQ(strlen(c.capture_dir), 197 - strlen("dir = "));
+    strcpy(text, "[capture]\ndir = ");
+    memset(text + strlen(text), 'd', 198 - strlen("dir = "));
+    text[strlen("[capture]\n") + 198] = '\0';
+    strcat(text, "\n");
+    BAD(text, "bad.ini:2: line too long (198 bytes, at most 197)");
+
+    /* Too long: refused with its line number, and the rest still parsed. */
+    strcpy(text, "[song]\n; next line is too long\ntitle = ");
+    memset(text + strlen(text), 'x', 300);
+    text[strlen("[song]\n; next line is too long\ntitle = ") + 300] = '\0';
+    strcat(text, "\n[jack]\nclient = x\n");
+    BAD(text, "bad.ini:3: line too long");
+}
+
+static void
+test_bad(void)
+{
+    /* Sections and syntax. */
+    BAD("[jack]\nclient = a\n[bogus]\nkey = 1\n", "bad.ini:3: unknown section [bogus]");
+    BAD("[stem0]\n", "bad.ini:1: unknown section [stem0]");
+    BAD("[jack]\n[stem9]\n", "bad.ini:2: unknown section [stem9]");
+    BAD("[Jack]\n", "bad.ini:1: unknown section [Jack]");
+    BAD("[stem10]\n", "bad.ini:1: unknown section [stem10]");
+    BAD("[jack]\nclient = a\n\n[jack]\n", "bad.ini:4: [jack]: section appears twice");
+    BAD("[stem2]\nname = Bass\n[stem1]\n[stem2]\n", "bad.ini:4: [stem2]: section appears twice");
+    BAD("client = a\n[jack]\n", "bad.ini:1: key 'client' outside of any section");
+    BAD("; comment\n\nport = 1\n", "bad.ini:3: key 'port' outside of any section");
+    BAD("[jack]\nclient = a\nthis line has no equals sign\n", "bad.ini:3: syntax error");
+    BAD("[jack\n", "bad.ini:1: syntax error");
+    BAD("[jack]\nclient = a\nclient = b\n", "bad.ini:3: [jack] client: set twice");
+    BAD("[stem1]\nname = a\narmed = yes\nname = b\n", "bad.ini:4: [stem1] name: set twice");
+    /* An indented line after a key line continues that key (inih multiline). */
+    BAD("[jack]\nclient = a\n  server = b\n", "bad.ini:3: [jack] client: set twice");
+
+    /* Unknown keys. */
+    BAD("[jack]\nclinet = a\n", "bad.ini:2: [jack] clinet: unknown key");
+    BAD("[osc]\n\nhost = x\n", "bad.ini:3: [osc] host: unknown key");
+    BAD("[capture]\nFormat = wav\n", "bad.ini:2: [capture] Format: unknown key");
+    BAD("[song]\nartist = x\n", "bad.ini:2: [song] artist: unknown key");
+    BAD("[mix]\nconnect = a:b\n", "bad.ini:2: [mix] connect: unknown key");
+    BAD("[stem4]\nname = x\nmute = yes\n", "bad.ini:3: [stem4] mute: unknown key");
+    BAD("[mix]\nname = x\n", "bad.ini:2: [mix] name: unknown key");
+
+    /* [jack] */
+    BAD("[jack]\nclient = a:b\n", "bad.ini:2: [jack] client:");
+    BAD("[jack]\nclient =\n", "bad.ini:2: [jack] client: must not be empty");
+    BAD("[jack]\nclient = "
+        "0123456789012345678901234567890123456789012345678901234567890123\n",
+        "bad.ini:2: [jack] client: too long");
+
+    /* [osc] */
+    BAD("[osc]\nport = 0\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport = 70000\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport = 65536\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport = abc\n", "bad.ini:2: [osc] port: 'abc'");
+    BAD("[osc]\nport = -1\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport = 80x\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport =\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nport = 99999999999999999999999\n", "bad.ini:2: [osc] port:");
+    BAD("[osc]\nbind =\n", "bad.ini:2: [osc] bind: must not be empty");
+
+    /* [capture] */
+    BAD("[capture]\nformat = wav\nsample_format = pcm20\n",
+        "bad.ini:3: [capture] sample_format: 'pcm20'");
+    BAD("[capture]\nformat = mp3\n", "bad.ini:2: [capture] format: 'mp3'");
+    BAD("[capture]\nformat = rf64\n", "bad.ini:2: [capture] format:");
+    BAD("[capture]\nformat =\n", "bad.ini:2: [capture] format:");
+    BAD("[capture]\nbuffer_seconds = 0\n", "bad.ini:2: [capture] buffer_seconds: '0'");
+    BAD("[capture]\nbuffer_seconds = 1000\n", "bad.ini:2: [capture] buffer_seconds: '1000'");
+    BAD("[capture]\nbuffer_seconds = 0.5\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = 300.5\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = -5\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = ten\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = 10s\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = nan\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nbuffer_seconds = inf\n", "bad.ini:2: [capture] buffer_seconds:");
+    BAD("[capture]\nrecord_mix = maybe\n", "bad.ini:2: [capture] record_mix: 'maybe'");
+    BAD("[capture]\nrecord_mix = 2\n", "bad.ini:2: [capture] record_mix:");
+    BAD("[capture]\nrecord_mix =\n", "bad.ini:2: [capture] record_mix:");
+    BAD("[capture]\ndir =\n", "bad.ini:2: [capture] dir: must not be empty");
+
+    /* [song] */
+    BAD("[song]\ntitle =\n", "bad.ini:2: [song] title: must not be empty");
+    BAD("[song]\ntitle = a\tb\n", "bad.ini:2: [song] title: contains a control character");
+
+    /* [mix] and [stemN] connections. */
+    BAD("[mix]\nconnect_left = system\n", "bad.ini:2: [mix] connect_left: 'system'");
+    BAD("[mix]\nconnect_right = capture_2\n", "bad.ini:2: [mix] connect_right:");
+    BAD("[stem1]\nname = Drums\nconnect_left = ardour-drums\n", "bad.ini:3: [stem1] connect_left:");
+    BAD("[stem6]\nconnect_right = x\n", "bad.ini:2: [stem6] connect_right:");
+
+    /* [stemN] */
+    BAD("[stem1]\narmed = maybe\n", "bad.ini:2: [stem1] armed: 'maybe'");
+    BAD("[stem2]\nname =\n", "bad.ini:2: [stem2] name: must not be empty");
+    BAD("[stem3]\nname = a\x01z\n", "bad.ini:2: [stem3] name: contains a control character");
+}
+
+static void
+test_too_long_values(void)
+{
+    char text[1024];
+
+    strcpy(text, "[stem1]\nname = ");
+    memset(text + strlen(text), 'n', CONF_NAME_MAX);
+    strcat(text, "\n");
+    BAD(text, "bad.ini:2: [stem1] name: too long");
+}
+
+static void
+test_stem_names(void)
+{
+    struct conf c;
+
+    /* Names that give the same file name. */
+    BAD("[stem1]\nname = Drums\n[stem2]\nname = Drums\n", "bad.ini:4: [stem2] name:");
+    BAD("[stem1]\nname = Drums\n[stem2]\nname = Drums.\n", "bad.ini:4: [stem2] name:");
+    BAD("[stem1]\nname = Drums\n; comment\n[stem5]\nname = drums\n", "bad.ini:5: [stem5] name:");
+    BAD("[stem1]\nname = A/B\n[stem2]\nname = A:B\n", "bad.ini:4: [stem2] name:");
+    BAD("[stem1]\nname = Lead  Vocal\n[stem2]\nname = Lead Vocal \n", "bad.ini:4: [stem2] name:");
+    BAD("[stem3]\nname = .Keys\n[stem4]\nname = Keys\n", "bad.ini:4: [stem4] name:");
+    /* The default name of a bare section counts, at the section's line. */
+    BAD("[stem1]\nname = Stem 2\n[stem2]\n", "bad.ini:3: [stem2] name:");
+    BAD("[stem2]\n[stem1]\nname = Stem 2\n", "bad.ini:3: [stem1] name:");
+    /* A name that sanitises to nothing becomes "Stem". */
+    BAD("[stem1]\nname = ...\n[stem2]\nname = Stem\n", "bad.ini:4: [stem2] name:");
+    GOOD(&c, "[stem1]\nname = ...\n[stem2]\nname = ///\n");
+    /* Every colliding pair is reported. */
+    CHECK_INT_EQ(
+        load_text(&c, "bad.ini", "[stem1]\nname = A\n[stem2]\nname = a\n[stem3]\nname = A.\n"), -1);
+    CHECK(strstr(errtext, "bad.ini:4: [stem2] name:") != NULL);
+    CHECK(strstr(errtext, "bad.ini:6: [stem3] name:") != NULL);
+    CHECK(strstr(errtext, "bad.ini: 3 errors in config") != NULL);
+
+    /* A stem called Mix while the mix is recorded. */
+    BAD("[stem1]\nname = Drums\n[stem2]\nname = Mix\n", "bad.ini:4: [stem2] name:");
+    CHECK(strstr(errtext, "mix") != NULL);
+    BAD("[capture]\nrecord_mix = yes\n[stem3]\nname = mix.\n", "bad.ini:4: [stem3] name:");
+    BAD("[stem3]\nname = MIX\n[capture]\nrecord_mix = on\n", "bad.ini:2: [stem3] name:");
+    GOOD(&c, "[stem3]\nname = MIX\n[capture]\nrecord_mix = false\n");
+    GOOD(&c, "[stem3]\nname = Mixer\n");
+}
+
+static void
+test_several_errors(void)
+{
+    struct conf c;
+    int rc = load_text(&c, "bad.ini",
+                       "[jack]\nclient = a:b\n[osc]\nport = 0\n[capture]\nformat = mp3\n"
+                       "[nope]\nx = 1\n");
+
+    CHECK_INT_EQ(rc, -1);
+    CHECK(strstr(errtext, "bad.ini:2: [jack] client:") != NULL);
+    CHECK(strstr(errtext, "bad.ini:4: [osc] port:") != NULL);
+    CHECK(strstr(errtext, "bad.ini:6: [capture] format:") != NULL);
+    CHECK(strstr(errtext, "bad.ini:7: unknown section [nope]") != NULL);
+    CHECK(strstr(errtext, "bad.ini: 4 errors in config") != NULL);
+}
+
+static void
+test_missing_file(void)
+{
+    char path[PATH_MAX];
+    struct conf c;
+
+    path_in_tmp(path, sizeof path, "does-not-exist.ini");
+    CHECK_INT_EQ(load_path(&c, path), -1);
+    CHECK(strstr(errtext, "does-not-exist.ini: cannot open config file") != NULL);
+    /* A directory is not a config file either. */
+    CHECK_INT_EQ(load_path(&c, tmpdir), -1);
+    CHECK(strstr(errtext, tmpdir) != NULL);
+}
+
+/* Tests run from the repository root; allow running from tests/ as well. */
+static const char *
+repo_file(const char *rel, char *buf, size_t bufsz)
+{
+    snprintf(buf, bufsz, "%s", rel);
+    if (access(buf, R_OK) != 0)
+        snprintf(buf, bufsz, "../%s", rel);
+    return buf;
+}
+
+static void
+test_shipped_configs(void)
+{
+    char path[PATH_MAX];
+    struct conf c, d;
+
+    repo_file("config/stemcap.ini", path, sizeof path);
+    if (!CHECK_INT_EQ(load_path(&c, path), 0))
+        fprintf(stderr, "  %s: %s", path, errtext);
+    CHECK_STR_EQ(errtext, "");
+    /* The example shows every default it documents. */
+    conf_defaults(&d);
+    CHECK_STR_EQ(c.jack_server, d.jack_server);
+    CHECK_STR_EQ(c.jack_client, d.jack_client);
+    CHECK_INT_EQ(c.osc_port, d.osc_port);
+    CHECK_STR_EQ(c.osc_bind, d.osc_bind);
+    CHECK_STR_EQ(c.capture_dir, d.capture_dir);
+    CHECK_INT_EQ(c.format, d.format);
+    CHECK_INT_EQ(c.sample_format, d.sample_format);
+    CHECK(c.buffer_seconds == d.buffer_seconds);
+    CHECK_INT_EQ(c.record_mix, d.record_mix);
+    CHECK_INT_EQ(registered_mask(&c), 0x03);
+    CHECK_STR_EQ(c.stem[0].name, "Drums");
+    CHECK_STR_EQ(c.stem[1].name, "Bass");
+    CHECK_INT_EQ(c.stem[0].armed, 1);
+    CHECK_INT_EQ(c.stem[1].armed, 1);
+
+    repo_file("config/demo.ini", path, sizeof path);
+    if (!CHECK_INT_EQ(load_path(&c, path), 0))
+        fprintf(stderr, "  %s: %s", path, errtext);
+    CHECK_STR_EQ(errtext, "");
+    CHECK_STR_EQ(c.jack_server, "");
+    CHECK_STR_EQ(c.jack_client, "stemcap");
+    CHECK_INT_EQ(c.osc_port, 9951);
+    CHECK_STR_EQ(c.osc_bind, "127.0.0.1");
+    CHECK_STR_EQ(c.capture_dir, "takes");
+    CHECK_INT_EQ(c.format, CONF_FORMAT_WAV);
+    CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_PCM24);
+    CHECK_INT_EQ(c.record_mix, 1);
+    CHECK_STR_EQ(c.song_title, "Demo Song");
+    CHECK_INT_EQ(registered_mask(&c), 0xFF);
+    static const char *const demo_names[CONF_MAX_STEMS] = {
+        "Drums", "Bass", "Keys", "Lead Vocal", "Backing Vocals", "Guitars", "Synths", "FX"};
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        CHECK_STR_EQ(c.stem[i].name, demo_names[i]);
+        CHECK_INT_EQ(c.stem[i].armed, 1);
+        CHECK_STR_EQ(c.stem[i].connect[0], "");
+        CHECK_STR_EQ(c.stem[i].connect[1], "");
+    }
+    CHECK_STR_EQ(c.mix_connect[0], "");
+    CHECK_STR_EQ(c.mix_connect[1], "");
+}
+
+/* The EXAMPLE of man/stemcap.ini.5 (keep in sync). */
+static void
+test_man_example(void)
+{
+    struct conf c;
+
+    GOOD(&c, "; a band recorded from Ardour; stems 3 to 8 are not registered\n"
+             "[jack]\nclient = stemcap\n\n"
+             "[osc]\nport = 9951\nbind = 127.0.0.1\n\n"
+             "[capture]\ndir = /srv/recordings\nformat = wav\nsample_format = pcm24\n"
+             "buffer_seconds = 20\nrecord_mix = true\n\n"
+             "[song]\ntitle = Opening Night\n\n"
+             "[mix]\nconnect_left = ardour:Master/audio_out 1\n"
+             "connect_right = ardour:Master/audio_out 2\n\n"
+             "[stem1]\nname = Drums\nconnect_left = ardour:Drums/audio_out 1\n"
+             "connect_right = ardour:Drums/audio_out 2\n\n"
+             "[stem2]\nname = Bass\nconnect_left = ardour:Bass/audio_out 1\n"
+             "connect_right = ardour:Bass/audio_out 2\narmed = yes\n");
+    CHECK_INT_EQ(registered_mask(&c), 0x03);
+    CHECK(c.buffer_seconds == 20.0);
+    CHECK_STR_EQ(c.mix_connect[1], "ardour:Master/audio_out 2");
+    CHECK_STR_EQ(c.stem[1].connect[0], "ardour:Bass/audio_out 1");
+}
+
+static void
+cleanup(void)
+{
+    DIR *d = opendir(tmpdir);
+    struct dirent *e;
+    char path[PATH_MAX];
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        path_in_tmp(path, sizeof path, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(tmpdir);
+}
+
+int
+main(void)
+{
+    unsetenv("JOURNAL_STREAM"); /* plain log lines */
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_defaults();
+    test_full_file();
+    test_empty_and_sections();
+    test_values();
+    test_line_length();
+    test_bad();
+    test_too_long_values();
+    test_stem_names();
+    test_several_errors();
+    test_missing_file();
+    test_shipped_configs();
+    test_man_example();
+    cleanup();
+    return unit_summary("test_conf");
+}

@@ -13,6 +13,10 @@ $(t_stems_conf Drums Bass Keys Vox)
 CONF
 t_daemon "$T/arm.ini"
 R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
+check 'jack_property -p -l stemcap:stem1_L | grep -q "pretty-name value: Drums L"' "stem1_L carries the pretty-name 'Drums L'"
+check 'jack_property -p -l stemcap:mix_R | grep -q "pretty-name value: Mix R"' "mix_R carries the pretty-name 'Mix R'"
+check '! jack_lsp | grep -q "^stemcap:stem5_L"' "unlisted stems are not registered"
+check 'jack_lsp -c stemcap:stem2_R | grep -q "stemcap-src:stem2_R"' "configured connection made at start"
 
 check '[ "$(R -m /stemcap/stem/2/arm i 0)" = "/stemcap/stem/2/arm i:0" ]' "disarm stem 2 with i 0"
 check '[ "$(R -m /stemcap/stem/3/arm f 0.0)" = "/stemcap/stem/3/arm i:0" ]' "disarm stem 3 with f 0.0 (surfaces send floats)"

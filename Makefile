@@ -99,11 +99,11 @@ deps:
 
 test: deps
 	$(MAKE) all
-	sh tests/run.sh
+	bash tests/run.sh
 
 demo: deps
 	$(MAKE) all
-	sh tests/demo.sh
+	bash tests/demo.sh
 
 format:
 	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch]

@@ -47,7 +47,9 @@ sleep "$SECONDS_TO_RECORD"
 dir=$("$B/stemcap" status | sed -n 's/^ *folder //p')
 say "take folder: $dir"
 for f in "$dir"/*; do
-    printf '  %-40s %8s frames  %s Hz  %s-bit\n' "$(basename "$f")" "$(soxi -s "$f")" "$(soxi -r "$f")" "$(soxi -b "$f")"
+    peak=$(sox "$f" -n stats 2>&1 | awk '/^Pk lev dB/ {print $4}')
+    printf '  %-36s %8s frames  %s Hz  %s-bit  peak %6s dBFS\n' "$(basename "$f")" "$(soxi -s "$f")" \
+        "$(soxi -r "$f")" "$(soxi -b "$f")" "$peak"
 done
 
 say "checking every file against the source signal (pcm24: within 1 LSB)"

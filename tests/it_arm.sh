@@ -29,7 +29,7 @@ check 'R -m /stemcap/stem/5/arm i 1 | grep -q "^/stemcap/error s:/stemcap/stem/5
 check 'R -m /stemcap/stem/9/arm i 1 | grep -q "^/stemcap/error .*out of range"' "stem 9 out of range"
 check 'R -m /stemcap/stem/0/arm | grep -q "^/stemcap/error .*out of range"' "stem 0 out of range"
 check 'R -m /stemcap/stem/1/arm s yes | grep -q "^/stemcap/error"' "string argument refused"
-check 'R -m /stemcap/stem/1/arm i 1 i 1 | grep -q "^/stemcap/error"' "two arguments refused"
+check 'R -m /stemcap/stem/1/arm ii 1 1 | grep -q "^/stemcap/error"' "two arguments refused"
 
 t_cli start >/dev/null
 check 'R -m /stemcap/stem/1/arm i 0 | grep -q "^/stemcap/error .*while recording"' "disarming during a take refused"

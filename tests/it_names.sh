@@ -17,8 +17,8 @@ take() { t_cli start >/dev/null && sleep 0.3 && t_cli stop >/dev/null; }
 
 take
 dir=$(t_take_dir)
-check '[ "$dir" = "$T/takes/escape/take-01" ]' "song '../../escape' becomes folder 'escape' ($dir)"
-check '[ -f "$dir/escape - -Drums.wav" ] && [ -f "$dir/escape - hidden-stem.wav" ]' "stem names sanitised: $(ls "$dir" | tr '\n' '|')"
+check '[ "$dir" = "$T/takes/-..-escape/take-01" ]' "song '../../escape' becomes the folder '-..-escape' inside the capture dir"
+check '[ -f "$dir/-..-escape - -Drums.wav" ] && [ -f "$dir/-..-escape - hidden-stem.wav" ]' "stem names sanitised: $(ls "$dir" | tr '\n' '|')"
 check '[ -z "$(find "$T" -name "*.wav" -not -path "$T/takes/*")" ]' "no file outside the capture dir"
 
 R -m /stemcap/song s "Song: one/two" >/dev/null

@@ -41,13 +41,13 @@ err "unknown type tag" "2f7374656d6361702f70696e67000000002c5a0000"
 # Not OSC at all.
 err "garbage" "deadbeefdeadbeef"
 # Oversized: 8 KiB.
-big=$(head -c 4200 /dev/zero | tr '\0' 'a' | od -An -tx1 | tr -d ' \n')
+big=$(head -c 4200 /dev/zero | tr '\0' 'a' | od -An -v -tx1 | tr -d ' \n')
 err "oversized datagram" "2f$big"
 # Empty datagram: no reply expected, and no crash.
 check 'R -n "" >/dev/null 2>&1 || true; R -m /stemcap/ping | grep -q pong' "empty datagram ignored"
 # Random junk of many sizes.
 for i in $(seq 200); do
-    R -t 50 "$(head -c $(( (RANDOM % 64 + 1) * 4 )) /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null 2>&1
+    R -t 50 "$(head -c $(( (RANDOM % 64 + 1) * 4 )) /dev/urandom | od -An -v -tx1 | tr -d ' \n')" >/dev/null 2>&1
 done
 check 'R -m /stemcap/ping | grep -q "^/stemcap/pong s:"' "still answering after 200 random datagrams"
 check 'R -m /stemcap/status | grep -q "^/stemcap/status s:recording"' "take still recording"

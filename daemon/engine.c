@@ -13,6 +13,10 @@
  * the writer how many frames of silence to put in its place, so the files
  * stay sample-aligned with each other and with the timeline.
  *
+ * A cycle JACK never ran for this client (an xrun where the callback was
+ * skipped) shows as a jump of the frame clock; those frames are counted as
+ * dropped in the same way, so the files stay on the timeline even then.
+ *
  * Starting and stopping are requests: the control thread stores a take id
  * (or 0) in req_take; the callback acts on it at the top of the next cycle,
  * so every file of a take starts with the same period and ends with the
@@ -40,24 +44,39 @@ engine_wake(struct engine *e)
     }
 }
 
+/* Longest clock jump filled with silence: beyond it (a suspended machine,
+ * a stopped server) the take just continues. */
+#define ENGINE_MAX_GAP_SECONDS 60
+
+static void
+engine_drop(struct engine *e, uint64_t frames)
+{
+    e->rt_pending += frames;
+    atomic_fetch_add_explicit(&e->take_frames, frames, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->take_dropped, frames, memory_order_relaxed);
+}
+
 static void
 engine_push(struct engine *e, jack_nframes_t nframes)
 {
     size_t bytes = (size_t)nframes * sizeof(float);
     size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
 
-    atomic_fetch_add_explicit(&e->take_frames, nframes, memory_order_relaxed);
+    if (e->rt_clock > e->rt_expected &&
+        e->rt_clock - e->rt_expected <= (uint64_t)e->rate * ENGINE_MAX_GAP_SECONDS)
+        engine_drop(e, e->rt_clock - e->rt_expected);
+    e->rt_expected = e->rt_clock + nframes;
     if (ring_write_space(&e->ring) < need) {
-        e->rt_pending += nframes;
-        atomic_fetch_add_explicit(&e->take_dropped, nframes, memory_order_relaxed);
+        engine_drop(e, nframes);
         return;
     }
+    atomic_fetch_add_explicit(&e->take_frames, nframes, memory_order_relaxed);
     struct engine_rec h = {
         .magic = ENGINE_REC_MAGIC,
         .take = e->rt_cur,
         .nframes = nframes,
         .nch = e->plan_nch,
-        .frame = jack_last_frame_time(e->client),
+        .frame = e->rt_clock,
         .dropped_before = e->rt_pending,
     };
     ring_put(&e->ring, 0, &h, sizeof h);
@@ -73,7 +92,12 @@ engine_process(jack_nframes_t nframes, void *arg)
 {
     struct engine *e = arg;
     unsigned req = atomic_load_explicit(&e->req_take, memory_order_acquire);
+    jack_nframes_t now = jack_last_frame_time(e->client);
 
+    /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
+    e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
+    e->rt_last = now;
+    e->rt_clock_valid = 1;
     if (req != e->rt_cur) {
         if (e->rt_cur) {
             atomic_store_explicit(&e->tail_dropped, e->rt_pending, memory_order_relaxed);
@@ -84,8 +108,8 @@ engine_process(jack_nframes_t nframes, void *arg)
             e->rt_pending = 0;
             atomic_store_explicit(&e->take_frames, 0, memory_order_relaxed);
             atomic_store_explicit(&e->take_dropped, 0, memory_order_relaxed);
-            atomic_store_explicit(&e->take_start, jack_last_frame_time(e->client),
-                                  memory_order_relaxed);
+            e->rt_expected = e->rt_clock;
+            atomic_store_explicit(&e->take_start, e->rt_clock, memory_order_relaxed);
             atomic_store_explicit(&e->rt_take, req, memory_order_release);
         }
     }

@@ -57,7 +57,11 @@ struct engine {
 
     /* Owned by the RT thread. */
     unsigned rt_cur;
-    uint64_t rt_pending;
+    uint64_t rt_pending; /* frames lost since the last record */
+    uint64_t rt_clock;   /* JACK frame time extended to 64 bits */
+    uint32_t rt_last;    /* jack_last_frame_time() of the previous cycle */
+    int rt_clock_valid;
+    uint64_t rt_expected; /* rt_clock the next cycle of the take should have */
 };
 
 /* Opens the JACK client named in `c`, registers the ports of the registered

@@ -39,7 +39,7 @@ sleep 1
 t_cli stop >/dev/null
 dir=$(t_take_dir)
 check '[ "$(cd "$dir" && ls | sort | tr "\n" "|")" = "Arms - Drums.wav|Arms - Mix.wav|" ]' "only the armed stem and the mix were written"
-check '"$B/tests/checktake" -m noise -l 0 "$dir/Arms - Drums.wav:0,1" "$dir/Arms - Mix.wav:16,17" >/dev/null' "written files match the source"
+t_checktake "written files match the source" -m noise -l 0 "$dir/Arms - Drums.wav:0,1" "$dir/Arms - Mix.wav:16,17"
 check 'R -m /stemcap/stop | grep -q "^/stemcap/error .*not recording"' "stop when idle refused"
 
 check 't_cli arm all >/dev/null' "stemcap arm all"

@@ -54,6 +54,6 @@ check 'R -m /stemcap/status | grep -q "^/stemcap/status s:recording"' "take stil
 sleep 0.5
 t_cli stop >/dev/null
 dir=$(t_take_dir)
-check '"$B/tests/checktake" -m noise -l 0 "$dir/Noise - A.wav:0,1" "$dir/Noise - B.wav:2,3" "$dir/Noise - Mix.wav:16,17" >/dev/null' "files of the take are intact"
+t_checktake "files of the take are intact" -m noise -l 0 "$dir/Noise - A.wav:0,1" "$dir/Noise - B.wav:2,3" "$dir/Noise - Mix.wav:16,17"
 check 'kill -0 $T_DAEMON' "daemon alive"
 t_done

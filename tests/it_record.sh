@@ -30,15 +30,11 @@ CONF
     done
     args+=("$dir/Take $fmt $sf - Mix.$ext:16,17")
     check '[ "$(ls "$dir" | wc -l)" = 9 ]' "$fmt/$sf: 9 files written"
-    if "$B/tests/checktake" -m noise -l "$tol" --min-frames $((48000 * secs * 8 / 10)) "${args[@]}" >"$T/check.out" 2>&1; then
-        ok "$fmt/$sf: every file matches the source at one common offset ($(tail -1 "$T/check.out"))"
-    else
-        cat "$T/check.out"
-        fail "$fmt/$sf: files do not match the source"
-    fi
+    t_checktake "$fmt/$sf: every file matches the source at one common offset" \
+        -m noise -l "$tol" --min-frames $((48000 * secs * 8 / 10)) "${args[@]}"
     # The frames the daemon reports are the frames in the files.
     local frames
-    frames=$("$B/tests/oscraw" -p "$PORT" -m /stemcap/status | sed -n 's/.* h:\([0-9]*\) i:.*/\1/p' | head -1)
+    frames=$(t_status_field 3)
     check 'grep -q "$frames frames each" "$T/check.out"' "$fmt/$sf: status reports the $frames frames in the files"
     t_daemon_stop || fail "$fmt/$sf: stemcapd exit status"
 }

@@ -33,7 +33,9 @@ static jack_client_t *client;
 static jack_port_t *ports[TESTSIG_CHANNELS];
 static int mode = TESTSIG_NOISE;
 static uint32_t rate;
-static uint64_t next_n; /* touched only by the process thread */
+static uint64_t next_n;      /* touched only by the process thread */
+static jack_nframes_t first; /* JACK frame time of the first cycle */
+static int started;
 static _Atomic uint64_t frames_played;
 static atomic_int server_gone;
 static atomic_int got_signal;
@@ -55,6 +57,16 @@ process(jack_nframes_t nframes, void *arg)
     (void)arg;
     for (int c = 0; c < TESTSIG_CHANNELS; c++)
         bufs[c] = jack_port_get_buffer(ports[c], nframes);
+    /* n follows JACK's frame clock, not a cycle count: a cycle this client
+     * misses (an xrun) does not shift the signal against the timeline, so a
+     * recorder that pads its own missed cycles with silence still matches
+     * the source everywhere else. */
+    jack_nframes_t now = jack_last_frame_time(client);
+    if (!started) {
+        first = now;
+        started = 1;
+    }
+    next_n = (uint32_t)(now - first);
     testsig_block(mode, rate, next_n, nframes, bufs);
     next_n += nframes;
     atomic_store_explicit(&frames_played, next_n, memory_order_release);

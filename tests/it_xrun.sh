@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Cycles JACK never ran for stemcapd (the daemon was stopped for a moment,
+# as a loaded machine or a page fault storm would) are filled with silence
+# in every file, so the take stays on the JACK timeline: the files keep one
+# length, match the source everywhere else, and the drop is reported.
+. "$(dirname "$0")/lib.sh"
+t_init xrun
+t_jackd
+t_src -m noise -s 2
+EXTRA_CAPTURE="sample_format = float" t_conf "$T/x.ini" <<CONF
+[song]
+title = Xrun
+$(t_stems_conf A B)
+CONF
+t_daemon "$T/x.ini"
+t_cli start >/dev/null
+sleep 0.5
+kill -STOP "$T_DAEMON"
+sleep 0.3
+kill -CONT "$T_DAEMON"
+sleep 0.7
+t_cli stop >/dev/null
+dir=$(t_take_dir)
+dropped=$(t_status_field 5)
+frames=$(t_status_field 3)
+check '[ "$dropped" -gt 0 ]' "the missed cycles are reported as $dropped dropped frames of $frames"
+if "$B/tests/checktake" --allow-silence -m noise -l 0 "$dir/Xrun - A.wav:0,1" "$dir/Xrun - B.wav:2,3" \
+    "$dir/Xrun - Mix.wav:16,17" >"$T/check.out" 2>&1; then
+    ok "files match the source on the timeline, silence where cycles were missed: $(tail -1 "$T/check.out")"
+else
+    cat "$T/check.out"
+    fail "files do not stay on the timeline"
+fi
+silent=$(sed -n 's/.*Mix.wav: .*, \([0-9]*\) silent frames.*/\1/p' "$T/check.out")
+check '[ "$silent" = "$dropped" ]' "silent frames in the files ($silent) = frames reported dropped ($dropped)"
+check 'grep -q "frames dropped at frame" "$T/stemcapd.log"' "the drop and its position are logged"
+t_done

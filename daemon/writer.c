@@ -126,7 +126,8 @@ writer_silence(struct writer *w, struct take *t, uint64_t frames, uint64_t at,
         res->ndrops++;
     }
     res->dropped += frames;
-    log_warn("take %d: %llu frames dropped at frame %llu (disk too slow or a JACK cycle missed); silence inserted "
+    log_warn("take %d: %llu frames dropped at frame %llu (disk too slow or a JACK cycle missed); "
+             "silence inserted "
              "in every file",
              t->number, (unsigned long long)frames, (unsigned long long)at);
     while (frames > 0) {

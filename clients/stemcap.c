@@ -17,6 +17,8 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,16 +35,28 @@
 #define EXIT_USAGE       2
 #define EXIT_NO_REPLY    2
 
-enum cmd { CMD_PING, CMD_START, CMD_STOP, CMD_STATUS, CMD_ARM, CMD_DISARM, CMD_SONG };
+enum cmd {
+    CMD_PING,
+    CMD_START,
+    CMD_STOP,
+    CMD_STATUS,
+    CMD_ARM,
+    CMD_DISARM,
+    CMD_SONG,
+    CMD_LEVELS,
+    CMD_NULL,
+    CMD_WATCH
+};
 
 static const struct {
     const char *name;
     enum cmd cmd;
     const char *arg; /* NULL: takes no argument */
 } commands[] = {
-    {"ping", CMD_PING, NULL},     {"start", CMD_START, NULL}, {"stop", CMD_STOP, NULL},
-    {"status", CMD_STATUS, NULL}, {"arm", CMD_ARM, "N|all"},  {"disarm", CMD_DISARM, "N|all"},
-    {"song", CMD_SONG, "TITLE"},
+    {"ping", CMD_PING, NULL},     {"start", CMD_START, NULL},   {"stop", CMD_STOP, NULL},
+    {"status", CMD_STATUS, NULL}, {"arm", CMD_ARM, "N|all"},    {"disarm", CMD_DISARM, "N|all"},
+    {"song", CMD_SONG, "TITLE"},  {"levels", CMD_LEVELS, NULL}, {"null", CMD_NULL, NULL},
+    {"watch", CMD_WATCH, NULL},
 };
 
 struct request {
@@ -67,12 +81,15 @@ usage(FILE *f)
             "\n"
             "Commands:\n"
             "  ping           check that stemcapd answers and show its version\n"
-            "  status         show the state, take, song, length and folder\n"
+            "  status         show the state, take, song, length, folder and take report\n"
             "  start          start a new take\n"
             "  stop           stop and finalise the take\n"
             "  arm N|all      arm stem N (1-%d), or every registered stem\n"
             "  disarm N|all   disarm stem N (1-%d), or every registered stem\n"
             "  song TITLE     set the song title for the next take\n"
+            "  levels         peak, RMS, peak hold and clips of every stem and the mix\n"
+            "  null           the live null test: residual of sum(stems) - mix\n"
+            "  watch          subscribe and print every message pushed until Ctrl-C\n"
             "\n"
             "Options:\n"
             "  -H, --host=HOST     stemcapd host name or address (default %s,\n"
@@ -288,6 +305,239 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
     return 0;
 }
 
+static float
+arg_float(const struct oscc_msg *m, int i)
+{
+    float f = -150.0f;
+    if (i < oscc_msg_argc(m) && oscc_msg_types(m)[i] == 'f')
+        memcpy(&f, oscc_msg_argv(m)[i], sizeof f);
+    return f;
+}
+
+static int64_t
+arg_int(const struct oscc_msg *m, int i, int64_t dflt)
+{
+    int64_t v;
+    return oscc_msg_int(m, i, &v) == 0 ? v : dflt;
+}
+
+/* The null figures of /stemcap/null (or of the report, from `first`). */
+static void
+print_null_line(const char *label, float worst, int64_t frame, int64_t flagged, int64_t first,
+                int64_t lag, int64_t lag_valid, float thr)
+{
+    printf("%s worst residual %.1f dBFS", label, worst);
+    if (frame >= 0)
+        printf(" at frame %lld", (long long)frame);
+    if (flagged)
+        printf("  NULL FAILED (above %.1f dBFS from frame %lld)", thr, (long long)first);
+    else
+        printf("  null OK (threshold %.1f dBFS)", thr);
+    if (lag_valid && lag != 0)
+        printf("  mix %s stems by %lld samples", lag > 0 ? "lags" : "leads",
+               (long long)(lag > 0 ? lag : -lag));
+    fputc('\n', stdout);
+}
+
+/* /stemcap/report: /stemcap/report/file per file, then /stemcap/report. */
+static int
+print_report(struct session *s)
+{
+    struct oscc_msg *m;
+    int rc;
+
+    if (oscc_send(s->osc, "/stemcap/report", NULL) < 0)
+        return EXIT_NO_REPLY;
+    for (;;) {
+        rc = oscc_wait(s->osc, NULL, s->timeout_ms, &m);
+        if (rc <= 0)
+            return rc == 0 ? 0 : EXIT_NO_REPLY; /* an older daemon: no report */
+        const char *path = oscc_msg_path(m);
+        if (is_error(m)) {
+            oscc_msg_free(m);
+            return 0;
+        }
+        if (strcmp(path, "/stemcap/report/file") == 0) {
+            const char *name = oscc_msg_string(m, 1);
+            printf("  %-24s peak %6.1f dBFS  clips %lld\n", name ? name : "?", arg_float(m, 3),
+                   (long long)arg_int(m, 4, 0));
+        } else if (strcmp(path, "/stemcap/report") == 0) {
+            if (arg_int(m, 0, 0) > 0)
+                print_null_line("  null:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),
+                                arg_int(m, 5, -1), arg_int(m, 6, 0), arg_int(m, 7, 0),
+                                arg_float(m, 8));
+            oscc_msg_free(m);
+            return 0;
+        }
+        oscc_msg_free(m);
+    }
+}
+
+static int
+cmd_null(struct session *s)
+{
+    struct oscc_msg *m;
+    int rc = call(s, "/stemcap/null", NULL, "/stemcap/null", &m);
+
+    if (rc)
+        return rc;
+    if (is_error(m)) {
+        rc = report_error(m);
+    } else {
+        printf("residual %.1f dBFS peak, %.1f dBFS RMS (sum of stems - mix, now)\n",
+               arg_float(m, 0), arg_float(m, 1));
+        if (arg_int(m, 3, -1) >= 0 || arg_int(m, 4, 0))
+            print_null_line("take:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),
+                            arg_int(m, 8, -1), arg_int(m, 5, 0), arg_int(m, 6, 0), arg_float(m, 7));
+        else if (arg_int(m, 6, 0) && arg_int(m, 5, 0) != 0)
+            printf("mix %s stems by %lld samples\n", arg_int(m, 5, 0) > 0 ? "lags" : "leads",
+                   (long long)llabs(arg_int(m, 5, 0)));
+    }
+    oscc_msg_free(m);
+    return rc;
+}
+
+static void
+print_level(const char *label, const struct oscc_msg *m)
+{
+    printf("%-22s", label);
+    for (int side = 0; side < 2; side++)
+        printf("  %c %6.1f pk %6.1f rms (hold %6.1f%s)", side ? 'R' : 'L', arg_float(m, side),
+               arg_float(m, 2 + side), arg_float(m, 4 + side),
+               arg_int(m, 6 + side, 0) ? ", CLIP" : "");
+    fputc('\n', stdout);
+}
+
+static int
+cmd_levels(struct session *s)
+{
+    struct oscc_msg *m, *l;
+    struct {
+        int n;
+        char name[64];
+    } stems[MAX_STEM];
+    int count = 0, rc;
+
+    if (oscc_send(s->osc, "/stemcap/stems", NULL) < 0)
+        return EXIT_NO_REPLY;
+    for (;;) {
+        rc = oscc_wait(s->osc, NULL, s->timeout_ms, &m);
+        if (rc <= 0) {
+            fprintf(stderr, "stemcap: no reply from %s within %d ms (is stemcapd running?)\n",
+                    oscc_peer(s->osc), s->timeout_ms);
+            return EXIT_NO_REPLY;
+        }
+        if (is_error(m)) {
+            rc = report_error(m);
+            oscc_msg_free(m);
+            return rc;
+        }
+        if (strcmp(oscc_msg_path(m), "/stemcap/stems") == 0) {
+            oscc_msg_free(m);
+            break;
+        }
+        if (strcmp(oscc_msg_path(m), "/stemcap/stem") == 0 && count < MAX_STEM) {
+            const char *name = oscc_msg_string(m, 1);
+            stems[count].n = (int)arg_int(m, 0, 0);
+            snprintf(stems[count].name, sizeof stems[count].name, "%s", name ? name : "?");
+            count++;
+        }
+        oscc_msg_free(m);
+    }
+    printf("dBFS over the meter window; hold and clips since the take started\n");
+    for (int i = 0; i <= count; i++) {
+        char path[64], label[80];
+        if (i < count) {
+            snprintf(path, sizeof path, "/stemcap/stem/%d/level", stems[i].n);
+            snprintf(label, sizeof label, "%d %s", stems[i].n, stems[i].name);
+        } else {
+            snprintf(path, sizeof path, "/stemcap/mix/level");
+            snprintf(label, sizeof label, "Mix");
+        }
+        rc = call(s, path, NULL, path, &l);
+        if (rc)
+            return rc;
+        if (is_error(l)) {
+            rc = report_error(l);
+            oscc_msg_free(l);
+            return rc;
+        }
+        print_level(label, l);
+        oscc_msg_free(l);
+    }
+    return 0;
+}
+
+static volatile sig_atomic_t watch_stop;
+
+static void
+watch_signal(int sig)
+{
+    (void)sig;
+    watch_stop = 1;
+}
+
+/* Subscribes, prints every pushed message as "address value ...", renews
+ * the subscription before it expires, unsubscribes on Ctrl-C. */
+static int
+cmd_watch(struct session *s)
+{
+    struct sigaction sa = {.sa_handler = watch_signal};
+    struct oscc_msg *m;
+    lo_message args;
+    int64_t ttl = 30;
+    int rc;
+
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    args = lo_message_new();
+    lo_message_add_float(args, 10.0f);
+    rc = call(s, "/stemcap/subscribe", args, "/stemcap/subscribe", &m);
+    lo_message_free(args);
+    if (rc)
+        return rc;
+    if (is_error(m)) {
+        rc = report_error(m);
+        oscc_msg_free(m);
+        return rc;
+    }
+    ttl = arg_int(m, 1, 30);
+    oscc_msg_free(m);
+    struct timespec last, now;
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    while (!watch_stop) {
+        rc = oscc_wait(s->osc, NULL, 500, &m);
+        if (rc < 0)
+            return EXIT_NO_REPLY;
+        if (rc > 0) {
+            const char *types = oscc_msg_types(m);
+            put_text(stdout, oscc_msg_path(m));
+            fflush(stdout);
+            for (int i = 0; types[i]; i++) {
+                fputc(' ', stdout);
+                if (types[i] == 'f')
+                    printf("%.1f", arg_float(m, i));
+                else if (types[i] == 's' || types[i] == 'S')
+                    put_text(stdout, oscc_msg_string(m, i));
+                else
+                    printf("%lld", (long long)arg_int(m, i, 0));
+            }
+            fputc('\n', stdout);
+            oscc_msg_free(m);
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - last.tv_sec >= ttl / 2) {
+            last = now;
+            args = lo_message_new();
+            lo_message_add_float(args, 10.0f);
+            oscc_send(s->osc, "/stemcap/subscribe", args);
+            lo_message_free(args);
+        }
+    }
+    oscc_send(s->osc, "/stemcap/unsubscribe", NULL);
+    return 0;
+}
+
 static int
 cmd_status(struct session *s, enum cmd cmd)
 {
@@ -304,6 +554,8 @@ cmd_status(struct session *s, enum cmd cmd)
     }
     rc = is_error(m) ? report_error(m) : print_status(s, m, cmd);
     oscc_msg_free(m);
+    if (rc == 0 && cmd != CMD_START)
+        rc = print_report(s);
     return rc;
 }
 
@@ -543,6 +795,15 @@ main(int argc, char **argv)
         break;
     case CMD_SONG:
         rc = cmd_song(&s, req.title);
+        break;
+    case CMD_LEVELS:
+        rc = cmd_levels(&s);
+        break;
+    case CMD_NULL:
+        rc = cmd_null(&s);
+        break;
+    case CMD_WATCH:
+        rc = cmd_watch(&s);
         break;
     }
     oscc_close(s.osc);

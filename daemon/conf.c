@@ -32,13 +32,14 @@ struct conf_ctx {
     char *buf;    /* getline buffer */
     size_t bufsz;
     unsigned seen_sections;                 /* bit per section index */
-    unsigned seen_keys[5 + CONF_MAX_STEMS]; /* bit per key index, per section */
+    unsigned seen_keys[7 + CONF_MAX_STEMS]; /* bit per key index, per section */
     int name_line[CONF_MAX_STEMS];          /* line that set the stem's name */
 };
 
-enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_STEM1 };
+enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_METER, SEC_NULL, SEC_STEM1 };
 
-static const char *const conf_fixed_sections[] = {"jack", "osc", "capture", "song", "mix"};
+static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture", "song",
+                                                  "mix",  "meter", "null"};
 
 static const char *const conf_format_names[] = {"wav", "aiff", "w64"};
 static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double"};
@@ -74,6 +75,10 @@ conf_defaults(struct conf *c)
     c->buffer_seconds = 10.0;
     c->record_mix = 1;
     snprintf(c->song_title, sizeof c->song_title, "Untitled");
+    c->osc_subscription_ttl = 30;
+    c->osc_max_subscribers = 8;
+    c->meter_window_ms = 100;
+    c->null_threshold_db = -60.0;
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         c->stem[i].registered = 1;
         c->stem[i].armed = 1;
@@ -122,8 +127,9 @@ conf_section_start(struct conf_ctx *x, const char *name)
 
     if (idx < 0) {
         conf_err(x, NULL, NULL,
-                 "unknown section [%s] (known: jack, osc, capture, song, mix, stem1..stem%d)", name,
-                 CONF_MAX_STEMS);
+                 "unknown section [%s] (known: jack, osc, capture, song, mix, meter, null, "
+                 "stem1..stem%d)",
+                 name, CONF_MAX_STEMS);
         return;
     }
     if (x->seen_sections & (1u << idx)) {
@@ -258,15 +264,30 @@ conf_set_port(struct conf_ctx *x, const char *sec, const char *key, char *dst, c
 
 /* Key tables: the index of a key in its table is its bit in seen_keys. */
 static const char *const keys_jack[] = {"server", "client", NULL};
-static const char *const keys_osc[] = {"port", "bind", NULL};
+static const char *const keys_osc[] = {"port",   "bind", "subscription_ttl", "max_subscribers",
+                                       "bundle", NULL};
 static const char *const keys_capture[] = {
     "dir", "format", "sample_format", "buffer_seconds", "record_mix", NULL};
 static const char *const keys_song[] = {"title", NULL};
-static const char *const keys_mix[] = {"connect_left", "connect_right", NULL};
+static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames", NULL};
+static const char *const keys_meter[] = {"window_ms", NULL};
+static const char *const keys_null[] = {"threshold_db", NULL};
 static const char *const keys_stem[] = {"name", "connect_left", "connect_right", "armed", NULL};
 
-static const char *const *const conf_keys[] = {keys_jack, keys_osc, keys_capture, keys_song,
-                                               keys_mix};
+static const char *const *const conf_keys[] = {keys_jack, keys_osc,   keys_capture, keys_song,
+                                               keys_mix,  keys_meter, keys_null};
+
+static int
+conf_parse_double(const char *v, double lo, double hi, double *out)
+{
+    char *end;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi)
+        return -1;
+    *out = d;
+    return 0;
+}
 
 static void
 conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *name, const char *v)
@@ -292,10 +313,38 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
                 conf_err(x, section, name, "'%s' is not a UDP port number (1..65535)", v);
             else
                 c->osc_port = (int)n;
-        } else {
+        } else if (key == 1) {
             conf_set_str(x, section, name, c->osc_bind, sizeof c->osc_bind, v, 0);
+        } else if (key == 2) {
+            if (conf_parse_long(v, 1, 86400, &n) < 0)
+                conf_err(x, section, name, "'%s' is not a number of seconds from 1 to 86400", v);
+            else
+                c->osc_subscription_ttl = (int)n;
+        } else if (key == 3) {
+            if (conf_parse_long(v, 1, CONF_MAX_SUBSCRIBERS, &n) < 0)
+                conf_err(x, section, name, "'%s' is not a number from 1 to %d", v,
+                         CONF_MAX_SUBSCRIBERS);
+            else
+                c->osc_max_subscribers = (int)n;
+        } else if (conf_parse_bool(v, &c->osc_bundle) < 0) {
+            conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
         }
         break;
+    case SEC_METER: {
+        if (conf_parse_long(v, 10, 10000, &n) < 0)
+            conf_err(x, section, name, "'%s' is not a number of milliseconds from 10 to 10000", v);
+        else
+            c->meter_window_ms = (int)n;
+        break;
+    }
+    case SEC_NULL: {
+        double d;
+        if (conf_parse_double(v, -150.0, 0.0, &d) < 0)
+            conf_err(x, section, name, "'%s' is not a level in dBFS from -150 to 0", v);
+        else
+            c->null_threshold_db = d;
+        break;
+    }
     case SEC_CAPTURE:
         switch (key) {
         case 0:
@@ -314,16 +363,10 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
             else
                 c->sample_format = (enum conf_sample)e;
             break;
-        case 3: {
-            char *end;
-            errno = 0;
-            double d = strtod(v, &end);
-            if (errno || end == v || *end || !isfinite(d) || d < 1.0 || d > 300.0)
+        case 3:
+            if (conf_parse_double(v, 1.0, 300.0, &c->buffer_seconds) < 0)
                 conf_err(x, section, name, "'%s' is not a number of seconds from 1 to 300", v);
-            else
-                c->buffer_seconds = d;
             break;
-        }
         case 4:
             if (conf_parse_bool(v, &c->record_mix) < 0)
                 conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
@@ -334,7 +377,14 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
         conf_set_str(x, section, name, c->song_title, sizeof c->song_title, v, 0);
         break;
     case SEC_MIX:
-        conf_set_port(x, section, name, c->mix_connect[key], v);
+        if (key < 2) {
+            conf_set_port(x, section, name, c->mix_connect[key], v);
+        } else if (conf_parse_long(v, -CONF_MAX_OFFSET, CONF_MAX_OFFSET, &n) < 0) {
+            conf_err(x, section, name, "'%s' is not a number of frames from %d to %d", v,
+                     -CONF_MAX_OFFSET, CONF_MAX_OFFSET);
+        } else {
+            c->mix_offset_frames = (int)n;
+        }
         break;
     default: {
         struct conf_stem *s = &c->stem[sec - SEC_STEM1];

@@ -5,10 +5,12 @@
 
 #include <limits.h>
 
-#define CONF_MAX_STEMS 8
-#define CONF_NAME_MAX  128 /* song and stem names, bytes incl. NUL */
-#define CONF_PORT_MAX  320 /* full JACK port names, bytes incl. NUL */
-#define CONF_ID_MAX    64  /* JACK server and client names */
+#define CONF_MAX_STEMS       8
+#define CONF_NAME_MAX        128 /* song and stem names, bytes incl. NUL */
+#define CONF_PORT_MAX        320 /* full JACK port names, bytes incl. NUL */
+#define CONF_ID_MAX          64  /* JACK server and client names */
+#define CONF_MAX_SUBSCRIBERS 64
+#define CONF_MAX_OFFSET      8192 /* [mix] offset_frames range, +- */
 
 enum conf_format { CONF_FORMAT_WAV, CONF_FORMAT_AIFF, CONF_FORMAT_W64 };
 enum conf_sample {
@@ -34,6 +36,9 @@ struct conf {
     /* [osc] */
     int osc_port;
     char osc_bind[64];
+    int osc_subscription_ttl; /* seconds */
+    int osc_max_subscribers;
+    int osc_bundle; /* push periodic feedback as one bundle */
     /* [capture] */
     char capture_dir[PATH_MAX];
     enum conf_format format;
@@ -44,6 +49,11 @@ struct conf {
     char song_title[CONF_NAME_MAX];
     /* [mix] */
     char mix_connect[2][CONF_PORT_MAX];
+    int mix_offset_frames; /* > 0 delays the stems' sum, < 0 the mix */
+    /* [meter] */
+    int meter_window_ms;
+    /* [null] */
+    double null_threshold_db;
     /* [stem1] .. [stem8] */
     struct conf_stem stem[CONF_MAX_STEMS];
 };

@@ -23,6 +23,14 @@
 
 #define CTL_ACK_TIMEOUT_MS 2000
 
+static double
+ctl_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static int ctl_fail(char *why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int
@@ -68,12 +76,18 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     if (engine_open(&c->engine, conf, notify_fd) < 0)
         goto fail;
     c->engine_up = 1;
+    if (monitor_init(&c->monitor, &c->engine, conf) < 0)
+        goto fail;
+    c->monitor_up = 1;
     if (writer_start(&c->writer, &c->engine.ring) < 0)
         goto fail;
     log_info("capturing to %s as %s %s", c->root, conf_format_name(conf->format),
              conf_sample_name(conf->sample_format));
     return 0;
 fail:
+    if (c->monitor_up)
+        monitor_free(&c->monitor);
+    c->monitor_up = 0;
     if (c->engine_up)
         engine_close(&c->engine);
     c->engine_up = 0;
@@ -90,6 +104,9 @@ ctl_shutdown(struct ctl *c)
     if (c->recording)
         ctl_stop(c, why);
     writer_stop(&c->writer);
+    if (c->monitor_up)
+        monitor_free(&c->monitor);
+    c->monitor_up = 0;
     if (c->engine_up)
         engine_close(&c->engine);
     c->engine_up = 0;
@@ -122,6 +139,8 @@ ctl_start(struct ctl *c, char *why)
         ctl_stop(c, why);
         return ctl_fail(why, "JACK did not run a cycle within %d ms", CTL_ACK_TIMEOUT_MS);
     }
+    monitor_take_start(&c->monitor, c->take.id, atomic_load(&e->take_start));
+    c->events |= CTL_EV_STATUS;
     log_info("take %d of '%s' recording: %d files in %s, first frame %llu", c->take.number,
              c->take.song, c->take.nfiles, c->take.dir,
              (unsigned long long)atomic_load(&e->take_start));
@@ -146,6 +165,8 @@ ctl_stop(struct ctl *c, char *why)
                  c->take.number);
     int rc = writer_finish(&c->writer, tail, &res);
     c->recording = 0;
+    c->events |= CTL_EV_STATUS;
+    monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
     c->last_frames = res.frames;
     c->last_dropped = res.dropped;
     c->last_xruns = atomic_load(&e->xruns) - c->xrun_base;
@@ -178,9 +199,12 @@ ctl_arm(struct ctl *c, int stem, int armed, char *why)
     if (c->recording && c->conf.stem[stem - 1].armed != armed)
         return ctl_fail(why, "cannot %s stem %d while recording take %d", armed ? "arm" : "disarm",
                         stem, c->take.number);
-    if (c->conf.stem[stem - 1].armed != armed)
+    if (c->conf.stem[stem - 1].armed != armed) {
         log_info("stem %d (%s) %s", stem, c->conf.stem[stem - 1].name,
                  armed ? "armed" : "disarmed");
+        c->events |= CTL_EV_ARM;
+        c->arm_changed |= 1u << (stem - 1);
+    }
     c->conf.stem[stem - 1].armed = armed;
     return 0;
 }
@@ -208,6 +232,7 @@ ctl_set_song(struct ctl *c, const char *title, char *why)
         if (*p < 0x20 || *p == 0x7F)
             return ctl_fail(why, "song title contains a control character");
     memcpy(c->conf.song_title, title, n + 1);
+    c->events |= CTL_EV_SONG;
     log_info("song for the next take: '%s'%s", title,
              c->recording ? " (the take in progress keeps its song)" : "");
     return 0;
@@ -242,6 +267,13 @@ ctl_poll(struct ctl *c, int ports_changed)
 
     if (!c->engine_up)
         return;
+    monitor_update(&c->monitor, ctl_now());
+    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
+        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
+                 "(threshold %.1f) at frame %lld",
+                 c->take.number, c->alarm_db, c->conf.null_threshold_db, (long long)c->alarm_frame);
+        c->events |= CTL_EV_ALARM;
+    }
     if (atomic_load(&c->engine.server_gone)) {
         if (c->recording) {
             log_error("JACK server went away during take %d; finishing the take", c->take.number);

@@ -10,10 +10,19 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "monitor.h"
 #include "take.h"
 #include "writer.h"
 
 #define CTL_REASON_MAX 512
+
+/* State changes the OSC front end pushes to subscribers (ctl.events). */
+enum {
+    CTL_EV_STATUS = 1 << 0, /* a take started or stopped */
+    CTL_EV_SONG = 1 << 1,
+    CTL_EV_ALARM = 1 << 2, /* the null alarm of the take fired */
+    CTL_EV_ARM = 1 << 3,   /* see arm_changed */
+};
 
 struct ctl {
     struct conf conf; /* running configuration: song, names, arm states */
@@ -23,6 +32,13 @@ struct ctl {
     char root[PATH_MAX];
     int notify_fd;
     int engine_up;
+    struct monitor monitor;
+    int monitor_up;
+
+    unsigned events;      /* CTL_EV_* since the front end last looked */
+    unsigned arm_changed; /* bit per stem (0-based) */
+    float alarm_db;       /* the last alarm */
+    int64_t alarm_frame;
 
     struct take take; /* the current or last take */
     unsigned next_id;
@@ -61,8 +77,9 @@ int ctl_get_arm(struct ctl *c, int stem, int *armed, char *why);
 int ctl_set_song(struct ctl *c, const char *title, char *why);
 void ctl_status(struct ctl *c, struct ctl_status *s);
 
-/* Housekeeping after a wake-up or a timer tick: configured connections for
- * ports that appeared, a write error or a vanished server ending the take. */
+/* Housekeeping after a wake-up or a timer tick: meters, the null alarm,
+ * configured connections for ports that appeared, a write error or a
+ * vanished server ending the take. */
 void ctl_poll(struct ctl *c, int ports_changed);
 
 #endif

@@ -26,6 +26,8 @@
 
 #include <errno.h>
 #include <jack/metadata.h>
+#include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,6 +36,7 @@
 #endif
 
 #include "log.h"
+#include "meter.h"
 
 static void
 engine_wake(struct engine *e)
@@ -87,6 +90,104 @@ engine_push(struct engine *e, jack_nframes_t nframes)
     e->rt_pending = 0;
 }
 
+/* Residual of one side for frames [off, off+n) of the period: the stems'
+ * sum (in stem order, as a float mix bus adds) minus the mix, one of them
+ * delayed by [mix] offset_frames.  Fills `sum` (undelayed) for the lag
+ * analysis. */
+static void
+engine_residual(struct engine *e, struct engine_meter *m, const float *const *buf, int side,
+                uint32_t off, uint32_t n, float *sum)
+{
+    const float *mix = buf[ENGINE_MIX_L + side] + off;
+    float *dl = e->delay[side];
+    uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
+    float peak = 0.0f, ss = 0.0f, r[ENGINE_CHUNK];
+
+    for (uint32_t i = 0; i < n; i++)
+        sum[i] = 0.0f;
+    for (int s = 0; s < e->nstems; s++) {
+        const float *x = buf[e->stem_ch[s] + side] + off;
+        for (uint32_t i = 0; i < n; i++)
+            sum[i] += x[i];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        float a = sum[i], b = mix[i];
+        if (d) { /* the delayed signal goes through the delay line */
+            float *x = e->offset > 0 ? &a : &b;
+            float y = dl[p];
+            dl[p] = *x;
+            *x = y;
+            p = p + 1 == d ? 0 : p + 1;
+        }
+        r[i] = a - b;
+        float ar = fabsf(r[i]);
+        peak = ar > peak ? ar : peak;
+        ss += r[i] * r[i];
+    }
+    if (peak > m->rpeak[side])
+        m->rpeak[side] = peak;
+    m->rsumsq[side] += ss;
+    if (m->rover[side] < 0 && peak > e->null_thr) {
+        uint32_t i = 0;
+        while (fabsf(r[i]) <= e->null_thr)
+            i++;
+        m->rover[side] = (int32_t)(off + i);
+    }
+    if (side == 1)
+        e->delay_pos = p;
+}
+
+/* Per-period meter figures and the null residual for the control thread.
+ * A full meter or lag ring drops the figures, never audio. */
+static void
+engine_meter(struct engine *e, jack_nframes_t nframes)
+{
+    const float *buf[ENGINE_MAX_CH];
+    struct engine_meter m;
+    float sum[2][ENGINE_CHUNK];
+    int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
+    size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
+
+    memset(&m, 0, sizeof m);
+    m.cycle = atomic_load_explicit(&e->cycles, memory_order_relaxed);
+    m.frame = e->rt_clock;
+    m.nframes = nframes;
+    m.take = e->rt_cur;
+    m.rover[0] = m.rover[1] = -1;
+    for (int k = 0; k < e->nreg; k++) {
+        int ch = e->reg_ch[k];
+        buf[ch] = jack_port_get_buffer(e->port[ch], nframes);
+        m.clips[ch] = meter_block(buf[ch], nframes, &m.peak[ch], &m.sumsq[ch]);
+    }
+    if (want_lag && ring_write_space(&e->lag_ring) < lag_bytes)
+        want_lag = 0;
+    if (want_lag) {
+        struct engine_lag_rec h = {.frame = e->rt_clock, .nframes = nframes};
+        ring_put(&e->lag_ring, 0, &h, sizeof h);
+    }
+    for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
+        uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
+        engine_residual(e, &m, buf, 0, off, n, sum[0]);
+        engine_residual(e, &m, buf, 1, off, n, sum[1]);
+        if (want_lag) {
+            float mono[ENGINE_CHUNK];
+            size_t at = sizeof(struct engine_lag_rec) + off * sizeof(float);
+            for (uint32_t i = 0; i < n; i++)
+                mono[i] = sum[0][i] + sum[1][i];
+            ring_put(&e->lag_ring, at, mono, n * sizeof(float));
+            for (uint32_t i = 0; i < n; i++)
+                mono[i] = buf[ENGINE_MIX_L][off + i] + buf[ENGINE_MIX_R][off + i];
+            ring_put(&e->lag_ring, at + nframes * sizeof(float), mono, n * sizeof(float));
+        }
+    }
+    if (want_lag)
+        ring_publish(&e->lag_ring, lag_bytes);
+    if (ring_write_space(&e->meter_ring) >= sizeof m) {
+        ring_put(&e->meter_ring, 0, &m, sizeof m);
+        ring_publish(&e->meter_ring, sizeof m);
+    }
+}
+
 static int
 engine_process(jack_nframes_t nframes, void *arg)
 {
@@ -115,6 +216,7 @@ engine_process(jack_nframes_t nframes, void *arg)
     }
     if (e->rt_cur)
         engine_push(e, nframes);
+    engine_meter(e, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
     return 0;
 }
@@ -143,6 +245,27 @@ engine_port_registered(jack_port_id_t id, int registered, void *arg)
     (void)id;
     if (registered)
         engine_wake(arg);
+}
+
+/* Connections change the residual for a few periods (a stem arrives before
+ * the mix, or the other way round): remember when, so no alarm is raised
+ * for those transients. */
+static void
+engine_port_connected(jack_port_id_t a, jack_port_id_t b, int connect, void *arg)
+{
+    struct engine *e = arg;
+    (void)a;
+    (void)b;
+    (void)connect;
+    atomic_store(&e->graph_cycle, atomic_load(&e->cycles));
+}
+
+static int
+engine_graph_order(void *arg)
+{
+    struct engine *e = arg;
+    atomic_store(&e->graph_cycle, atomic_load(&e->cycles));
+    return 0;
 }
 
 static void
@@ -258,12 +381,16 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
             snprintf(pretty, sizeof pretty, "%s %c", c->stem[s].name, side ? 'R' : 'L');
             if (engine_register(e, 2 * s + side, name, pretty) < 0)
                 goto fail;
+            e->reg_ch[e->nreg++] = 2 * s + side;
             max_ch++;
         }
+        e->stem_ch[e->nstems++] = 2 * s;
     }
     if (engine_register(e, ENGINE_MIX_L, "mix_L", "Mix L") < 0 ||
         engine_register(e, ENGINE_MIX_R, "mix_R", "Mix R") < 0)
         goto fail;
+    e->reg_ch[e->nreg++] = ENGINE_MIX_L;
+    e->reg_ch[e->nreg++] = ENGINE_MIX_R;
     max_ch += 2;
 
     /* Ring: buffer_seconds of every port at the current rate, plus one
@@ -274,6 +401,18 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
         goto fail;
     }
+    /* Meter figures for two seconds at 16-frame periods; lag samples for
+     * one second. */
+    size_t meter_bytes = (size_t)e->rate / 16 * 2 * sizeof(struct engine_meter);
+    size_t lag_bytes = (size_t)e->rate * 2 * sizeof(float) * 2;
+    e->null_thr = (float)pow(10.0, c->null_threshold_db / 20.0);
+    e->offset = c->mix_offset_frames;
+    if (ring_init(&e->meter_ring, meter_bytes) < 0 || ring_init(&e->lag_ring, lag_bytes) < 0 ||
+        !(e->delay[0] = calloc(CONF_MAX_OFFSET + 1, sizeof(float))) ||
+        !(e->delay[1] = calloc(CONF_MAX_OFFSET + 1, sizeof(float)))) {
+        log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
+        goto fail;
+    }
     if (!e->ring.locked)
         log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
                  "it may be paged out",
@@ -282,7 +421,9 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     if (jack_set_process_callback(e->client, engine_process, e) ||
         jack_set_thread_init_callback(e->client, engine_thread_init, e) ||
         jack_set_xrun_callback(e->client, engine_xrun, e) ||
-        jack_set_port_registration_callback(e->client, engine_port_registered, e)) {
+        jack_set_port_registration_callback(e->client, engine_port_registered, e) ||
+        jack_set_port_connect_callback(e->client, engine_port_connected, e) ||
+        jack_set_graph_order_callback(e->client, engine_graph_order, e)) {
         log_error("cannot set JACK callbacks");
         goto fail;
     }
@@ -317,4 +458,9 @@ engine_close(struct engine *e)
     }
     memset(e->port, 0, sizeof e->port);
     ring_free(&e->ring);
+    ring_free(&e->meter_ring);
+    ring_free(&e->lag_ring);
+    free(e->delay[0]);
+    free(e->delay[1]);
+    e->delay[0] = e->delay[1] = NULL;
 }

@@ -30,11 +30,49 @@ struct engine_rec {
     uint64_t dropped_before; /* frames lost just before this period */
 };
 
+/* One meter record per JACK cycle, always (recording or not), on the meter
+ * ring: the cheap per-period figures; windows and dBFS are computed by the
+ * control thread (monitor.c).  Channels that are not registered read 0. */
+struct engine_meter {
+    uint64_t cycle; /* value of `cycles` for this period */
+    uint64_t frame; /* JACK frame time (64-bit) of the first sample */
+    uint32_t nframes;
+    uint32_t take; /* take recording in this period, 0 = none */
+    float peak[ENGINE_MAX_CH];
+    float sumsq[ENGINE_MAX_CH];
+    uint32_t clips[ENGINE_MAX_CH]; /* samples with |x| >= 1.0 */
+    /* Null residual (sum of registered stems - mix), per side. */
+    float rpeak[2];
+    float rsumsq[2];
+    int32_t rover[2]; /* first sample over the threshold, -1 = none */
+};
+
+/* Lag analysis: per cycle, a header and nframes samples of the stems' sum
+ * (L+R) then nframes of the mix (L+R), undelayed, on the analysis ring. */
+struct engine_lag_rec {
+    uint64_t frame;
+    uint32_t nframes;
+    uint32_t pad;
+};
+
+#define ENGINE_CHUNK 256 /* frames the residual is computed in at a time */
+
 struct engine {
     jack_client_t *client;
     jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
-    struct ring ring;
+    struct ring ring;                 /* audio records of the take */
+    struct ring meter_ring;           /* struct engine_meter, one per cycle */
+    struct ring lag_ring;             /* struct engine_lag_rec + samples */
     uint32_t rate;
+    /* Fixed at open: registered channels and the null set-up. */
+    int nreg;
+    int reg_ch[ENGINE_MAX_CH];
+    int nstems;
+    int stem_ch[CONF_MAX_STEMS]; /* L channel of each registered stem */
+    float null_thr;              /* linear threshold for rover */
+    int offset;                  /* [mix] offset_frames */
+    float *delay[2];             /* delay line per side, |offset| frames */
+    uint32_t delay_pos;
     int notify_fd; /* eventfd woken on port registration, shutdown */
 
     /* Take plan: written by the control thread while no take runs, then
@@ -54,6 +92,8 @@ struct engine {
     atomic_uint_least64_t cycles;       /* process callbacks run */
     atomic_uint xruns;                  /* since the client opened */
     atomic_int server_gone;             /* JACK shut us down */
+    atomic_uint_least64_t graph_cycle;  /* `cycles` at the last graph change */
+    atomic_int lag_wanted;              /* control wants lag samples */
 
     /* Owned by the RT thread. */
     unsigned rt_cur;

@@ -50,8 +50,10 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd)
         {.fd = notify_fd, .events = POLLIN},
     };
 
+    int timeout = MAIN_TICK_MS;
+
     for (;;) {
-        int n = poll(pfd, 3, MAIN_TICK_MS);
+        int n = poll(pfd, 3, timeout);
         if (n < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return 1;
@@ -78,6 +80,10 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd)
         ctl_poll(ctl, ports_changed);
         if (pfd[0].revents & POLLIN)
             osc_handle(osc);
+        osc_push_events(osc);
+        timeout = osc_tick(osc);
+        if (timeout > MAIN_TICK_MS)
+            timeout = MAIN_TICK_MS;
     }
 }
 
@@ -141,7 +147,7 @@ main(int argc, char **argv)
         log_error("cannot create signalfd/eventfd: %s", strerror(errno));
         goto out;
     }
-    if (osc_open(&osc, &ctl, conf.osc_bind, conf.osc_port) < 0)
+    if (osc_open(&osc, &ctl, &conf) < 0)
         goto out;
     if (ctl_init(&ctl, &conf, notify_fd) < 0)
         goto out;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -36,18 +37,108 @@ struct osc_req {
 };
 
 static void
-osc_send(struct osc_req *r, const char *path, lo_message m)
+osc_sendto(struct osc *o, const struct sockaddr *to, socklen_t tolen, const char *path,
+           lo_message m)
 {
     size_t size = 0;
     void *data = lo_message_serialise(m, path, NULL, &size);
 
     if (!data) {
-        log_warn("osc: cannot serialise reply %s", path);
+        log_warn("osc: cannot serialise %s", path);
         return;
     }
-    if (sendto(r->o->fd, data, size, 0, r->from, r->fromlen) < 0)
+    if (sendto(o->fd, data, size, 0, to, tolen) < 0)
         log_debug("osc: cannot send %s: %s", path, strerror(errno));
     free(data);
+}
+
+/* Sends and frees `m` to the requester. */
+static void
+osc_send(struct osc_req *r, const char *path, lo_message m)
+{
+    osc_sendto(r->o, r->from, r->fromlen, path, m);
+}
+
+/* Sends and frees `m` to every subscriber. */
+static void
+osc_push(struct osc *o, const char *path, lo_message m)
+{
+    for (int i = 0; i < o->max_subs; i++)
+        if (o->sub[i].used)
+            osc_sendto(o, (struct sockaddr *)&o->sub[i].addr, o->sub[i].len, path, m);
+}
+
+static double
+osc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Message builders, shared by replies and pushes. */
+static lo_message
+osc_msg_status(struct osc *o)
+{
+    struct ctl_status s;
+    lo_message m = lo_message_new();
+
+    ctl_status(o->ctl, &s);
+    lo_message_add_string(m, s.state);
+    lo_message_add_int32(m, s.take);
+    lo_message_add_int64(m, (int64_t)s.frames);
+    lo_message_add_int32(m, (int32_t)s.xruns);
+    lo_message_add_int64(m, (int64_t)s.dropped);
+    lo_message_add_string(m, s.song);
+    lo_message_add_string(m, s.take_dir);
+    lo_message_add_int32(m, (int32_t)s.rate);
+    return m;
+}
+
+/* Level of the stereo pair starting at engine channel `ch`. */
+static lo_message
+osc_msg_level(struct osc *o, int ch)
+{
+    struct monitor_level l;
+    lo_message m = lo_message_new();
+
+    monitor_level(&o->ctl->monitor, ch, &l);
+    lo_message_add_float(m, l.peak_db[0]);
+    lo_message_add_float(m, l.peak_db[1]);
+    lo_message_add_float(m, l.rms_db[0]);
+    lo_message_add_float(m, l.rms_db[1]);
+    lo_message_add_float(m, l.hold_db[0]);
+    lo_message_add_float(m, l.hold_db[1]);
+    lo_message_add_int32(m, (int32_t)l.clips[0]);
+    lo_message_add_int32(m, (int32_t)l.clips[1]);
+    return m;
+}
+
+static lo_message
+osc_msg_null(struct osc *o)
+{
+    struct monitor_null n;
+    lo_message m = lo_message_new();
+
+    monitor_null(&o->ctl->monitor, &n);
+    lo_message_add_float(m, n.peak_db);
+    lo_message_add_float(m, n.rms_db);
+    lo_message_add_float(m, n.worst_db);
+    lo_message_add_int64(m, n.worst_frame);
+    lo_message_add_int32(m, n.flagged);
+    lo_message_add_int32(m, n.lag);
+    lo_message_add_int32(m, n.lag_valid);
+    lo_message_add_float(m, n.threshold_db);
+    lo_message_add_int64(m, n.first_frame);
+    return m;
+}
+
+static lo_message
+osc_msg_int(int v)
+{
+    lo_message m = lo_message_new();
+    lo_message_add_int32(m, v);
+    return m;
 }
 
 static void
@@ -64,18 +155,7 @@ osc_error(struct osc_req *r, const char *reason)
 static void
 osc_reply_status(struct osc_req *r)
 {
-    struct ctl_status s;
-    lo_message m = lo_message_new();
-
-    ctl_status(r->o->ctl, &s);
-    lo_message_add_string(m, s.state);
-    lo_message_add_int32(m, s.take);
-    lo_message_add_int64(m, (int64_t)s.frames);
-    lo_message_add_int32(m, (int32_t)s.xruns);
-    lo_message_add_int64(m, (int64_t)s.dropped);
-    lo_message_add_string(m, s.song);
-    lo_message_add_string(m, s.take_dir);
-    lo_message_add_int32(m, (int32_t)s.rate);
+    lo_message m = osc_msg_status(r->o);
     osc_send(r, "/stemcap/status", m);
     lo_message_free(m);
 }
@@ -203,12 +283,196 @@ osc_stem_arm(struct osc_req *r, int stem)
     lo_message_free(m);
 }
 
+static void
+osc_stem_level(struct osc_req *r, int stem)
+{
+    char why[CTL_REASON_MAX];
+    int armed;
+
+    if (osc_no_args(r) < 0)
+        return;
+    if (ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
+        osc_error(r, why);
+        return;
+    }
+    lo_message m = osc_msg_level(r->o, 2 * (stem - 1));
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_mix_level(struct osc_req *r)
+{
+    if (osc_no_args(r) < 0)
+        return;
+    lo_message m = osc_msg_level(r->o, ENGINE_MIX_L);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_null(struct osc_req *r)
+{
+    if (osc_no_args(r) < 0)
+        return;
+    lo_message m = osc_msg_null(r->o);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_stems(struct osc_req *r)
+{
+    struct ctl *c = r->o->ctl;
+    int count = 0;
+
+    if (osc_no_args(r) < 0)
+        return;
+    for (int s = 0; s < CONF_MAX_STEMS; s++) {
+        if (!c->conf.stem[s].registered)
+            continue;
+        lo_message m = lo_message_new();
+        lo_message_add_int32(m, s + 1);
+        lo_message_add_string(m, c->conf.stem[s].name);
+        lo_message_add_int32(m, c->conf.stem[s].armed);
+        lo_message_add_string(m, engine_port_name(&c->engine, 2 * s));
+        lo_message_add_string(m, engine_port_name(&c->engine, 2 * s + 1));
+        osc_send(r, "/stemcap/stem", m);
+        lo_message_free(m);
+        count++;
+    }
+    lo_message m = lo_message_new();
+    lo_message_add_int32(m, count);
+    lo_message_add_string(m, engine_port_name(&c->engine, ENGINE_MIX_L));
+    lo_message_add_string(m, engine_port_name(&c->engine, ENGINE_MIX_R));
+    osc_send(r, "/stemcap/stems", m);
+    lo_message_free(m);
+}
+
+/* The take report: one /stemcap/report/file per file of the current or
+ * last take, then /stemcap/report with the null result. */
+static void
+osc_report(struct osc_req *r)
+{
+    struct ctl *c = r->o->ctl;
+    struct monitor_null n;
+
+    if (osc_no_args(r) < 0)
+        return;
+    monitor_null(&c->monitor, &n);
+    for (int i = 0; c->have_take && i < c->take.nfiles; i++) {
+        const struct take_file *f = &c->take.file[i];
+        int ch = f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L;
+        struct monitor_level l;
+        monitor_level(&c->monitor, ch, &l);
+        lo_message m = lo_message_new();
+        lo_message_add_int32(m, f->stem);
+        lo_message_add_string(m, f->stem ? c->conf.stem[f->stem - 1].name : "Mix");
+        lo_message_add_string(m, f->name);
+        lo_message_add_float(m, l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]);
+        lo_message_add_int32(m, (int32_t)(l.clips[0] + l.clips[1]));
+        osc_send(r, "/stemcap/report/file", m);
+        lo_message_free(m);
+    }
+    struct ctl_status st;
+    ctl_status(c, &st);
+    lo_message m = lo_message_new();
+    lo_message_add_int32(m, st.take);
+    lo_message_add_int64(m, (int64_t)st.frames);
+    lo_message_add_float(m, n.worst_db);
+    lo_message_add_int64(m, n.worst_frame);
+    lo_message_add_int32(m, n.flagged);
+    lo_message_add_int64(m, n.first_frame);
+    lo_message_add_int32(m, n.lag);
+    lo_message_add_int32(m, n.lag_valid);
+    lo_message_add_float(m, n.threshold_db);
+    lo_message_add_int32(m, c->have_take ? c->take.nfiles : 0);
+    osc_send(r, "/stemcap/report", m);
+    lo_message_free(m);
+}
+
+static struct osc_sub *
+osc_find_sub(struct osc *o, const struct sockaddr *a, socklen_t len)
+{
+    for (int i = 0; i < o->max_subs; i++)
+        if (o->sub[i].used && o->sub[i].len == len && memcmp(&o->sub[i].addr, a, len) == 0)
+            return &o->sub[i];
+    return NULL;
+}
+
+static void
+osc_subscribe(struct osc_req *r)
+{
+    struct osc *o = r->o;
+    double hz = OSC_DEFAULT_HZ;
+
+    if (r->argc > 1 || (r->argc == 1 && r->types[0] != 'f' && r->types[0] != 'i')) {
+        osc_error(r, "expects no argument or one rate in Hz (f or i)");
+        return;
+    }
+    if (r->argc == 1)
+        hz = r->types[0] == 'f' ? r->argv[0]->f : r->argv[0]->i;
+    if (!(hz > 0.0)) {
+        osc_error(r, "the rate must be a positive number of Hz");
+        return;
+    }
+    if (hz > OSC_MAX_HZ)
+        hz = OSC_MAX_HZ;
+    struct osc_sub *sub = osc_find_sub(o, r->from, r->fromlen);
+    for (int i = 0; !sub && i < o->max_subs; i++) {
+        if (!o->sub[i].used) {
+            sub = &o->sub[i];
+            memset(sub, 0, sizeof *sub);
+            memcpy(&sub->addr, r->from, r->fromlen);
+            sub->len = r->fromlen;
+            sub->used = 1;
+            sub->next = osc_now();
+        }
+    }
+    if (!sub) {
+        char why[128];
+        snprintf(why, sizeof why, "too many subscribers (at most %d, [osc] max_subscribers)",
+                 o->max_subs);
+        osc_error(r, why);
+        return;
+    }
+    sub->hz = hz;
+    sub->expires = osc_now() + o->ttl;
+    lo_message m = lo_message_new();
+    lo_message_add_float(m, (float)hz);
+    lo_message_add_int32(m, o->ttl);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_unsubscribe(struct osc_req *r)
+{
+    if (osc_no_args(r) < 0)
+        return;
+    struct osc_sub *sub = osc_find_sub(r->o, r->from, r->fromlen);
+    if (sub)
+        sub->used = 0;
+    lo_message m = osc_msg_int(sub != NULL);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
 static const struct {
     const char *path;
     void (*fn)(struct osc_req *r);
 } osc_table[] = {
-    {"/stemcap/ping", osc_ping},     {"/stemcap/start", osc_start}, {"/stemcap/stop", osc_stop},
-    {"/stemcap/status", osc_status}, {"/stemcap/song", osc_song},
+    {"/stemcap/ping", osc_ping},
+    {"/stemcap/start", osc_start},
+    {"/stemcap/stop", osc_stop},
+    {"/stemcap/status", osc_status},
+    {"/stemcap/song", osc_song},
+    {"/stemcap/mix/level", osc_mix_level},
+    {"/stemcap/null", osc_null},
+    {"/stemcap/stems", osc_stems},
+    {"/stemcap/report", osc_report},
+    {"/stemcap/subscribe", osc_subscribe},
+    {"/stemcap/unsubscribe", osc_unsubscribe},
 };
 
 static const struct {
@@ -216,6 +480,7 @@ static const struct {
     void (*fn)(struct osc_req *r, int stem);
 } osc_stem_table[] = {
     {"arm", osc_stem_arm},
+    {"level", osc_stem_level},
 };
 
 /* "/stemcap/stem/N/leaf": returns N and points *leaf at "leaf", or -1. */
@@ -322,13 +587,18 @@ osc_dispatch_datagram(struct osc *o, const void *data, size_t size, const void *
 }
 
 int
-osc_open(struct osc *o, struct ctl *ctl, const char *bind_addr, int port)
+osc_open(struct osc *o, struct ctl *ctl, const struct conf *c)
 {
     struct sockaddr_storage ss;
     socklen_t len;
+    const char *bind_addr = c->osc_bind;
+    int port = c->osc_port;
 
     memset(o, 0, sizeof *o);
     o->ctl = ctl;
+    o->ttl = c->osc_subscription_ttl;
+    o->max_subs = c->osc_max_subscribers;
+    o->bundle = c->osc_bundle;
     memset(&ss, 0, sizeof ss);
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -385,4 +655,124 @@ osc_close(struct osc *o)
     if (o->fd >= 0)
         close(o->fd);
     o->fd = -1;
+}
+
+/* Sends the periodic feedback to one subscriber: levels of every registered
+ * stem and the mix, the null and the status, as separate messages or, with
+ * [osc] bundle, as one bundle. */
+static void
+osc_feedback(struct osc *o, const struct osc_sub *sub)
+{
+    struct ctl *c = o->ctl;
+    char paths[CONF_MAX_STEMS + 3][32];
+    lo_message msgs[CONF_MAX_STEMS + 3];
+    int n = 0;
+
+    for (int s = 0; s < CONF_MAX_STEMS; s++) {
+        if (!c->conf.stem[s].registered)
+            continue;
+        snprintf(paths[n], sizeof paths[n], "/stemcap/stem/%d/level", s + 1);
+        msgs[n++] = osc_msg_level(o, 2 * s);
+    }
+    snprintf(paths[n], sizeof paths[n], "/stemcap/mix/level");
+    msgs[n++] = osc_msg_level(o, ENGINE_MIX_L);
+    snprintf(paths[n], sizeof paths[n], "/stemcap/null");
+    msgs[n++] = osc_msg_null(o);
+    snprintf(paths[n], sizeof paths[n], "/stemcap/status");
+    msgs[n++] = osc_msg_status(o);
+
+    if (o->bundle) {
+        lo_bundle b = lo_bundle_new(LO_TT_IMMEDIATE);
+        size_t size = 0;
+        for (int i = 0; i < n; i++)
+            lo_bundle_add_message(b, paths[i], msgs[i]);
+        void *data = lo_bundle_serialise(b, NULL, &size);
+        if (data && sendto(o->fd, data, size, 0, (const struct sockaddr *)&sub->addr, sub->len) < 0)
+            log_debug("osc: cannot send a feedback bundle: %s", strerror(errno));
+        free(data);
+        lo_bundle_free_recursive(b);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        osc_sendto(o, (const struct sockaddr *)&sub->addr, sub->len, paths[i], msgs[i]);
+        lo_message_free(msgs[i]);
+    }
+}
+
+int
+osc_tick(struct osc *o)
+{
+    double now = osc_now(), next = now + 1.0;
+
+    for (int i = 0; i < o->max_subs; i++) {
+        struct osc_sub *sub = &o->sub[i];
+        if (!sub->used)
+            continue;
+        if (now >= sub->expires) {
+            sub->used = 0;
+            log_debug("osc: a subscription expired");
+            continue;
+        }
+        if (now >= sub->next) {
+            osc_feedback(o, sub);
+            sub->next += 1.0 / sub->hz;
+            if (sub->next < now) /* we fell behind: do not burst */
+                sub->next = now + 1.0 / sub->hz;
+        }
+        if (sub->next < next)
+            next = sub->next;
+    }
+    int ms = (int)((next - now) * 1000.0 + 0.999);
+    return ms < 1 ? 1 : ms;
+}
+
+void
+osc_push_events(struct osc *o)
+{
+    struct ctl *c = o->ctl;
+    unsigned ev = c->events;
+    lo_message m;
+
+    c->events = 0;
+    if (!ev)
+        return;
+    if (ev & CTL_EV_STATUS) {
+        m = osc_msg_status(o);
+        osc_push(o, "/stemcap/status", m);
+        lo_message_free(m);
+        m = osc_msg_int(c->recording);
+        osc_push(o, "/stemcap/start", m);
+        lo_message_free(m);
+        m = osc_msg_int(!c->recording);
+        osc_push(o, "/stemcap/stop", m);
+        lo_message_free(m);
+    }
+    if (ev & CTL_EV_SONG) {
+        m = lo_message_new();
+        lo_message_add_string(m, c->conf.song_title);
+        osc_push(o, "/stemcap/song", m);
+        lo_message_free(m);
+    }
+    if (ev & CTL_EV_ARM) {
+        for (int s = 0; s < CONF_MAX_STEMS; s++) {
+            if (!(c->arm_changed & (1u << s)))
+                continue;
+            char path[32];
+            snprintf(path, sizeof path, "/stemcap/stem/%d/arm", s + 1);
+            m = osc_msg_int(c->conf.stem[s].armed);
+            osc_push(o, path, m);
+            lo_message_free(m);
+        }
+        c->arm_changed = 0;
+    }
+    if (ev & CTL_EV_ALARM) {
+        m = lo_message_new();
+        lo_message_add_float(m, c->alarm_db);
+        lo_message_add_int64(m, c->alarm_frame);
+        osc_push(o, "/stemcap/null/alarm", m);
+        lo_message_free(m);
+        m = osc_msg_null(o);
+        osc_push(o, "/stemcap/null", m);
+        lo_message_free(m);
+    }
 }

@@ -5,16 +5,38 @@
 
 #include "ctl.h"
 
+#include <sys/socket.h>
+
 #define OSC_MAX_DATAGRAM 4096 /* larger datagrams are rejected */
+#define OSC_DEFAULT_HZ   10.0 /* /stemcap/subscribe without a rate */
+#define OSC_MAX_HZ       50.0
+
+struct osc_sub {
+    int used;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    double hz;
+    double next;    /* monotonic time of the next periodic push */
+    double expires; /* unless renewed */
+};
 
 struct osc {
     int fd;
     struct ctl *ctl;
+    int ttl;      /* [osc] subscription_ttl */
+    int max_subs; /* [osc] max_subscribers */
+    int bundle;   /* [osc] bundle */
+    struct osc_sub sub[CONF_MAX_SUBSCRIBERS];
 };
 
-/* Binds a UDP socket to bind_addr:port (IPv4 or IPv6 literal).  Returns 0
+/* Binds a UDP socket to [osc] bind:port (IPv4 or IPv6 literal).  Returns 0
  * or -1 (logged). */
-int osc_open(struct osc *o, struct ctl *ctl, const char *bind_addr, int port);
+int osc_open(struct osc *o, struct ctl *ctl, const struct conf *c);
+/* Sends the periodic feedback that is due; returns the milliseconds until
+ * the next is (at most 1000). */
+int osc_tick(struct osc *o);
+/* Pushes the state changes recorded in ctl->events to every subscriber. */
+void osc_push_events(struct osc *o);
 /* Reads and answers every datagram waiting on the socket (non-blocking). */
 void osc_handle(struct osc *o);
 void osc_close(struct osc *o);

@@ -1,0 +1,142 @@
+/* meter — level and null arithmetic.
+ *
+ * The real-time thread does only meter_block() per channel per period (a
+ * peak and a sum of squares, one pass, vectorisable); the control thread
+ * keeps a sliding window of those per-period figures per channel, so the
+ * window's peak and RMS cost nothing on the JACK thread.  The window is a
+ * ring of periods: it covers the last window_frames frames rounded up to
+ * whole periods, which at any usual period size is within a period of the
+ * configured window.
+ *
+ * meter_lag() is a plain time-domain normalised cross-correlation: it runs
+ * off the real-time thread, at most once a second, over a few thousand
+ * samples, and only when the null fails. */
+#include "meter.h"
+
+#include <math.h>
+
+float
+meter_db(double linear)
+{
+    if (!(linear > 0.0)) /* also catches NaN */
+        return METER_SILENCE_DB;
+    double db = 20.0 * log10(linear);
+    return db < METER_SILENCE_DB ? METER_SILENCE_DB : (float)db;
+}
+
+uint32_t
+meter_block(const float *x, uint32_t n, float *peak, float *sumsq)
+{
+    float p = 0.0f;
+    float s = 0.0f; /* float accumulation per period: n is small */
+    uint32_t clips = 0;
+
+    for (uint32_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        p = a > p ? a : p;
+        s += x[i] * x[i];
+        clips += a >= 1.0f;
+    }
+    *peak = p;
+    *sumsq = s;
+    return clips;
+}
+
+uint32_t
+meter_win_entries(uint64_t window_frames, uint32_t min_period)
+{
+    if (min_period == 0)
+        min_period = 1;
+    return (uint32_t)(window_frames / min_period + 2);
+}
+
+void
+meter_win_init(struct meter_win *w, uint64_t window_frames, uint32_t cap, float *peak,
+               double *sumsq, uint32_t *nframes)
+{
+    w->cap = cap;
+    w->window_frames = window_frames;
+    w->peak = peak;
+    w->sumsq = sumsq;
+    w->nframes = nframes;
+    meter_win_reset(w);
+}
+
+void
+meter_win_reset(struct meter_win *w)
+{
+    w->head = 0;
+    w->count = 0;
+    w->frames = 0;
+}
+
+void
+meter_win_push(struct meter_win *w, float peak, double sumsq, uint32_t nframes)
+{
+    if (w->cap == 0)
+        return;
+    /* Drop the oldest entries the new one makes unnecessary. */
+    while (w->count > 0) {
+        uint32_t oldest = (w->head + w->cap - w->count) % w->cap;
+        if (w->count < w->cap && w->frames + nframes - w->nframes[oldest] < w->window_frames)
+            break;
+        w->frames -= w->nframes[oldest];
+        w->count--;
+    }
+    w->peak[w->head] = peak;
+    w->sumsq[w->head] = sumsq;
+    w->nframes[w->head] = nframes;
+    w->head = (w->head + 1) % w->cap;
+    w->count++;
+    w->frames += nframes;
+}
+
+float
+meter_win_peak(const struct meter_win *w)
+{
+    float p = 0.0f;
+    for (uint32_t k = 0; k < w->count; k++) {
+        uint32_t i = (w->head + w->cap - 1 - k) % w->cap;
+        p = w->peak[i] > p ? w->peak[i] : p;
+    }
+    return p;
+}
+
+float
+meter_win_rms(const struct meter_win *w)
+{
+    double s = 0.0;
+    if (w->frames == 0)
+        return 0.0f;
+    for (uint32_t k = 0; k < w->count; k++)
+        s += w->sumsq[(w->head + w->cap - 1 - k) % w->cap];
+    return (float)sqrt(s / (double)w->frames);
+}
+
+int
+meter_lag(const float *a, const float *b, size_t n, int maxlag, int *lag, double *corr)
+{
+    double ea = 0.0, eb = 0.0, best = -2.0;
+    int best_lag = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        ea += (double)a[i] * a[i];
+        eb += (double)b[i] * b[i];
+    }
+    if (ea <= 0.0 || eb <= 0.0)
+        return -1;
+    for (int l = -maxlag; l <= maxlag; l++) {
+        double acc = 0.0;
+        size_t i0 = l > 0 ? (size_t)l : 0;
+        size_t i1 = l < 0 ? n - (size_t)(-l) : n;
+        for (size_t i = i0; i < i1; i++)
+            acc += (double)b[i] * a[(size_t)((ptrdiff_t)i - l)];
+        if (acc > best) {
+            best = acc;
+            best_lag = l;
+        }
+    }
+    *lag = best_lag;
+    *corr = best / sqrt(ea * eb);
+    return 0;
+}

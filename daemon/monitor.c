@@ -1,0 +1,282 @@
+/* monitor — levels and the live null test, on the control thread.
+ *
+ * The real-time thread hands over one small record per period (peaks, sums
+ * of squares, clip counts, the residual's peak and first offending sample);
+ * everything else happens here: sliding windows (meter.c), dBFS, peak holds
+ * and clip counts since the take started, the take's worst residual and the
+ * alarm.
+ *
+ * Graph changes.  Connecting or disconnecting ports makes the residual jump
+ * for a period or two (a stem arrives before the mix does).  Those are not
+ * deviations, so an offence is held back as "pending" and committed only
+ * once `quiet` cycles have passed with no graph change within `quiet`
+ * cycles of it; JACK reports the change on another thread, a little after
+ * the fact, and the wait covers that too.
+ *
+ * Lag.  While the residual is above the threshold the engine also sends the
+ * stems' sum and the mix (L+R); once a second the cross-correlation over the
+ * last MONITOR_LAG_WINDOW samples says by how much the mix lags the sum, so
+ * a user reads "mix lags stems by 64 samples" instead of only a failed null. */
+#include "monitor.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define MONITOR_QUIET_SECONDS 0.05
+
+int
+monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
+{
+    uint64_t wf = (uint64_t)e->rate * (uint64_t)c->meter_window_ms / 1000;
+    uint32_t cap = meter_win_entries(wf ? wf : 1, 16);
+    size_t per = (size_t)cap * (sizeof(float) + sizeof(double) + sizeof(uint32_t));
+    unsigned char *p;
+
+    memset(m, 0, sizeof *m);
+    m->e = e;
+    m->rate = e->rate;
+    m->threshold_db = (float)c->null_threshold_db;
+    m->thr = (float)pow(10.0, c->null_threshold_db / 20.0);
+    m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * e->rate / 16) + 4;
+    m->win_cap = cap;
+    m->mem = calloc(ENGINE_MAX_CH + 2, per);
+    m->hist_sum = calloc(MONITOR_LAG_HISTORY, sizeof(float));
+    m->hist_mix = calloc(MONITOR_LAG_HISTORY, sizeof(float));
+    if (!m->mem || !m->hist_sum || !m->hist_mix) {
+        log_error("cannot allocate the meters");
+        monitor_free(m);
+        return -1;
+    }
+    p = m->mem;
+    for (int i = 0; i < ENGINE_MAX_CH + 2; i++) {
+        struct meter_win *w = i < ENGINE_MAX_CH ? &m->win[i] : &m->rwin[i - ENGINE_MAX_CH];
+        float *pk = (float *)(void *)p;
+        double *ss = (double *)(void *)(p + cap * sizeof(float) + cap * sizeof(uint32_t));
+        uint32_t *nf = (uint32_t *)(void *)(p + cap * sizeof(float));
+        meter_win_init(w, wf ? wf : 1, cap, pk, ss, nf);
+        p += per;
+    }
+    m->worst = 0.0f;
+    m->worst_frame = -1;
+    m->first_frame = -1;
+    return 0;
+}
+
+void
+monitor_free(struct monitor *m)
+{
+    free(m->mem);
+    free(m->hist_sum);
+    free(m->hist_mix);
+    m->mem = NULL;
+    m->hist_sum = m->hist_mix = NULL;
+}
+
+void
+monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame)
+{
+    m->take = take;
+    m->take_start = start_frame;
+    memset(m->hold, 0, sizeof m->hold);
+    memset(m->clips, 0, sizeof m->clips);
+    m->worst = 0.0f;
+    m->worst_frame = -1;
+    m->flagged = 0;
+    m->first_frame = -1;
+    m->pending = 0;
+    m->alarm = 0;
+}
+
+/* Is cycle c close to the last graph change? */
+static int
+monitor_in_transient(const struct monitor *m, uint64_t c)
+{
+    uint64_t g = atomic_load(&m->e->graph_cycle);
+    if (g == 0)
+        return 0;
+    return (c > g ? c - g : g - c) <= m->quiet;
+}
+
+static void
+monitor_commit(struct monitor *m)
+{
+    if (!m->pending)
+        return;
+    if (monitor_in_transient(m, m->pending_cycle)) {
+        m->pending = 0;
+        return;
+    }
+    if (m->last_cycle < m->pending_cycle + m->quiet)
+        return; /* not yet sure */
+    m->pending = 0;
+    if (!m->flagged) {
+        m->flagged = 1;
+        m->first_frame = m->pending_frame;
+        m->alarm = 1;
+    }
+}
+
+static void
+monitor_feed(struct monitor *m, const struct engine_meter *r)
+{
+    int in_take = m->take && r->take == m->take;
+
+    m->last_cycle = r->cycle;
+    for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {
+        meter_win_push(&m->win[ch], r->peak[ch], r->sumsq[ch], r->nframes);
+        if (in_take) {
+            if (r->peak[ch] > m->hold[ch])
+                m->hold[ch] = r->peak[ch];
+            m->clips[ch] += r->clips[ch];
+        }
+    }
+    for (int side = 0; side < 2; side++)
+        meter_win_push(&m->rwin[side], r->rpeak[side], r->rsumsq[side], r->nframes);
+    if (!in_take || monitor_in_transient(m, r->cycle))
+        return;
+    int64_t rel = (int64_t)(r->frame - m->take_start);
+    float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
+    if (peak > m->worst) {
+        m->worst = peak;
+        m->worst_frame = rel;
+    }
+    if (!m->flagged && !m->pending && (r->rover[0] >= 0 || r->rover[1] >= 0)) {
+        int32_t at = r->rover[0] < 0             ? r->rover[1]
+                     : r->rover[1] < 0           ? r->rover[0]
+                     : r->rover[0] < r->rover[1] ? r->rover[0]
+                                                 : r->rover[1];
+        m->pending = 1;
+        m->pending_cycle = r->cycle;
+        m->pending_frame = rel + at;
+        m->pending_peak = peak;
+    }
+}
+
+static void
+monitor_lag_drain(struct monitor *m)
+{
+    struct ring *ring = &m->e->lag_ring;
+    struct engine_lag_rec h;
+
+    while (ring_read_space(ring) >= sizeof h) {
+        ring_peek(ring, 0, &h, sizeof h);
+        size_t n = h.nframes;
+        for (size_t k = 0; k < n;) {
+            size_t c = n - k;
+            if (c > MONITOR_LAG_HISTORY - m->hist_pos)
+                c = MONITOR_LAG_HISTORY - m->hist_pos;
+            ring_peek(ring, sizeof h + k * sizeof(float), m->hist_sum + m->hist_pos,
+                      c * sizeof(float));
+            ring_peek(ring, sizeof h + (n + k) * sizeof(float), m->hist_mix + m->hist_pos,
+                      c * sizeof(float));
+            m->hist_pos = (uint32_t)((m->hist_pos + c) % MONITOR_LAG_HISTORY);
+            k += c;
+        }
+        m->hist_fill = m->hist_fill + n > MONITOR_LAG_HISTORY ? MONITOR_LAG_HISTORY
+                                                              : m->hist_fill + (uint32_t)n;
+        ring_consume(ring, sizeof h + 2 * n * sizeof(float));
+    }
+}
+
+static void
+monitor_lag_estimate(struct monitor *m)
+{
+    static float a[MONITOR_LAG_WINDOW], b[MONITOR_LAG_WINDOW];
+    double corr;
+    int lag;
+
+    if (m->hist_fill < MONITOR_LAG_WINDOW)
+        return;
+    for (uint32_t i = 0; i < MONITOR_LAG_WINDOW; i++) {
+        uint32_t k =
+            (m->hist_pos + MONITOR_LAG_HISTORY - MONITOR_LAG_WINDOW + i) % MONITOR_LAG_HISTORY;
+        a[i] = m->hist_sum[k];
+        b[i] = m->hist_mix[k];
+    }
+    if (meter_lag(a, b, MONITOR_LAG_WINDOW, MONITOR_LAG_MAX, &lag, &corr) == 0 && corr > 0.7) {
+        if (lag != 0 && (!m->lag_valid || m->lag != lag))
+            log_info("null: the mix lags the stems' sum by %d samples (correlation %.3f)", lag,
+                     corr);
+        m->lag = lag;
+        m->lag_valid = 1;
+    } else {
+        m->lag_valid = 0;
+    }
+}
+
+void
+monitor_update(struct monitor *m, double now)
+{
+    struct ring *ring = &m->e->meter_ring;
+    struct engine_meter r;
+
+    while (ring_read_space(ring) >= sizeof r) {
+        ring_peek(ring, 0, &r, sizeof r);
+        ring_consume(ring, sizeof r);
+        monitor_feed(m, &r);
+        monitor_commit(m);
+    }
+    monitor_commit(m);
+
+    /* Ask for lag samples while the null fails; estimate once a second. */
+    float rp = meter_win_peak(&m->rwin[0]);
+    if (meter_win_peak(&m->rwin[1]) > rp)
+        rp = meter_win_peak(&m->rwin[1]);
+    int failing = rp > m->thr;
+    atomic_store(&m->e->lag_wanted, failing);
+    monitor_lag_drain(m);
+    if (!failing) {
+        m->hist_fill = 0;
+        if (m->lag_valid && now - m->last_lag_time >= 1.0) {
+            m->lag = 0; /* nulls: no lag to report */
+            m->lag_valid = 0;
+        }
+        return;
+    }
+    if (now - m->last_lag_time >= 1.0) {
+        m->last_lag_time = now;
+        monitor_lag_estimate(m);
+    }
+}
+
+void
+monitor_level(const struct monitor *m, int ch, struct monitor_level *out)
+{
+    for (int side = 0; side < 2; side++) {
+        out->peak_db[side] = meter_db(meter_win_peak(&m->win[ch + side]));
+        out->rms_db[side] = meter_db(meter_win_rms(&m->win[ch + side]));
+        out->hold_db[side] = meter_db(m->hold[ch + side]);
+        out->clips[side] = m->clips[ch + side];
+    }
+}
+
+void
+monitor_null(const struct monitor *m, struct monitor_null *out)
+{
+    float p0 = meter_win_peak(&m->rwin[0]), p1 = meter_win_peak(&m->rwin[1]);
+    float r0 = meter_win_rms(&m->rwin[0]), r1 = meter_win_rms(&m->rwin[1]);
+
+    out->peak_db = meter_db(p0 > p1 ? p0 : p1);
+    out->rms_db = meter_db(r0 > r1 ? r0 : r1);
+    out->worst_db = meter_db(m->worst);
+    out->worst_frame = m->take ? m->worst_frame : -1;
+    out->flagged = m->flagged;
+    out->first_frame = m->first_frame;
+    out->lag = m->lag;
+    out->lag_valid = m->lag_valid;
+    out->threshold_db = m->threshold_db;
+}
+
+int
+monitor_take_alarm(struct monitor *m, float *peak_db, int64_t *frame)
+{
+    if (!m->alarm)
+        return 0;
+    m->alarm = 0;
+    *peak_db = meter_db(m->pending_peak);
+    *frame = m->first_frame;
+    return 1;
+}

@@ -25,7 +25,7 @@
 
 #include "log.h"
 
-#define MONITOR_QUIET_SECONDS 0.05
+#define MONITOR_QUIET_SECONDS 0.1
 
 int
 monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
@@ -40,7 +40,8 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->rate = e->rate;
     m->threshold_db = (float)c->null_threshold_db;
     m->thr = (float)pow(10.0, c->null_threshold_db / 20.0);
-    m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * e->rate / 16) + 4;
+    uint32_t period = jack_get_buffer_size(e->client);
+    m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * e->rate / (period ? period : 64)) + 4;
     m->win_cap = cap;
     m->mem = calloc(ENGINE_MAX_CH + 2, per);
     m->hist_sum = calloc(MONITOR_LAG_HISTORY, sizeof(float));

@@ -10,7 +10,8 @@
  * is silent or repeats (the arrangement loops every 16 s).  Stem values are computed in double,
  * rounded once to float and canonicalised (-0.0f -> +0.0f); the mix is their float sum in stem
  * order.  Each stem's music is bounded by construction to |x| <= 1 before its final gain, so a
- * song stem stays below 0.12 and the mix below 0.95.
+ * song stem stays below 0.12 and the mix below 0.95.  Sine mode reduces the phase f n / rate
+ * (plus a fixed offset) modulo one cycle in integer arithmetic before the double sin().
  */
 #include "testsig.h"
 
@@ -61,6 +62,41 @@ noise_sample(int ch, uint64_t n)
 {
     /* v * 3 * 2^-28: peak 2^23 * 3 * 2^-28 = 0.09375. */
     return (float)hash24((uint64_t)ch + 1, n) * (TESTSIG_NOISE_PEAK / 8388608.0f);
+}
+
+/* ---- sine mode -------------------------------------------------------------------------------
+ */
+
+/* 10^(-(6 + 2 k) / 20) for stem k = 1..8. */
+static const double sine_amp[TESTSIG_STEMS] = {
+    0.3981071705534972,   /* -8 dBFS */
+    0.31622776601683794,  /* -10 */
+    0.25118864315095801,  /* -12 */
+    0.19952623149688797,  /* -14 */
+    0.15848931924611134,  /* -16 */
+    0.12589254117941673,  /* -18 */
+    0.10000000000000001,  /* -20 */
+    0.079432823472428138, /* -22 */
+};
+
+/* Phase offsets in sixteenths of a cycle, [side][stem]: found by a search for the lowest mix peak
+ * (L: 0.651 = -3.73 dBFS, R: 0.646 = -3.79 dBFS; all zero would give +0.92 / +1.59 dBFS), among
+ * offsets that keep a 48 kHz sample on every crest (400 Hz: even, 800 Hz: multiple of 4). */
+static const uint32_t sine_phase16[2][TESTSIG_STEMS] = {
+    {0, 2, 1, 10, 3, 4, 12, 4},
+    {0, 10, 12, 15, 12, 4, 5, 9},
+};
+
+static float
+sine_sample(int ch, uint64_t n, uint32_t rate)
+{
+    uint64_t r = rate ? rate : 48000;
+    int stem = ch / 2, side = ch & 1;
+    /* phase in units of 1/(16 r) cycle, exact: (n mod r) f < r * 850 never overflows */
+    uint64_t cyc =
+        ((n % r) * (uint64_t)testsig_sine_hz(ch) % r) * 16 + sine_phase16[side][stem] * r;
+    double ph = (double)(cyc % (16 * r)) / (double)(16 * r);
+    return (float)(sine_amp[stem] * sin(TWO_PI * ph)) + 0.0f;
 }
 
 /* ---- song mode -------------------------------------------------------------------------------
@@ -433,11 +469,21 @@ song_pair(int stem, uint64_t n, uint32_t rate, float *lo, float *ro)
 /* ---- public API ------------------------------------------------------------------------------
  */
 
+/* One stem channel (0..15) in noise or sine mode; unknown modes play noise. */
+static float
+mono_sample(int mode, int ch, uint64_t n, uint32_t rate)
+{
+    return mode == TESTSIG_SINE ? sine_sample(ch, n, rate) : noise_sample(ch, n) + 0.0f;
+}
+
 static void
 stem_pair(int mode, int stem, uint64_t n, uint32_t rate, float *l, float *r)
 {
     if (mode == TESTSIG_SONG) {
         song_pair(stem, n, rate, l, r);
+    } else if (mode == TESTSIG_SINE) {
+        *l = sine_sample(2 * stem, n, rate);
+        *r = sine_sample(2 * stem + 1, n, rate);
     } else {
         *l = noise_sample(2 * stem, n) + 0.0f;
         *r = noise_sample(2 * stem + 1, n) + 0.0f;
@@ -451,13 +497,30 @@ testsig_mode_parse(const char *s)
         return TESTSIG_NOISE;
     if (s && strcmp(s, "song") == 0)
         return TESTSIG_SONG;
+    if (s && strcmp(s, "sine") == 0)
+        return TESTSIG_SINE;
     return -1;
 }
 
 const char *
 testsig_mode_name(int mode)
 {
-    return mode == TESTSIG_NOISE ? "noise" : mode == TESTSIG_SONG ? "song" : "?";
+    return mode == TESTSIG_NOISE  ? "noise"
+           : mode == TESTSIG_SONG ? "song"
+           : mode == TESTSIG_SINE ? "sine"
+                                  : "?";
+}
+
+float
+testsig_sine_peak_db(int stem)
+{
+    return stem >= 1 && stem <= TESTSIG_STEMS ? (float)-(6 + 2 * stem) : 0.0f;
+}
+
+int
+testsig_sine_hz(int ch)
+{
+    return ch >= 0 && ch < 2 * TESTSIG_STEMS ? 100 * (ch / 2 + 1) + 50 * (ch & 1) : 0;
 }
 
 const char *
@@ -478,15 +541,15 @@ testsig_value(int mode, int ch, uint64_t n, uint32_t rate)
     if (ch < 0 || ch >= TESTSIG_CHANNELS)
         return 0.0f;
     if (ch < 2 * TESTSIG_STEMS) {
-        if (mode != TESTSIG_SONG) /* one hash instead of two */
-            return noise_sample(ch, n) + 0.0f;
+        if (mode != TESTSIG_SONG) /* one channel instead of two */
+            return mono_sample(mode, ch, n, rate);
         stem_pair(mode, ch / 2, n, rate, &l, &r);
         return (ch & 1) ? r : l;
     }
     float sum = 0.0f;
     for (int s = 0; s < TESTSIG_STEMS; s++) {
         if (mode != TESTSIG_SONG) {
-            sum += noise_sample(2 * s + (ch & 1), n) + 0.0f;
+            sum += mono_sample(mode, 2 * s + (ch & 1), n, rate);
             continue;
         }
         stem_pair(mode, s, n, rate, &l, &r);

@@ -22,16 +22,38 @@
 enum {
     TESTSIG_NOISE = 0, /* independent pseudo-random noise per channel, peak 0.09375 */
     TESTSIG_SONG = 1,  /* generated 8-stem song (120 BPM, 16 s loop) plus a -72 dBFS hiss */
+    TESTSIG_SINE = 2,  /* one steady sine per stem channel, for level meters (see below) */
 };
 
-/* "noise" or "song" -> TESTSIG_NOISE / TESTSIG_SONG; -1 when unknown. */
+/* Sine mode, for level-metering tests.  Stem k (1..8) channel X (L = 0, R = 1) is
+ *
+ *     A_k * sin(2 pi (f * n / rate + p_kX / 16)),   f = testsig_sine_hz(2 (k - 1) + X)
+ *
+ * with f = 100 k Hz on L and 100 k + 50 Hz on R (100..850 Hz) and peak A_k = 10^(-(6 + 2 k) / 20),
+ * i.e. testsig_sine_peak_db(k) = -(6 + 2 k) dBFS (stem1 -8 ... stem8 -22), the same on L and R.
+ * Every frequency is a whole number of cycles per 100 ms (and the whole channel repeats every
+ * 20 ms), so at any rate where 100 ms is a whole number of frames (48000: 4800) the RMS over
+ * any 100 ms window is exactly A_k / sqrt(2), i.e. peak - TESTSIG_SINE_CREST_DB = peak - 3.0103
+ * dB (up to float rounding).  At 48 kHz the samples reach +-A_k exactly.  The fixed phase offsets
+ * p_kX (sixteenths of a cycle) are chosen so that the mix peaks near -3.7 dBFS instead of
+ * clipping (the stems' peaks add up to +4.2 dBFS; the mix RMS is -6.79 dBFS on each side).  The
+ * phase is reduced in integer arithmetic, so it stays exact for any n. */
+#define TESTSIG_SINE_CREST_DB 3.0103f /* 20 log10(sqrt(2)): sine RMS is this far below its peak */
+
+/* Peak level in dBFS of sine-mode stem 1..8 (both channels): -(6 + 2 stem); 0.0f otherwise. */
+float testsig_sine_peak_db(int stem);
+/* Frequency in Hz of sine-mode channel ch (0..15): 100 (ch / 2 + 1) + 50 (ch % 2); 0 otherwise. */
+int testsig_sine_hz(int ch);
+
+/* "noise", "song" or "sine" -> TESTSIG_NOISE / TESTSIG_SONG / TESTSIG_SINE; -1 when unknown. */
 int testsig_mode_parse(const char *s);
-/* TESTSIG_NOISE / TESTSIG_SONG -> "noise" / "song" ("?" when unknown). */
+/* TESTSIG_NOISE / _SONG / _SINE -> "noise" / "song" / "sine" ("?" when unknown). */
 const char *testsig_mode_name(int mode);
 /* "stem3_R", "mix_L", ... for channel ch (0..17); "?" when out of range. */
 const char *testsig_channel_name(int ch);
 
-/* Value of channel ch (0..17) at frame n; rate only matters for TESTSIG_SONG. */
+/* Value of channel ch (0..17) at frame n; rate only matters for TESTSIG_SONG and TESTSIG_SINE
+ * (0 means 48000). */
 float testsig_value(int mode, int ch, uint64_t n, uint32_t rate);
 
 /* Fill out[ch][i] = testsig_value(mode, ch, n0 + i, rate) for i < nframes, for every ch whose

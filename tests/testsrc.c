@@ -1,16 +1,23 @@
 /* stemcap-testsrc — JACK client playing the deterministic testsig signal into 18 output ports.
  *
- * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song] [-c TARGET_CLIENT] [-s STEMS]
- *                        [-d SECONDS] [-q]
+ * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT] [-s STEMS]
+ *                        [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES] [-g DB] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17.  The source frame
  * counter n starts at 0 on the first process cycle and advances by nframes per cycle; the process
  * callback only calls testsig_block (pure arithmetic, no allocation, locks or I/O) and publishes n
- * through an atomic.  Signals and JACK's shutdown notification only set an atomic flag and write
- * one byte to a self-pipe; the main thread polls that pipe (10 ms timeout, also used to check the
- * -d duration against n), then deactivates and closes the client.  Exit status: 0 on
- * SIGINT/SIGTERM or when the duration is reached, 1 on errors or when the JACK server goes away,
- * 2 on usage errors.  "ready" is printed on stdout once active and connected.
+ * through an atomic.  The null-monitor test options alter only what is played: -x silences stems
+ * (zeros, and left out of the mix sum); -D, -g and -e make the mix ports carry
+ * gain * mix(n - FRAMES) + error(n), where mix(m) is the float sum of the played stems at frame
+ * m (0 for m < 0) and error(n) a 1 kHz sine; the stem ports are never affected.  Since testsig
+ * is a pure function of n, the delayed mix is simply recomputed from the stems at n - FRAMES
+ * into static scratch buffers, in chunks, so the callback still never allocates.  Without any of
+ * these options the callback is the plain testsig_block call, bit for bit.  Signals and JACK's
+ * shutdown notification only set an atomic flag and write one byte to a self-pipe; the main thread
+ * polls that pipe (10 ms timeout, also used to check the -d duration against n), then deactivates
+ * and closes the client.  Exit status: 0 on SIGINT/SIGTERM or when the duration is reached, 1 on
+ * errors or when the JACK server goes away, 2 on usage errors.  "ready" is printed on stdout once
+ * active and connected.
  */
 #include "testsig.h"
 
@@ -42,12 +49,84 @@ static atomic_int got_signal;
 static int wake_pipe[2] = {-1, -1};
 static char shutdown_reason[256];
 
+/* Null-monitor test options (read-only once the client is active). */
+#define MAX_MIX_DELAY  8192
+#define SCRATCH_FRAMES 1024
+#define ERROR_HZ       1000
+static int altered;           /* any of the options below given */
+static unsigned silent_stems; /* bit s: stem s + 1 plays zeros and is left out of the mix */
+static uint32_t mix_delay;    /* -D, frames */
+static float mix_gain = 1.0f; /* -g, linear */
+static double error_amp;      /* -e, linear peak; 0 = none */
+static float scratch[2 * TESTSIG_STEMS][SCRATCH_FRAMES]; /* stems at n - mix_delay */
+
 static void
 wake(void)
 {
     char c = 1;
     ssize_t r = write(wake_pipe[1], &c, 1);
     (void)r; /* pipe full means a wake-up is pending anyway */
+}
+
+/* The stems at n0.. (minus silenced ones) into bufs[0..15], and the altered mix into bufs[16..17].
+ * Sum order and start value are those of testsig_block, so with no stem silenced, no delay and
+ * unit gain the mix bits are the same as testsig_block's. */
+static void
+play_altered(float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t nframes)
+{
+    float *stems[TESTSIG_CHANNELS] = {NULL};
+    for (int c = 0; c < 2 * TESTSIG_STEMS; c++) {
+        if (silent_stems & (1u << (c / 2)))
+            memset(bufs[c], 0, sizeof(float) * nframes);
+        else
+            stems[c] = bufs[c];
+    }
+    testsig_block(mode, rate, n0, nframes, stems);
+
+    for (uint32_t done = 0; done < nframes;) {
+        uint32_t len = nframes - done < SCRATCH_FRAMES ? nframes - done : SCRATCH_FRAMES;
+        uint64_t n = n0 + done;
+        const float *src[2 * TESTSIG_STEMS];
+        uint32_t lead = 0; /* frames whose delayed position is before frame 0: mix 0 */
+        if (mix_delay == 0) {
+            for (int c = 0; c < 2 * TESTSIG_STEMS; c++)
+                src[c] = stems[c] ? stems[c] + done : NULL;
+        } else {
+            float *gen[TESTSIG_CHANNELS] = {NULL};
+            if (n < mix_delay)
+                lead = mix_delay - n < len ? (uint32_t)(mix_delay - n) : len;
+            for (int c = 0; c < 2 * TESTSIG_STEMS; c++) {
+                src[c] = stems[c] ? scratch[c] : NULL;
+                gen[c] = stems[c] ? scratch[c] + lead : NULL;
+            }
+            if (lead < len)
+                testsig_block(mode, rate, n + lead - mix_delay, len - lead, gen);
+        }
+        float *ml = bufs[TESTSIG_MIX_L] + done, *mr = bufs[TESTSIG_MIX_R] + done;
+        for (uint32_t i = 0; i < len; i++) {
+            float suml = 0.0f, sumr = 0.0f;
+            if (i >= lead) {
+                for (int s = 0; s < TESTSIG_STEMS; s++) {
+                    if (src[2 * s])
+                        suml += src[2 * s][i];
+                    if (src[2 * s + 1])
+                        sumr += src[2 * s + 1][i];
+                }
+            }
+            suml *= mix_gain;
+            sumr *= mix_gain;
+            if (error_amp > 0.0) {
+                /* exact phase: (n mod rate) * 1000 mod rate, in 1/rate cycles */
+                uint64_t cyc = ((n + i) % rate) * ERROR_HZ % rate;
+                float e = (float)(error_amp * sin(6.283185307179586 * (double)cyc / rate));
+                suml += e;
+                sumr += e;
+            }
+            ml[i] = suml;
+            mr[i] = sumr;
+        }
+        done += len;
+    }
 }
 
 static int
@@ -67,7 +146,10 @@ process(jack_nframes_t nframes, void *arg)
         started = 1;
     }
     next_n = (uint32_t)(now - first);
-    testsig_block(mode, rate, next_n, nframes, bufs);
+    if (altered)
+        play_altered(bufs, next_n, nframes);
+    else
+        testsig_block(mode, rate, next_n, nframes, bufs);
     next_n += nframes;
     atomic_store_explicit(&frames_played, next_n, memory_order_release);
     return 0;
@@ -102,15 +184,54 @@ silent_info(const char *msg)
 static void
 usage(FILE *to)
 {
-    fprintf(to, "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song] [-c TARGET_CLIENT]\n"
-                "                       [-s STEMS] [-d SECONDS] [-q]\n"
-                "  -n NAME    JACK client name (default stemcap-src)\n"
-                "  -m MODE    signal: noise (default) or song\n"
-                "  -c TARGET  connect NAME:stemK_X -> TARGET:stemK_X (K <= STEMS) and mix_L/R\n"
-                "  -s STEMS   number of stems to connect, 1..8 (default 8)\n"
-                "  -d SECONDS stop after this much audio (default 0 = until SIGINT/SIGTERM)\n"
-                "  -q         quiet: no informational messages\n"
-                "Prints \"ready\" on stdout once active (and connected).\n");
+    fprintf(to,
+            "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]\n"
+            "                       [-s STEMS] [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES]\n"
+            "                       [-g DB] [-q]\n"
+            "  -n NAME    JACK client name (default stemcap-src)\n"
+            "  -m MODE    signal: noise (default), song, or sine (stem K: sines of\n"
+            "             100K Hz (L) and 100K+50 Hz (R), peak -(6+2K) dBFS)\n"
+            "  -c TARGET  connect NAME:stemK_X -> TARGET:stemK_X (K <= STEMS) and mix_L/R\n"
+            "  -s STEMS   number of stems to connect, 1..8 (default 8)\n"
+            "  -d SECONDS stop after this much audio (default 0 = until SIGINT/SIGTERM)\n"
+            "  -x LIST    comma-separated stems (1..8) to play as silence; they are also\n"
+            "             left out of the mix, which stays the sum of what is played\n"
+            "  -e DB      add a 1 kHz sine of peak DB dBFS (e.g. -40) to mix_L and mix_R\n"
+            "  -D FRAMES  delay the mix ports by 0..8192 frames (silent before the start)\n"
+            "  -g DB      gain on the mix ports only (default 0)\n"
+            "             -e/-D/-g leave the stems alone: mix = gain * mix(n - FRAMES) + error\n"
+            "  -q         quiet: no informational messages\n"
+            "Prints \"ready\" on stdout once active (and connected).\n");
+}
+
+/* "3,5" -> bits 2 and 4 of *mask; -1 on a malformed list or a stem outside 1..8. */
+static int
+parse_stem_list(const char *s, unsigned *mask)
+{
+    for (;;) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > TESTSIG_STEMS)
+            return -1;
+        *mask |= 1u << (v - 1);
+        if (*end == '\0')
+            return 0;
+        if (*end != ',')
+            return -1;
+        s = end + 1;
+    }
+}
+
+/* A decibel value within [min, max]; -1 when malformed. */
+static int
+parse_db(const char *s, double min, double max, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= min && v <= max))
+        return -1;
+    *out = v;
+    return 0;
 }
 
 static int
@@ -142,10 +263,11 @@ main(int argc, char **argv)
 {
     const char *name = "stemcap-src", *target = NULL;
     int stems = TESTSIG_STEMS, quiet = 0, opt;
-    double seconds = 0.0;
+    double seconds = 0.0, db, gain_db = 0.0, error_db = 0.0;
     char *end;
+    long v;
 
-    while ((opt = getopt(argc, argv, "n:m:c:s:d:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -153,7 +275,7 @@ main(int argc, char **argv)
         case 'm':
             mode = testsig_mode_parse(optarg);
             if (mode < 0) {
-                fprintf(stderr, "stemcap-testsrc: unknown mode '%s' (noise|song)\n", optarg);
+                fprintf(stderr, "stemcap-testsrc: unknown mode '%s' (noise|song|sine)\n", optarg);
                 return 2;
             }
             break;
@@ -173,6 +295,40 @@ main(int argc, char **argv)
                 fprintf(stderr, "stemcap-testsrc: bad duration '%s'\n", optarg);
                 return 2;
             }
+            break;
+        case 'x':
+            if (parse_stem_list(optarg, &silent_stems) != 0) {
+                fprintf(stderr, "stemcap-testsrc: -x wants a comma list of stems 1..8\n");
+                return 2;
+            }
+            altered = 1;
+            break;
+        case 'e':
+            if (parse_db(optarg, -200.0, 20.0, &db) != 0) {
+                fprintf(stderr, "stemcap-testsrc: -e wants a level in dBFS (-200..20)\n");
+                return 2;
+            }
+            error_db = db;
+            error_amp = pow(10.0, db / 20.0);
+            altered = 1;
+            break;
+        case 'D':
+            v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 0 || v > MAX_MIX_DELAY) {
+                fprintf(stderr, "stemcap-testsrc: -D wants 0..%d frames\n", MAX_MIX_DELAY);
+                return 2;
+            }
+            mix_delay = (uint32_t)v;
+            altered = 1;
+            break;
+        case 'g':
+            if (parse_db(optarg, -100.0, 40.0, &db) != 0) {
+                fprintf(stderr, "stemcap-testsrc: -g wants a gain in dB (-100..40)\n");
+                return 2;
+            }
+            gain_db = db;
+            mix_gain = (float)pow(10.0, db / 20.0);
+            altered = 1;
             break;
         case 'q':
             quiet = 1;
@@ -248,6 +404,20 @@ main(int argc, char **argv)
         fprintf(stderr, "stemcap-testsrc: %s playing %s at %" PRIu32 " Hz%s%s\n",
                 jack_get_client_name(client), testsig_mode_name(mode), rate, target ? " into " : "",
                 target ? target : "");
+    if (!quiet && altered) {
+        char list[32] = "";
+        for (int s = 0, len = 0; s < TESTSIG_STEMS; s++)
+            if (silent_stems & (1u << s))
+                len +=
+                    snprintf(list + len, sizeof list - (size_t)len, "%s%d", len ? "," : "", s + 1);
+        char err[48] = "none";
+        if (error_amp > 0.0)
+            snprintf(err, sizeof err, "%g dBFS at %d Hz", error_db, ERROR_HZ);
+        fprintf(stderr,
+                "stemcap-testsrc: mix delayed %" PRIu32 " frames, gain %g dB, error %s; "
+                "silent stems: %s\n",
+                mix_delay, gain_db, err, list[0] ? list : "none");
+    }
     printf("ready\n");
     fflush(stdout);
 

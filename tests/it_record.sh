@@ -17,6 +17,7 @@ title = Take $fmt $sf
 $(t_stems_conf $STEMS)
 CONF
     t_daemon "$T/$fmt-$sf.ini"
+    t_mark
     t_cli start >/dev/null || fail "$fmt/$sf: start"
     sleep "$secs"
     t_cli stop >"$T/stop.out" || fail "$fmt/$sf: stop"

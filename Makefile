@@ -46,7 +46,7 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/checktake $(B)/tests/oscraw
-UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names
+UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
 
 PROGS := $(B)/stemcapd $(B)/stemcap
 
@@ -86,6 +86,10 @@ $(B)/tests/test_ring: $(B)/tests/test_ring.o $(B)/daemon/ring.o
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_names: $(B)/tests/test_names.o $(B)/daemon/names.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

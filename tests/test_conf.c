@@ -127,6 +127,12 @@ test_defaults(void)
     CHECK_STR_EQ(c.song_title, "Untitled");
     CHECK_STR_EQ(c.mix_connect[0], "");
     CHECK_STR_EQ(c.mix_connect[1], "");
+    CHECK_INT_EQ(c.osc_subscription_ttl, 30);
+    CHECK_INT_EQ(c.osc_max_subscribers, 8);
+    CHECK_INT_EQ(c.osc_bundle, 0);
+    CHECK_INT_EQ(c.mix_offset_frames, 0);
+    CHECK_INT_EQ(c.meter_window_ms, 100);
+    CHECK(c.null_threshold_db == -60.0);
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         char want[16];
         snprintf(want, sizeof want, "Stem %d", i + 1);
@@ -168,6 +174,9 @@ test_full_file(void)
              "[osc]\n"
              "port = 9000\n"
              "bind = 0.0.0.0\n"
+             "subscription_ttl = 120\n"
+             "max_subscribers = 16\n"
+             "bundle = yes\n"
              "[capture]\n"
              "dir = /srv/stems/takes\n"
              "format = AIFF\n"
@@ -179,6 +188,11 @@ test_full_file(void)
              "[mix]\n"
              "connect_left = system:capture_1\n"
              "connect_right = system:capture_2\n"
+             "offset_frames = -64\n"
+             "[meter]\n"
+             "window_ms = 300\n"
+             "[null]\n"
+             "threshold_db = -90.5\n"
              "[stem1]\n"
              "name = Drums\n"
              "connect_left = ardour:Drums/audio_out 1\n"
@@ -202,6 +216,12 @@ test_full_file(void)
     CHECK_STR_EQ(c.song_title, "Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3");
     CHECK_STR_EQ(c.mix_connect[0], "system:capture_1");
     CHECK_STR_EQ(c.mix_connect[1], "system:capture_2");
+    CHECK_INT_EQ(c.osc_subscription_ttl, 120);
+    CHECK_INT_EQ(c.osc_max_subscribers, 16);
+    CHECK_INT_EQ(c.osc_bundle, 1);
+    CHECK_INT_EQ(c.mix_offset_frames, -64);
+    CHECK_INT_EQ(c.meter_window_ms, 300);
+    CHECK(c.null_threshold_db == -90.5);
     CHECK_INT_EQ(registered_mask(&c), 0x83);
     CHECK_STR_EQ(c.stem[0].name, "Drums");
     CHECK_STR_EQ(c.stem[0].connect[0], "ardour:Drums/audio_out 1");
@@ -232,8 +252,10 @@ test_empty_and_sections(void)
     CHECK(memcmp(&c, &d, sizeof c) == 0);
 
     /* Sections without stems keep all 8 registered. */
-    GOOD(&c, "[jack]\n[osc]\n[capture]\n[song]\n[mix]\n");
+    GOOD(&c, "[jack]\n[osc]\n[capture]\n[song]\n[mix]\n[meter]\n[null]\n");
     CHECK_INT_EQ(registered_mask(&c), 0xFF);
+    CHECK_INT_EQ(c.meter_window_ms, 100);
+    CHECK(c.null_threshold_db == -60.0);
 
     /* Only the listed stems are registered. */
     GOOD(&c, "[stem1]\nname = Drums\n\n[stem3]\nname = Keys\n");
@@ -355,6 +377,132 @@ test_values(void)
      * and a stem called Mix. */
     GOOD(&c, "[capture]\nrecord_mix = off\n[stem1]\nname = Mix\n[stem2]\nname = Mix 2\n");
     CHECK_STR_EQ(c.stem[0].name, "Mix");
+}
+
+/* [osc] subscription_ttl, max_subscribers, bundle; [mix] offset_frames;
+ * [meter] window_ms; [null] threshold_db: the ends of their ranges. */
+static void
+test_meter_values(void)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1", "TRUE", "On"};
+    static const char *const no[] = {"false", "no", "off", "0", "False", "NO"};
+    char text[256];
+    struct conf c;
+
+    GOOD(&c, "[osc]\nsubscription_ttl = 1\nmax_subscribers = 1\n");
+    CHECK_INT_EQ(c.osc_subscription_ttl, 1);
+    CHECK_INT_EQ(c.osc_max_subscribers, 1);
+    GOOD(&c, "[osc]\nsubscription_ttl = 86400\nmax_subscribers = 64\n");
+    CHECK_INT_EQ(c.osc_subscription_ttl, 86400);
+    CHECK_INT_EQ(c.osc_max_subscribers, CONF_MAX_SUBSCRIBERS);
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        snprintf(text, sizeof text, "[osc]\nbundle = %s\n", yes[i]);
+        GOOD(&c, text);
+        CHECK_INT_EQ(c.osc_bundle, 1);
+        snprintf(text, sizeof text, "[osc]\nbundle = %s\n", no[i]);
+        GOOD(&c, text);
+        CHECK_INT_EQ(c.osc_bundle, 0);
+    }
+
+    GOOD(&c, "[mix]\noffset_frames = 8192\n");
+    CHECK_INT_EQ(c.mix_offset_frames, CONF_MAX_OFFSET);
+    GOOD(&c, "[mix]\noffset_frames = -8192\n");
+    CHECK_INT_EQ(c.mix_offset_frames, -CONF_MAX_OFFSET);
+    GOOD(&c, "[mix]\noffset_frames = 64\n");
+    CHECK_INT_EQ(c.mix_offset_frames, 64);
+    GOOD(&c, "[mix]\noffset_frames = -17\n");
+    CHECK_INT_EQ(c.mix_offset_frames, -17);
+    GOOD(&c, "[mix]\noffset_frames = 0\n");
+    CHECK_INT_EQ(c.mix_offset_frames, 0);
+    GOOD(&c, "[mix]\nconnect_left = a:b\noffset_frames = +32\n");
+    CHECK_INT_EQ(c.mix_offset_frames, 32);
+    CHECK_STR_EQ(c.mix_connect[0], "a:b");
+
+    GOOD(&c, "[meter]\nwindow_ms = 10\n");
+    CHECK_INT_EQ(c.meter_window_ms, 10);
+    GOOD(&c, "[meter]\nwindow_ms = 10000\n");
+    CHECK_INT_EQ(c.meter_window_ms, 10000);
+    GOOD(&c, "[meter]\nwindow_ms = 300\n");
+    CHECK_INT_EQ(c.meter_window_ms, 300);
+
+    GOOD(&c, "[null]\nthreshold_db = -150\n");
+    CHECK(c.null_threshold_db == -150.0);
+    GOOD(&c, "[null]\nthreshold_db = 0\n");
+    CHECK(c.null_threshold_db == 0.0);
+    GOOD(&c, "[null]\nthreshold_db = -90.5\n");
+    CHECK(c.null_threshold_db == -90.5);
+    GOOD(&c, "[null]\nthreshold_db = -120\n[meter]\nwindow_ms = 50\n");
+    CHECK(c.null_threshold_db == -120.0);
+    CHECK_INT_EQ(c.meter_window_ms, 50);
+
+    /* Every new key at once, in sections in any order, with comments. */
+    GOOD(&c, "[null]\nthreshold_db = -70 ; stricter\n"
+             "[meter]\nwindow_ms = 250\n"
+             "[mix]\noffset_frames = 128\n"
+             "[osc]\nbundle = on\nsubscription_ttl = 5\nmax_subscribers = 2\n");
+    CHECK(c.null_threshold_db == -70.0);
+    CHECK_INT_EQ(c.meter_window_ms, 250);
+    CHECK_INT_EQ(c.mix_offset_frames, 128);
+    CHECK_INT_EQ(c.osc_bundle, 1);
+    CHECK_INT_EQ(c.osc_subscription_ttl, 5);
+    CHECK_INT_EQ(c.osc_max_subscribers, 2);
+}
+
+static void
+test_meter_bad(void)
+{
+    /* [osc] */
+    BAD("[osc]\nsubscription_ttl = 0\n",
+        "bad.ini:2: [osc] subscription_ttl: '0' is not a number of seconds from 1 to 86400");
+    BAD("[osc]\nsubscription_ttl = 86401\n", "bad.ini:2: [osc] subscription_ttl: '86401'");
+    BAD("[osc]\nsubscription_ttl = -5\n", "bad.ini:2: [osc] subscription_ttl:");
+    BAD("[osc]\nsubscription_ttl = 1.5\n", "bad.ini:2: [osc] subscription_ttl:");
+    BAD("[osc]\nsubscription_ttl = 30s\n", "bad.ini:2: [osc] subscription_ttl:");
+    BAD("[osc]\nsubscription_ttl =\n", "bad.ini:2: [osc] subscription_ttl:");
+    BAD("[osc]\nport = 9951\nmax_subscribers = 0\n",
+        "bad.ini:3: [osc] max_subscribers: '0' is not a number from 1 to 64");
+    BAD("[osc]\nmax_subscribers = 65\n", "bad.ini:2: [osc] max_subscribers: '65'");
+    BAD("[osc]\nmax_subscribers = many\n", "bad.ini:2: [osc] max_subscribers:");
+    BAD("[osc]\nbundle = maybe\n", "bad.ini:2: [osc] bundle: 'maybe' is not a boolean");
+    BAD("[osc]\nbundle = 2\n", "bad.ini:2: [osc] bundle:");
+    BAD("[osc]\nbundle =\n", "bad.ini:2: [osc] bundle:");
+    BAD("[osc]\nbundle = yes\nbundle = no\n", "bad.ini:3: [osc] bundle: set twice");
+
+    /* [mix] */
+    BAD("[mix]\noffset_frames = 9000\n",
+        "bad.ini:2: [mix] offset_frames: '9000' is not a number of frames from -8192 to 8192");
+    BAD("[mix]\noffset_frames = 8193\n", "bad.ini:2: [mix] offset_frames: '8193'");
+    BAD("[mix]\noffset_frames = -8193\n", "bad.ini:2: [mix] offset_frames: '-8193'");
+    BAD("[mix]\noffset_frames = 1.5\n", "bad.ini:2: [mix] offset_frames:");
+    BAD("[mix]\noffset_frames = 64 frames\n", "bad.ini:2: [mix] offset_frames:");
+    BAD("[mix]\noffset_frames =\n", "bad.ini:2: [mix] offset_frames:");
+    BAD("[mix]\nconnect_left = a:b\noffset = 3\n", "bad.ini:3: [mix] offset: unknown key");
+
+    /* [meter] */
+    BAD("[meter]\nwindow_ms = 5\n",
+        "bad.ini:2: [meter] window_ms: '5' is not a number of milliseconds from 10 to 10000");
+    BAD("[meter]\nwindow_ms = 9\n", "bad.ini:2: [meter] window_ms: '9'");
+    BAD("[meter]\nwindow_ms = 10001\n", "bad.ini:2: [meter] window_ms: '10001'");
+    BAD("[meter]\nwindow_ms = 100ms\n", "bad.ini:2: [meter] window_ms:");
+    BAD("[meter]\nwindow_ms = 0.1\n", "bad.ini:2: [meter] window_ms:");
+    BAD("[meter]\nwindow_ms =\n", "bad.ini:2: [meter] window_ms:");
+    BAD("[meter]\nwindow = 100\n", "bad.ini:2: [meter] window: unknown key");
+    BAD("[meter]\n[meter]\n", "bad.ini:2: [meter]: section appears twice");
+    BAD("[Meter]\n", "bad.ini:1: unknown section [Meter]");
+
+    /* [null] */
+    BAD("[null]\nthreshold_db = 3\n",
+        "bad.ini:2: [null] threshold_db: '3' is not a level in dBFS from -150 to 0");
+    BAD("[null]\nthreshold_db = 0.1\n", "bad.ini:2: [null] threshold_db: '0.1'");
+    BAD("[null]\nthreshold_db = -151\n", "bad.ini:2: [null] threshold_db: '-151'");
+    BAD("[null]\nthreshold_db = -60dB\n", "bad.ini:2: [null] threshold_db:");
+    BAD("[null]\nthreshold_db = nan\n", "bad.ini:2: [null] threshold_db:");
+    BAD("[null]\nthreshold_db = -inf\n", "bad.ini:2: [null] threshold_db:");
+    BAD("[null]\nthreshold_db =\n", "bad.ini:2: [null] threshold_db:");
+    BAD("[null]\nthreshold_db = -60\nthreshold_db = -70\n",
+        "bad.ini:3: [null] threshold_db: set twice");
+    BAD("[null]\nthreshold = -60\n", "bad.ini:2: [null] threshold: unknown key");
+    BAD("[null]\n\n[null]\n", "bad.ini:3: [null]: section appears twice");
 }
 
 static void
@@ -583,6 +731,12 @@ test_shipped_configs(void)
     CHECK_INT_EQ(c.sample_format, d.sample_format);
     CHECK(c.buffer_seconds == d.buffer_seconds);
     CHECK_INT_EQ(c.record_mix, d.record_mix);
+    CHECK_INT_EQ(c.osc_subscription_ttl, d.osc_subscription_ttl);
+    CHECK_INT_EQ(c.osc_max_subscribers, d.osc_max_subscribers);
+    CHECK_INT_EQ(c.osc_bundle, d.osc_bundle);
+    CHECK_INT_EQ(c.mix_offset_frames, d.mix_offset_frames);
+    CHECK_INT_EQ(c.meter_window_ms, d.meter_window_ms);
+    CHECK(c.null_threshold_db == d.null_threshold_db);
     CHECK_INT_EQ(registered_mask(&c), 0x03);
     CHECK_STR_EQ(c.stem[0].name, "Drums");
     CHECK_STR_EQ(c.stem[1].name, "Bass");
@@ -670,6 +824,8 @@ main(void)
     test_full_file();
     test_empty_and_sections();
     test_values();
+    test_meter_values();
+    test_meter_bad();
     test_line_length();
     test_bad();
     test_too_long_values();

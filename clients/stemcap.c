@@ -414,7 +414,7 @@ cmd_levels(struct session *s)
     struct oscc_msg *m, *l;
     struct {
         int n;
-        char name[64];
+        char name[128];
     } stems[MAX_STEM];
     int count = 0, rc;
 
@@ -509,7 +509,9 @@ cmd_watch(struct session *s)
         rc = oscc_wait(s->osc, NULL, 500, &m);
         if (rc < 0)
             return EXIT_NO_REPLY;
-        if (rc > 0) {
+        if (rc > 0 && strcmp(oscc_msg_path(m), "/stemcap/subscribe") == 0) {
+            oscc_msg_free(m); /* our own renewal's reply */
+        } else if (rc > 0) {
             const char *types = oscc_msg_types(m);
             put_text(stdout, oscc_msg_path(m));
             fflush(stdout);
@@ -526,7 +528,7 @@ cmd_watch(struct session *s)
             oscc_msg_free(m);
         }
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (now.tv_sec - last.tv_sec >= ttl / 2) {
+        if (2 * (now.tv_sec - last.tv_sec) >= ttl) {
             last = now;
             args = lo_message_new();
             lo_message_add_float(args, 10.0f);

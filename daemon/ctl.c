@@ -167,6 +167,7 @@ ctl_stop(struct ctl *c, char *why)
     c->recording = 0;
     c->events |= CTL_EV_STATUS;
     monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
+    monitor_take_end(&c->monitor);
     c->last_frames = res.frames;
     c->last_dropped = res.dropped;
     c->last_xruns = atomic_load(&e->xruns) - c->xrun_base;

@@ -13,6 +13,7 @@
  * samples, and only when the null fails. */
 #include "meter.h"
 
+#include <float.h>
 #include <math.h>
 
 float
@@ -21,6 +22,8 @@ meter_db(double linear)
     if (!(linear > 0.0)) /* also catches NaN */
         return METER_SILENCE_DB;
     double db = 20.0 * log10(linear);
+    if (db > METER_MAX_DB) /* also +inf */
+        return METER_MAX_DB;
     return db < METER_SILENCE_DB ? METER_SILENCE_DB : (float)db;
 }
 
@@ -116,8 +119,13 @@ meter_win_rms(const struct meter_win *w)
 int
 meter_lag(const float *a, const float *b, size_t n, int maxlag, int *lag, double *corr)
 {
-    double ea = 0.0, eb = 0.0, best = -2.0;
+    double ea = 0.0, eb = 0.0, best = -DBL_MAX;
     int best_lag = 0;
+
+    if (n == 0)
+        return -1;
+    if ((size_t)maxlag >= n)
+        maxlag = (int)(n - 1);
 
     for (size_t i = 0; i < n; i++) {
         ea += (double)a[i] * a[i];

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #define METER_SILENCE_DB (-150.0f) /* reported for silence: never -inf or NaN */
+#define METER_MAX_DB     (200.0f)  /* ceiling, for +inf */
 
 /* 20*log10(x), at least METER_SILENCE_DB. */
 float meter_db(double linear);
@@ -43,7 +44,7 @@ float meter_win_rms(const struct meter_win *w);
 /* Estimates by how many samples `b` lags `a` (b[i] ~ a[i - lag]) over
  * n samples, searching lags -maxlag..maxlag with normalised
  * cross-correlation.  Stores the lag and the correlation at it (-1..1);
- * returns 0, or -1 when either signal is silent. */
+ * returns 0, or -1 when either signal is silent.  maxlag is bounded by n-1. */
 int meter_lag(const float *a, const float *b, size_t n, int maxlag, int *lag, double *corr);
 
 #endif

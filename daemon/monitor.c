@@ -84,7 +84,7 @@ monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame)
     memset(m->hold, 0, sizeof m->hold);
     memset(m->clips, 0, sizeof m->clips);
     m->worst = 0.0f;
-    m->worst_frame = -1;
+    m->worst_frame = 0;
     m->flagged = 0;
     m->first_frame = -1;
     m->pending = 0;
@@ -118,6 +118,16 @@ monitor_commit(struct monitor *m)
         m->first_frame = m->pending_frame;
         m->alarm = 1;
     }
+}
+
+void
+monitor_take_end(struct monitor *m)
+{
+    /* The last periods of the take cannot wait for later ones: an offence
+     * still pending counts unless a graph change is already known near it. */
+    if (m->pending && !monitor_in_transient(m, m->pending_cycle))
+        m->last_cycle = m->pending_cycle + m->quiet;
+    monitor_commit(m);
 }
 
 static void

@@ -73,6 +73,9 @@ void monitor_free(struct monitor *m);
 /* A take starts (after the engine acknowledged it) or ends. */
 void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame);
 
+/* After the take's last period was fed: commits an offence still pending. */
+void monitor_take_end(struct monitor *m);
+
 /* Drains the engine's meter and lag rings; `now` is a monotonic time in
  * seconds (the lag is re-estimated at most once a second). */
 void monitor_update(struct monitor *m, double now);

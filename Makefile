@@ -16,7 +16,7 @@ DOCDIR   := $(PREFIX)/share/doc/stemcap
 CONFDIR  ?= /etc/stemcap
 
 CC       ?= cc
-PKGS     := jack liblo sndfile inih
+PKGS     := jack liblo sndfile inih jansson
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -37,7 +37,7 @@ B := build
 
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
-              daemon/ctl.c daemon/meter.c daemon/monitor.c
+              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -48,7 +48,7 @@ TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/checktake $(B)/tests/oscraw
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
 
-PROGS := $(B)/stemcapd $(B)/stemcap
+PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter
 
 all: $(PROGS) $(TOOLS) $(UNITS)
 
@@ -64,6 +64,10 @@ $(B)/stemcapd: $(DAEMON_OBJ)
 $(B)/stemcap: $(STEMCAP_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
 $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
 	@echo "  LD      $@"
@@ -97,7 +101,7 @@ $(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
 
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
-            libinih-dev sox procps psmisc clang-format
+            libinih-dev libjansson-dev libncurses-dev sox procps psmisc clang-format
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -118,16 +122,16 @@ check-format:
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	           $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
-	install -m 755 $(B)/stemcapd $(B)/stemcap $(DESTDIR)$(BINDIR)/
-	install -m 644 man/stemcap.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	install -m 644 man/stemcap.1 man/stemcap-meter.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/stemcap.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/stemcapd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 config/stemcap.ini $(DESTDIR)$(DOCDIR)/stemcap.ini.example
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap
-	rm -f $(DESTDIR)$(MANDIR)/man1/stemcap.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
+	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap $(DESTDIR)$(BINDIR)/stemcap-meter
+	rm -f $(DESTDIR)$(MANDIR)/man1/stemcap.1 $(DESTDIR)$(MANDIR)/man1/stemcap-meter.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 

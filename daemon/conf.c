@@ -10,6 +10,7 @@
 #include "conf.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <ini.h>
 #include <math.h>
@@ -62,6 +63,138 @@ conf_sample_name(enum conf_sample s)
     return conf_sample_names[s];
 }
 
+/* Where each [song] key lives, and how long it may be. */
+static char *
+conf_song_field(struct conf_song *s, const char *key, size_t *size)
+{
+    static const struct {
+        const char *key;
+        size_t off, size;
+    } f[] = {
+        {"title", offsetof(struct conf_song, title), sizeof s->title},
+        {"artist", offsetof(struct conf_song, artist), sizeof s->artist},
+        {"album", offsetof(struct conf_song, album), sizeof s->album},
+        {"track", offsetof(struct conf_song, track), sizeof s->track},
+        {"isrc", offsetof(struct conf_song, isrc), sizeof s->isrc},
+        {"upc", offsetof(struct conf_song, upc), sizeof s->upc},
+        {"label", offsetof(struct conf_song, label), sizeof s->label},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (strcmp(key, f[i].key) == 0) {
+            *size = f[i].size;
+            return (char *)s + f[i].off;
+        }
+    }
+    return NULL;
+}
+
+/* ISRC: 2 letters, 3 letters/digits, 2 digits, 5 digits; hyphens between
+ * the groups are optional. */
+static int
+conf_isrc_ok(const char *v)
+{
+    char c[13];
+    size_t n = 0;
+
+    for (; *v && n < 13; v++)
+        if (*v != '-')
+            c[n++] = *v;
+    if (*v || n != 12)
+        return 0;
+    for (size_t i = 0; i < 12; i++) {
+        int up = c[i] >= 'A' && c[i] <= 'Z', dig = c[i] >= '0' && c[i] <= '9';
+        if ((i < 2 && !up) || (i >= 2 && i < 5 && !up && !dig) || (i >= 5 && !dig))
+            return 0;
+    }
+    return 1;
+}
+
+const char *
+conf_song_get(const struct conf_song *s, const char *key)
+{
+    size_t size;
+    return conf_song_field((struct conf_song *)s, key, &size);
+}
+
+int
+conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
+{
+    size_t size, n = strlen(v), digits = 0;
+    char *dst = conf_song_field(s, key, &size);
+
+    if (!dst) {
+        snprintf(why, 256, "unknown song key '%s'", key);
+        return -1;
+    }
+    if (n >= size) {
+        snprintf(why, 256, "too long (%zu bytes, at most %zu)", n, size - 1);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            snprintf(why, 256, "contains a control character");
+            return -1;
+        }
+        digits += isdigit(*p) != 0;
+    }
+    if (strcmp(key, "title") == 0 && n == 0) {
+        snprintf(why, 256, "the title must not be empty");
+        return -1;
+    }
+    if (n && strcmp(key, "isrc") == 0 && !conf_isrc_ok(v)) {
+        snprintf(why, 256,
+                 "'%s' is not an ISRC (CC-XXX-YY-NNNNN: country, registrant, year, "
+                 "designation; hyphens optional)",
+                 v);
+        return -1;
+    }
+    if (n && strcmp(key, "upc") == 0 && (digits != n || (n != 12 && n != 13))) {
+        snprintf(why, 256, "'%s' is not a UPC/EAN (12 or 13 digits)", v);
+        return -1;
+    }
+    if (n && strcmp(key, "track") == 0 &&
+        (strspn(v, "0123456789/") != n || v[0] == '/' ||
+         strchr(strchr(v, '/') ? strchr(v, '/') + 1 : "", '/'))) {
+        snprintf(why, 256, "'%s' is not a track number (N or N/TOTAL)", v);
+        return -1;
+    }
+    memcpy(dst, v, n + 1);
+    return 0;
+}
+
+int
+conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why)
+{
+    char a[NAMES_COMPONENT_MAX + 2], b[NAMES_COMPONENT_MAX + 2];
+
+    if (!*name || strlen(name) >= CONF_NAME_MAX) {
+        snprintf(why, 256, "a stem name needs 1 to %d bytes", CONF_NAME_MAX - 1);
+        return -1;
+    }
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        if (*p < 0x20 || *p == 0x7F) {
+            snprintf(why, 256, "the stem name contains a control character");
+            return -1;
+        }
+    }
+    names_sanitize(a, sizeof a, name, "Stem");
+    if (c->record_mix && strcasecmp(a, "Mix") == 0) {
+        snprintf(why, 256, "'%s' would collide with the mix file", name);
+        return -1;
+    }
+    for (int j = 0; j < CONF_MAX_STEMS; j++) {
+        if (j == stem - 1 || !c->stem[j].registered)
+            continue;
+        names_sanitize(b, sizeof b, c->stem[j].name, "Stem");
+        if (strcasecmp(a, b) == 0) {
+            snprintf(why, 256, "'%s' gives the same file name as stem %d ('%s')", name, j + 1,
+                     c->stem[j].name);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void
 conf_defaults(struct conf *c)
 {
@@ -74,7 +207,7 @@ conf_defaults(struct conf *c)
     c->sample_format = CONF_SAMPLE_PCM24;
     c->buffer_seconds = 10.0;
     c->record_mix = 1;
-    snprintf(c->song_title, sizeof c->song_title, "Untitled");
+    snprintf(c->song.title, sizeof c->song.title, "Untitled");
     c->osc_subscription_ttl = 30;
     c->osc_max_subscribers = 8;
     c->meter_window_ms = 100;
@@ -267,8 +400,9 @@ static const char *const keys_jack[] = {"server", "client", NULL};
 static const char *const keys_osc[] = {"port",   "bind", "subscription_ttl", "max_subscribers",
                                        "bundle", NULL};
 static const char *const keys_capture[] = {
-    "dir", "format", "sample_format", "buffer_seconds", "record_mix", NULL};
-static const char *const keys_song[] = {"title", NULL};
+    "dir", "format", "sample_format", "buffer_seconds", "record_mix", "follow_transport", NULL};
+static const char *const keys_song[] = {"title", "artist", "album", "track",
+                                        "isrc",  "upc",    "label", NULL};
 static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames", NULL};
 static const char *const keys_meter[] = {"window_ms", NULL};
 static const char *const keys_null[] = {"threshold_db", NULL};
@@ -371,11 +505,18 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
             if (conf_parse_bool(v, &c->record_mix) < 0)
                 conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
             break;
+        case 5:
+            if (conf_parse_bool(v, &c->follow_transport) < 0)
+                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+            break;
         }
         break;
-    case SEC_SONG:
-        conf_set_str(x, section, name, c->song_title, sizeof c->song_title, v, 0);
+    case SEC_SONG: {
+        char why[256];
+        if (conf_song_set(&c->song, name, v, why) < 0)
+            conf_err(x, section, name, "%s", why);
         break;
+    }
     case SEC_MIX:
         if (key < 2) {
             conf_set_port(x, section, name, c->mix_connect[key], v);

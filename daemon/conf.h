@@ -28,6 +28,17 @@ struct conf_stem {
     char connect[2][CONF_PORT_MAX]; /* L, R; "" = none */
 };
 
+/* [song]: delivery metadata. */
+struct conf_song {
+    char title[CONF_NAME_MAX];
+    char artist[CONF_NAME_MAX];
+    char album[CONF_NAME_MAX];
+    char track[16]; /* "3" or "3/12" */
+    char isrc[16];  /* CC-XXX-YY-NNNNN, hyphens optional */
+    char upc[16];   /* 12 or 13 digits */
+    char label[CONF_NAME_MAX];
+};
+
 struct conf {
     char path[PATH_MAX]; /* file it was read from, "" for defaults */
     /* [jack] */
@@ -45,8 +56,9 @@ struct conf {
     enum conf_sample sample_format;
     double buffer_seconds;
     int record_mix;
+    int follow_transport;
     /* [song] */
-    char song_title[CONF_NAME_MAX];
+    struct conf_song song;
     /* [mix] */
     char mix_connect[2][CONF_PORT_MAX];
     int mix_offset_frames; /* > 0 delays the stems' sum, < 0 the mix */
@@ -57,6 +69,16 @@ struct conf {
     /* [stem1] .. [stem8] */
     struct conf_stem stem[CONF_MAX_STEMS];
 };
+
+/* Validates one [song] key's value ("title", "artist", ...) and stores it
+ * in `s`.  Returns 0, or -1 with the reason in `why` (256 bytes).  Shared by
+ * the config parser and OSC /stemcap/song/<key>. */
+int conf_song_set(struct conf_song *s, const char *key, const char *value, char *why);
+/* The value of a [song] key, or NULL for an unknown key. */
+const char *conf_song_get(const struct conf_song *s, const char *key);
+/* Checks a stem name against the other registered stems of `c` (file name
+ * collisions, "Mix").  Returns 0, or -1 with the reason in `why` (256). */
+int conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why);
 
 /* Fills `c` with the built-in defaults (all 8 stems registered). */
 void conf_defaults(struct conf *c);

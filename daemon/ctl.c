@@ -1,15 +1,24 @@
 /* ctl — control state and operations.
  *
  * Everything here runs on the control thread.  A take's life:
- *   start: take_open() creates the folder and files, the channel plan is
- *          handed to the engine and the take to the writer, then req_take is
- *          published; the real-time thread starts the take at the top of its
- *          next cycle and acknowledges through rt_take.
- *   stop:  req_take = 0; after the acknowledgement every period of the take
- *          is in the ring, so writer_finish() drains it, pads dropped frames,
- *          and closes the files.
- * Waiting for an acknowledgement takes one JACK period; it is bounded, and a
- * vanished server ends the wait at once. */
+ *   prepare: take_open() creates the folder and files (with the song's
+ *            metadata), the channel plan and capture latencies are fixed,
+ *            the writer gets the take, and its id is offered to the engine
+ *            in next_take.  While following the transport the next take is
+ *            always prepared: the status is "waiting".
+ *   start:   the real-time thread claims the offer at the top of a cycle
+ *            (manual start, or the transport starts rolling or relocates)
+ *            and reports START on the event ring; ctl_events() makes it the
+ *            current take, writes the manifest ("recording") and prepares
+ *            the next one.
+ *   end:     the real-time thread reports END (manual stop, transport
+ *            stopped or relocated); everything of the take is in the ring
+ *            by then, so writer_finish() drains it, pads dropped frames and
+ *            closes the files; the manifest is completed.
+ * A prepared take that is given up (follow off, arm or names changed, the
+ * daemon stops) is withdrawn with the same atomic exchange the real-time
+ * thread claims it with, and its empty folder removed.  Waiting for the
+ * real-time thread is bounded, and a vanished server ends the wait. */
 #include "ctl.h"
 
 #include <errno.h>
@@ -20,8 +29,13 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "manifest.h"
 
 #define CTL_ACK_TIMEOUT_MS 2000
+#define CTL_DEFAULT_BAR_S  2.0 /* lead-in check without the transport's BBT */
+
+const char *const ctl_song_keys[CTL_SONG_KEYS] = {"title", "artist", "album", "track",
+                                                  "isrc",  "upc",    "label"};
 
 static double
 ctl_now(void)
@@ -43,21 +57,246 @@ ctl_fail(char *why, const char *fmt, ...)
     return -1;
 }
 
-/* Waits until the real-time thread reports rt_take == want.  Returns 0, or
- * -1 on time-out or when the server went away. */
 static int
-ctl_wait_ack(struct ctl *c, unsigned want)
+ctl_server_gone(struct ctl *c)
+{
+    return !c->engine_up || atomic_load(&c->engine.server_gone);
+}
+
+/* Prepares the next take and offers it to the engine, unless one is. */
+static int
+ctl_prepare(struct ctl *c)
+{
+    struct engine *e = &c->engine;
+    struct take *t = c->cur == &c->slot[0] ? &c->slot[1] : &c->slot[0];
+
+    if (c->next)
+        return 0;
+    if (ctl_server_gone(c)) {
+        log_error("not connected to a JACK server");
+        return -1;
+    }
+    if (take_open(t, c->rootfd, c->root, &c->conf, e->rate, ++c->next_id) < 0)
+        return -1;
+    for (uint32_t i = 0; i < t->nch; i++)
+        t->latency[i] = engine_latency(e, t->plan_ch[i]);
+    if (c->recording) {
+        /* The engine reads the plan of the take it records: the next take
+         * must have the same one (arming is refused while recording). */
+        if (t->nch != e->plan_nch || memcmp(t->plan_ch, e->plan_ch, t->nch * sizeof(int)) != 0) {
+            log_error("internal: the next take's channels differ from the recording take's");
+            take_discard(t);
+            return -1;
+        }
+    } else {
+        e->plan_nch = t->nch;
+        memcpy(e->plan_ch, t->plan_ch, sizeof e->plan_ch);
+    }
+    if (writer_begin(&c->writer, t) < 0) {
+        take_discard(t);
+        return -1;
+    }
+    c->next = t;
+    atomic_store_explicit(&e->next_take, t->id, memory_order_release);
+    return 0;
+}
+
+static void ctl_events(struct ctl *c);
+
+/* Gives up the prepared take.  When the real-time thread claimed it first,
+ * it is recording: its START event is processed instead. */
+static void
+ctl_withdraw(struct ctl *c)
+{
+    struct take *t = c->next;
+
+    if (!t)
+        return;
+    unsigned id = atomic_exchange_explicit(&c->engine.next_take, 0, memory_order_acq_rel);
+    if (id == t->id) {
+        c->next = NULL;
+        writer_discard(&c->writer, t);
+        take_discard(t);
+        return;
+    }
+    ctl_events(c); /* it started: START is on the event ring */
+}
+
+/* After a change that affects the next take (names, song, arms): prepare it
+ * again when one was waiting. */
+static void
+ctl_refresh_next(struct ctl *c)
+{
+    if (!c->next)
+        return;
+    ctl_withdraw(c);
+    if (c->following && !c->next && ctl_prepare(c) < 0)
+        log_error("following the transport, but the next take cannot be prepared");
+}
+
+static void ctl_warn(struct manifest_extra *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ctl_warn(struct manifest_extra *x, const char *fmt, ...)
+{
+    va_list ap;
+    if (x->nwarnings >= MANIFEST_MAX_WARNINGS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(x->warning[x->nwarnings], sizeof x->warning[0], fmt, ap);
+    va_end(ap);
+    log_warn("mastering rules: %s", x->warning[x->nwarnings]);
+    x->nwarnings++;
+}
+
+/* The mastering rules a delivery can break, for the log and the manifest. */
+static void
+ctl_check_rules(struct ctl *c, struct take *t, struct manifest_extra *x, int final)
+{
+    int nstems = 0;
+
+    if (t->sample_format == CONF_SAMPLE_PCM16)
+        ctl_warn(x, "16-bit files: mastering wants 24-bit integer or 32/64-bit float");
+    for (int i = 0; i < t->nfiles; i++)
+        nstems += t->file[i].stem != 0;
+    if (nstems > 8)
+        ctl_warn(x, "%d stems: mastering takes at most 8", nstems);
+    if (!final)
+        return;
+    for (int i = 0; i < t->nfiles; i++) {
+        const struct take_file *f = &t->file[i];
+        struct monitor_level l;
+        monitor_level(&c->monitor, f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L, &l);
+        float peak = l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1];
+        if (peak >= 0.0f)
+            ctl_warn(x,
+                     "%s reaches 0 dBFS (peak %.2f dBFS, %u clipped samples): "
+                     "peaks must stay below 0 dBFS",
+                     f->stem ? t->stem_name[f->stem - 1] : "the mix", peak,
+                     l.clips[0] + l.clips[1]);
+    }
+    float lead;
+    if (monitor_lead_in(&c->monitor, &lead) && lead >= -90.0f)
+        ctl_warn(x,
+                 "the first bar is not silent (peak %.1f dBFS): deliveries start with one "
+                 "bar of silence",
+                 lead);
+}
+
+static void
+ctl_on_start(struct ctl *c, const struct engine_event *ev)
+{
+    struct engine *e = &c->engine;
+    struct take *t = c->next;
+    struct manifest_extra x = {.state = "recording"};
+
+    if (!t || t->id != ev->take) {
+        log_error("internal: the engine started take id %u, which was not offered", ev->take);
+        return;
+    }
+    c->next = NULL;
+    c->cur = t;
+    c->recording = 1;
+    t->start_frame = ev->frame;
+    t->tframe = ev->tframe;
+    t->bar_frames = ev->bar_frames;
+    /* Wall clock of the first sample: now, less what JACK has played since. */
+    clock_gettime(CLOCK_REALTIME, &t->start_wall);
+    double ago = (double)(uint32_t)(jack_frame_time(e->client) - (uint32_t)ev->frame) / e->rate;
+    if (ago > 0 && ago < 10) {
+        long ns = (long)(ago * 1e9);
+        t->start_wall.tv_sec -= ns / 1000000000L;
+        t->start_wall.tv_nsec -= ns % 1000000000L;
+        if (t->start_wall.tv_nsec < 0) {
+            t->start_wall.tv_nsec += 1000000000L;
+            t->start_wall.tv_sec--;
+        }
+    }
+    c->xrun_base = atomic_load(&e->xruns);
+    c->last_failed = 0;
+    monitor_take_start(&c->monitor, t->id, ev->frame,
+                       ev->bar_frames ? ev->bar_frames : (uint64_t)(CTL_DEFAULT_BAR_S * e->rate));
+    ctl_check_rules(c, t, &x, 0);
+    manifest_write(t, &c->monitor, &x);
+    log_info("take %d of '%s' recording: %d files in %s, transport frame %llu", t->number,
+             t->meta.title, t->nfiles, t->dir, (unsigned long long)t->tframe);
+    c->events |= CTL_EV_STATUS;
+    if (c->following && ctl_prepare(c) < 0)
+        log_error("following the transport, but the next take cannot be prepared");
+}
+
+/* The take ended (END event, or the server went away: tail unknown). */
+static void
+ctl_on_end(struct ctl *c, uint64_t tail)
+{
+    struct take *t = c->cur;
+    struct manifest_extra x = {.state = "complete"};
+
+    if (!c->recording || !t)
+        return;
+    int rc = writer_finish(&c->writer, t, tail);
+    c->recording = 0;
+    t->xruns = atomic_load(&c->engine.xruns) - c->xrun_base;
+    c->last_failed = rc < 0;
+    monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
+    monitor_take_end(&c->monitor);
+    if (rc < 0)
+        x.state = "failed";
+    ctl_check_rules(c, t, &x, 1);
+    manifest_write(t, &c->monitor, &x);
+    take_release(t);
+    log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns%s", t->number,
+             t->meta.title, (unsigned long long)t->frames,
+             t->rate ? (double)t->frames / t->rate : 0.0, (unsigned long long)t->dropped, t->xruns,
+             rc < 0 ? ", WITH ERRORS (see above)" : "");
+    c->events |= CTL_EV_STATUS;
+}
+
+/* Processes the engine's take events. */
+static void
+ctl_events(struct ctl *c)
+{
+    struct engine_event ev;
+    struct ring *r = &c->engine.event_ring;
+
+    while (ring_read_space(r) >= sizeof ev) {
+        ring_peek(r, 0, &ev, sizeof ev);
+        ring_consume(r, sizeof ev);
+        if (ev.type == ENGINE_EV_END && c->cur && c->cur->id == ev.take)
+            ctl_on_end(c, ev.tail_dropped);
+        else if (ev.type == ENGINE_EV_START)
+            ctl_on_start(c, &ev);
+    }
+}
+
+/* Waits until `done(c)` holds, processing events; bounded. */
+static int
+ctl_wait(struct ctl *c, int (*done)(struct ctl *c))
 {
     struct timespec nap = {0, 500000};
 
     for (int waited = 0; waited < CTL_ACK_TIMEOUT_MS * 2; waited++) {
-        if (atomic_load_explicit(&c->engine.rt_take, memory_order_acquire) == want)
+        ctl_events(c);
+        if (done(c))
             return 0;
-        if (atomic_load(&c->engine.server_gone))
+        if (ctl_server_gone(c))
             return -1;
         nanosleep(&nap, NULL);
     }
     return -1;
+}
+
+static int
+ctl_is_recording(struct ctl *c)
+{
+    return c->recording;
+}
+
+static int
+ctl_is_stopped(struct ctl *c)
+{
+    return !c->recording;
 }
 
 int
@@ -67,7 +306,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     c->conf = *conf;
     c->notify_fd = notify_fd;
     c->rootfd = -1;
-    c->take.dirfd = -1;
+    c->slot[0].dirfd = c->slot[0].songfd = c->slot[1].dirfd = c->slot[1].songfd = -1;
     if (take_check_format(conf) < 0)
         return -1;
     c->rootfd = take_open_root(conf->capture_dir, c->root);
@@ -83,6 +322,11 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
         goto fail;
     log_info("capturing to %s as %s %s", c->root, conf_format_name(conf->format),
              conf_sample_name(conf->sample_format));
+    if (conf->follow_transport) {
+        char why[CTL_REASON_MAX];
+        if (ctl_follow(c, 1, why) < 0)
+            log_error("cannot follow the transport: %s", why);
+    }
     return 0;
 fail:
     if (c->monitor_up)
@@ -101,7 +345,12 @@ ctl_shutdown(struct ctl *c)
 {
     char why[CTL_REASON_MAX];
 
-    if (c->recording)
+    atomic_store(&c->engine.follow, 0);
+    c->following = 0;
+    if (c->recording && ctl_stop(c, why) < 0)
+        log_error("%s", why);
+    ctl_withdraw(c);
+    if (c->recording) /* claimed at the last moment */
         ctl_stop(c, why);
     writer_stop(&c->writer);
     if (c->monitor_up)
@@ -121,29 +370,23 @@ ctl_start(struct ctl *c, char *why)
     struct engine *e = &c->engine;
 
     if (c->recording)
-        return ctl_fail(why, "already recording take %d", c->take.number);
-    if (!c->engine_up || atomic_load(&e->server_gone))
+        return ctl_fail(why, "already recording take %d", c->cur->number);
+    if (c->following)
+        return ctl_fail(why, "following the JACK transport: start the transport, or turn "
+                             "/stemcap/transport/follow off");
+    if (ctl_server_gone(c))
         return ctl_fail(why, "not connected to a JACK server");
-    if (take_open(&c->take, c->rootfd, c->root, &c->conf, e->rate, ++c->next_id) < 0)
+    if (ctl_prepare(c) < 0)
         return ctl_fail(why, "%s", log_last_error());
-    c->have_take = 1;
-    e->plan_nch = c->take.nch;
-    memcpy(e->plan_ch, c->take.plan_ch, sizeof e->plan_ch);
-    writer_begin(&c->writer, &c->take);
-    c->xrun_base = atomic_load(&e->xruns);
-    atomic_store_explicit(&e->req_take, c->take.id, memory_order_release);
-    c->recording = 1;
-    if (ctl_wait_ack(c, c->take.id) < 0) {
-        log_error("JACK did not run a cycle within %d ms; take %d abandoned", CTL_ACK_TIMEOUT_MS,
-                  c->take.number);
-        ctl_stop(c, why);
-        return ctl_fail(why, "JACK did not run a cycle within %d ms", CTL_ACK_TIMEOUT_MS);
+    atomic_store_explicit(&e->start_req, 1, memory_order_release);
+    if (ctl_wait(c, ctl_is_recording) < 0) {
+        atomic_store(&e->start_req, 0);
+        ctl_withdraw(c);
+        if (!c->recording) {
+            log_error("JACK did not run a cycle within %d ms; no take started", CTL_ACK_TIMEOUT_MS);
+            return ctl_fail(why, "JACK did not run a cycle within %d ms", CTL_ACK_TIMEOUT_MS);
+        }
     }
-    monitor_take_start(&c->monitor, c->take.id, atomic_load(&e->take_start));
-    c->events |= CTL_EV_STATUS;
-    log_info("take %d of '%s' recording: %d files in %s, first frame %llu", c->take.number,
-             c->take.song, c->take.nfiles, c->take.dir,
-             (unsigned long long)atomic_load(&e->take_start));
     return 0;
 }
 
@@ -151,34 +394,47 @@ int
 ctl_stop(struct ctl *c, char *why)
 {
     struct engine *e = &c->engine;
-    struct writer_result res;
-    uint64_t tail = 0;
 
     if (!c->recording)
         return ctl_fail(why, "not recording");
-    atomic_store_explicit(&e->req_take, 0, memory_order_release);
-    if (ctl_wait_ack(c, 0) == 0)
-        tail = atomic_load(&e->tail_dropped);
-    else
+    if (c->following && !ctl_server_gone(c))
+        return ctl_fail(why, "following the JACK transport: stop the transport, or turn "
+                             "/stemcap/transport/follow off");
+    atomic_store_explicit(&e->stop_req, 1, memory_order_release);
+    if (ctl_wait(c, ctl_is_stopped) < 0) {
         log_warn("take %d: JACK stopped before the take's last period; finishing with what "
                  "was captured",
-                 c->take.number);
-    int rc = writer_finish(&c->writer, tail, &res);
-    c->recording = 0;
-    c->events |= CTL_EV_STATUS;
-    monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
-    monitor_take_end(&c->monitor);
-    c->last_frames = res.frames;
-    c->last_dropped = res.dropped;
-    c->last_xruns = atomic_load(&e->xruns) - c->xrun_base;
-    c->last_failed = res.error;
-    log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns%s",
-             c->take.number, c->take.song, (unsigned long long)res.frames,
-             e->rate ? (double)res.frames / e->rate : 0.0, (unsigned long long)res.dropped,
-             c->last_xruns, rc < 0 ? ", WITH ERRORS (see above)" : "");
-    if (rc < 0)
-        return ctl_fail(why, "take %d ended with a write error: %s", c->take.number,
+                 c->cur->number);
+        ctl_on_end(c, 0);
+    }
+    if (c->last_failed)
+        return ctl_fail(why, "take %d ended with a write error: %s", c->cur->number,
                         log_last_error());
+    return 0;
+}
+
+int
+ctl_follow(struct ctl *c, int on, char *why)
+{
+    if (on == c->following)
+        return 0;
+    if (on) {
+        c->following = 1;
+        atomic_store(&c->engine.follow, 1);
+        if (!c->recording && ctl_prepare(c) < 0) {
+            c->following = 0;
+            atomic_store(&c->engine.follow, 0);
+            return ctl_fail(why, "%s", log_last_error());
+        }
+        log_info("following the JACK transport: takes start and stop with it");
+    } else {
+        c->following = 0;
+        atomic_store(&c->engine.follow, 0);
+        ctl_withdraw(c);
+        log_info("no longer following the JACK transport%s",
+                 c->recording ? " (the take in progress goes on until /stemcap/stop)" : "");
+    }
+    c->events |= CTL_EV_STATUS;
     return 0;
 }
 
@@ -197,16 +453,16 @@ ctl_arm(struct ctl *c, int stem, int armed, char *why)
 {
     if (ctl_check_stem(c, stem, why) < 0)
         return -1;
-    if (c->recording && c->conf.stem[stem - 1].armed != armed)
+    if (c->conf.stem[stem - 1].armed == armed)
+        return 0;
+    if (c->recording)
         return ctl_fail(why, "cannot %s stem %d while recording take %d", armed ? "arm" : "disarm",
-                        stem, c->take.number);
-    if (c->conf.stem[stem - 1].armed != armed) {
-        log_info("stem %d (%s) %s", stem, c->conf.stem[stem - 1].name,
-                 armed ? "armed" : "disarmed");
-        c->events |= CTL_EV_ARM;
-        c->arm_changed |= 1u << (stem - 1);
-    }
+                        stem, c->cur->number);
+    log_info("stem %d (%s) %s", stem, c->conf.stem[stem - 1].name, armed ? "armed" : "disarmed");
     c->conf.stem[stem - 1].armed = armed;
+    c->events |= CTL_EV_ARM;
+    c->arm_changed |= 1u << (stem - 1);
+    ctl_refresh_next(c);
     return 0;
 }
 
@@ -220,22 +476,46 @@ ctl_get_arm(struct ctl *c, int stem, int *armed, char *why)
 }
 
 int
-ctl_set_song(struct ctl *c, const char *title, char *why)
+ctl_set_stem_name(struct ctl *c, int stem, const char *name, char *why)
 {
-    size_t n = strlen(title);
+    char reason[256];
 
-    if (n == 0)
-        return ctl_fail(why, "song title must not be empty");
-    if (n >= sizeof c->conf.song_title)
-        return ctl_fail(why, "song title too long (%zu bytes, at most %zu)", n,
-                        sizeof c->conf.song_title - 1);
-    for (const unsigned char *p = (const unsigned char *)title; *p; p++)
-        if (*p < 0x20 || *p == 0x7F)
-            return ctl_fail(why, "song title contains a control character");
-    memcpy(c->conf.song_title, title, n + 1);
+    if (ctl_check_stem(c, stem, why) < 0)
+        return -1;
+    if (conf_stem_name_check(&c->conf, stem, name, reason) < 0)
+        return ctl_fail(why, "%s", reason);
+    if (strcmp(c->conf.stem[stem - 1].name, name) == 0)
+        return 0;
+    snprintf(c->conf.stem[stem - 1].name, sizeof c->conf.stem[0].name, "%s", name);
+    engine_set_stem_name(&c->engine, stem - 1, name);
+    log_info("stem %d is now '%s'%s", stem, name, c->recording ? " (from the next take on)" : "");
+    c->events |= CTL_EV_NAME;
+    c->name_changed |= 1u << (stem - 1);
+    ctl_refresh_next(c);
+    return 0;
+}
+
+int
+ctl_set_song(struct ctl *c, const char *key, const char *value, char *why)
+{
+    char reason[256];
+    int bit = -1;
+
+    for (int i = 0; i < CTL_SONG_KEYS; i++)
+        if (strcmp(key, ctl_song_keys[i]) == 0)
+            bit = i;
+    if (bit < 0)
+        return ctl_fail(why,
+                        "unknown song key '%s' (title, artist, album, track, isrc, upc, "
+                        "label)",
+                        key);
+    if (conf_song_set(&c->conf.song, key, value, reason) < 0)
+        return ctl_fail(why, "song %s: %s", key, reason);
+    log_info("song %s for the next take: '%s'%s", key, value,
+             c->recording ? " (the take in progress keeps its own)" : "");
     c->events |= CTL_EV_SONG;
-    log_info("song for the next take: '%s'%s", title,
-             c->recording ? " (the take in progress keeps its song)" : "");
+    c->song_changed |= 1u << bit;
+    ctl_refresh_next(c);
     return 0;
 }
 
@@ -243,47 +523,60 @@ void
 ctl_status(struct ctl *c, struct ctl_status *s)
 {
     struct engine *e = &c->engine;
+    struct take *t = c->cur;
 
     memset(s, 0, sizeof *s);
-    s->state = c->recording ? "recording" : "idle";
-    s->take = c->have_take ? c->take.number : 0;
-    s->song = c->have_take ? c->take.song : c->conf.song_title;
-    s->take_dir = c->have_take ? c->take.dir : "";
+    s->state = c->recording ? "recording" : c->following && c->next ? "waiting" : "idle";
+    s->take = t ? t->number : 0;
+    s->song = t ? t->meta.title : c->conf.song.title;
+    s->take_dir = t ? t->dir : "";
     s->rate = e->rate;
     if (c->recording) {
         s->frames = atomic_load(&e->take_frames);
         s->dropped = atomic_load(&e->take_dropped);
         s->xruns = atomic_load(&e->xruns) - c->xrun_base;
-    } else {
-        s->frames = c->last_frames;
-        s->dropped = c->last_dropped;
-        s->xruns = c->last_xruns;
+    } else if (t) {
+        s->frames = t->frames;
+        s->dropped = t->dropped;
+        s->xruns = t->xruns;
     }
 }
 
 void
 ctl_poll(struct ctl *c, int ports_changed)
 {
-    char why[CTL_REASON_MAX];
-
     if (!c->engine_up)
         return;
+    ctl_events(c);
     monitor_update(&c->monitor, ctl_now());
     if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
         log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
                  "(threshold %.1f) at frame %lld",
-                 c->take.number, c->alarm_db, c->conf.null_threshold_db, (long long)c->alarm_frame);
+                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
+                 (long long)c->alarm_frame);
         c->events |= CTL_EV_ALARM;
     }
     if (atomic_load(&c->engine.server_gone)) {
         if (c->recording) {
-            log_error("JACK server went away during take %d; finishing the take", c->take.number);
-            ctl_stop(c, why);
+            log_error("JACK server went away during take %d; finishing the take", c->cur->number);
+            ctl_on_end(c, 0);
+        }
+        if (c->next) {
+            /* Nobody can claim it any more. */
+            atomic_store(&c->engine.next_take, 0);
+            writer_discard(&c->writer, c->next);
+            take_discard(c->next);
+            c->next = NULL;
         }
         return;
     }
     if (c->recording && atomic_load(&c->writer.failed)) {
-        log_error("stopping take %d after a write error", c->take.number);
+        char why[CTL_REASON_MAX];
+        log_error("stopping take %d after a write error", c->cur->number);
+        if (c->following) {
+            log_error("no longer following the transport after the write error");
+            ctl_follow(c, 0, why);
+        }
         ctl_stop(c, why);
     }
     if (ports_changed)

@@ -1,6 +1,6 @@
 /* ctl — the daemon's control state and the operations every front end
- * (OSC, signals) uses: start, stop, arm, song, status.  Runs on the control
- * (main) thread only. */
+ * (OSC, signals) uses: start, stop, follow the transport, arm, names, song,
+ * status.  Runs on the control (main) thread only. */
 #ifndef STEMCAP_CTL_H
 #define STEMCAP_CTL_H
 
@@ -18,10 +18,11 @@
 
 /* State changes the OSC front end pushes to subscribers (ctl.events). */
 enum {
-    CTL_EV_STATUS = 1 << 0, /* a take started or stopped */
-    CTL_EV_SONG = 1 << 1,
-    CTL_EV_ALARM = 1 << 2, /* the null alarm of the take fired */
-    CTL_EV_ARM = 1 << 3,   /* see arm_changed */
+    CTL_EV_STATUS = 1 << 0, /* a take started or stopped, follow changed */
+    CTL_EV_SONG = 1 << 1,   /* a [song] key changed: see song_changed */
+    CTL_EV_ALARM = 1 << 2,  /* the null alarm of the take fired */
+    CTL_EV_ARM = 1 << 3,    /* see arm_changed */
+    CTL_EV_NAME = 1 << 4,   /* see name_changed */
 };
 
 struct ctl {
@@ -35,24 +36,27 @@ struct ctl {
     struct monitor monitor;
     int monitor_up;
 
-    unsigned events;      /* CTL_EV_* since the front end last looked */
-    unsigned arm_changed; /* bit per stem (0-based) */
-    float alarm_db;       /* the last alarm */
+    unsigned events;       /* CTL_EV_* since the front end last looked */
+    unsigned arm_changed;  /* bit per stem (0-based) */
+    unsigned name_changed; /* bit per stem (0-based) */
+    unsigned song_changed; /* bit per [song] key, in conf_song_keys order */
+    float alarm_db;        /* the last alarm */
     int64_t alarm_frame;
 
-    struct take take; /* the current or last take */
+    /* Two takes: the current (or last) one, and the next one, prepared in
+     * advance (folder and files open) and offered to the engine. */
+    struct take slot[2];
+    struct take *cur;  /* recording, or the last take; NULL before the first */
+    struct take *next; /* prepared and offered; NULL when none */
     unsigned next_id;
     int recording;
-    int have_take; /* take holds a current or last take */
+    int following; /* follow the JACK transport */
     unsigned xrun_base;
-    /* Figures of the last finished take. */
-    uint64_t last_frames, last_dropped;
-    unsigned last_xruns;
     int last_failed;
 };
 
 struct ctl_status {
-    const char *state; /* "idle" or "recording" */
+    const char *state; /* "idle", "waiting" (following, armed) or "recording" */
     int take;          /* NN of the current or last take, 0 if none */
     uint64_t frames;
     unsigned xruns;
@@ -62,24 +66,30 @@ struct ctl_status {
     uint32_t rate;
 };
 
+/* The [song] keys, in the order of the song_changed bits. */
+extern const char *const ctl_song_keys[];
+#define CTL_SONG_KEYS 7
+
 /* Opens the capture root, the JACK client and the writer.  Returns 0 or -1
  * (logged); on -1 nothing is left running. */
 int ctl_init(struct ctl *c, const struct conf *conf, int notify_fd);
-/* Stops any take and releases everything. */
+/* Stops any take, gives up a prepared one and releases everything. */
 void ctl_shutdown(struct ctl *c);
 
 /* Operations.  Each returns 0, or -1 with a one-line reason in `why`
  * (CTL_REASON_MAX bytes). */
 int ctl_start(struct ctl *c, char *why);
 int ctl_stop(struct ctl *c, char *why);
+int ctl_follow(struct ctl *c, int on, char *why);
 int ctl_arm(struct ctl *c, int stem, int armed, char *why); /* stem 1..8 */
 int ctl_get_arm(struct ctl *c, int stem, int *armed, char *why);
-int ctl_set_song(struct ctl *c, const char *title, char *why);
+int ctl_set_stem_name(struct ctl *c, int stem, const char *name, char *why);
+int ctl_set_song(struct ctl *c, const char *key, const char *value, char *why);
 void ctl_status(struct ctl *c, struct ctl_status *s);
 
-/* Housekeeping after a wake-up or a timer tick: meters, the null alarm,
- * configured connections for ports that appeared, a write error or a
- * vanished server ending the take. */
+/* Housekeeping after a wake-up or a timer tick: take events from the
+ * engine, meters, the null alarm, configured connections for ports that
+ * appeared, a write error or a vanished server ending the take. */
 void ctl_poll(struct ctl *c, int ports_changed);
 
 #endif

@@ -1,5 +1,6 @@
-/* engine — the JACK client: ports, connections, and the process callback
- * that feeds the capture ring.  The only module with real-time code. */
+/* engine — the JACK client: ports, connections, latencies, and the state
+ * shared with the real-time process callback (process.c, the only
+ * real-time code). */
 #ifndef STEMCAP_ENGINE_H
 #define STEMCAP_ENGINE_H
 
@@ -27,7 +28,22 @@ struct engine_rec {
     uint32_t nframes;
     uint32_t nch;
     uint64_t frame;          /* JACK frame time of the first sample */
+    uint64_t tframe;         /* transport frame of the first sample */
     uint64_t dropped_before; /* frames lost just before this period */
+};
+
+/* Take events from the real-time thread, on the event ring. */
+enum { ENGINE_EV_START = 1, ENGINE_EV_END = 2 };
+struct engine_event {
+    uint32_t type;
+    uint32_t take;
+    uint64_t frame;        /* START: JACK frame time of the first sample */
+    uint64_t tframe;       /* START: transport frame of the first sample */
+    uint64_t frames;       /* END: frames of the take, dropped ones included */
+    uint64_t dropped;      /* END: frames dropped */
+    uint64_t tail_dropped; /* END: dropped after the last record */
+    uint32_t bar_frames;   /* START: one bar from the transport's BBT, 0 = none */
+    uint32_t pad;
 };
 
 /* One meter record per JACK cycle, always (recording or not), on the meter
@@ -75,13 +91,25 @@ struct engine {
     uint32_t delay_pos;
     int notify_fd; /* eventfd woken on port registration, shutdown */
 
-    /* Take plan: written by the control thread while no take runs, then
-     * published by the release store to req_take. */
+    struct ring event_ring; /* struct engine_event */
+
+    /* Take plan: written by the control thread only while no take records
+     * and no take is offered in next_take, then published by the release
+     * store to next_take. */
     uint32_t plan_nch;
     int plan_ch[ENGINE_MAX_CH];
 
-    /* Control -> RT. */
-    atomic_uint req_take; /* take id to record, 0 = stop */
+    /* Control -> RT.  A take is prepared (files open) by the control thread
+     * and offered in next_take; the RT thread claims it with an atomic
+     * exchange when it starts recording (at once on start_req, or when the
+     * transport starts rolling while following).  The control thread
+     * withdraws an offer with the same exchange, so exactly one side gets
+     * it. */
+    atomic_uint next_take; /* prepared take id, 0 = none */
+    atomic_int start_req;  /* manual start: claim next_take next cycle */
+    atomic_int stop_req;   /* manual stop: end the take next cycle */
+    atomic_int follow;     /* follow the JACK transport */
+    atomic_int freewheeling;
 
     /* RT -> others. */
     atomic_uint rt_take;                /* take being recorded, 0 = none */
@@ -102,6 +130,8 @@ struct engine {
     uint32_t rt_last;    /* jack_last_frame_time() of the previous cycle */
     int rt_clock_valid;
     uint64_t rt_expected; /* rt_clock the next cycle of the take should have */
+    uint64_t rt_tnext;    /* transport frame the next rolling cycle should have */
+    int rt_rolling;       /* transport rolling in the previous cycle */
 };
 
 /* Opens the JACK client named in `c`, registers the ports of the registered
@@ -116,6 +146,12 @@ void engine_close(struct engine *e);
 /* Makes every configured connection that does not exist yet; ports that do
  * not exist (yet) are skipped quietly unless `verbose`. */
 void engine_connect(struct engine *e, const struct conf *c, int verbose);
+
+/* Capture latency (frames, the maximum of JACK's range) of channel ch. */
+uint32_t engine_latency(const struct engine *e, int ch);
+
+/* process.c: installs the real-time callbacks (before activation). */
+int process_install(struct engine *e);
 
 /* Sets the JACK pretty-name metadata of the stem's two ports. */
 void engine_set_stem_name(struct engine *e, int stem, const char *name);

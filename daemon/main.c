@@ -27,7 +27,7 @@
 #include "log.h"
 #include "osc.h"
 
-#define MAIN_TICK_MS 250
+#define MAIN_TICK_MS 25
 
 static void
 usage(FILE *to)

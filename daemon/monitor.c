@@ -77,8 +77,11 @@ monitor_free(struct monitor *m)
 }
 
 void
-monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame)
+monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint64_t lead_frames)
 {
+    m->lead_frames = lead_frames;
+    m->lead_covered = 0;
+    m->lead_peak = 0.0f;
     m->take = take;
     m->take_start = start_frame;
     memset(m->hold, 0, sizeof m->hold);
@@ -146,9 +149,18 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
     }
     for (int side = 0; side < 2; side++)
         meter_win_push(&m->rwin[side], r->rpeak[side], r->rsumsq[side], r->nframes);
-    if (!in_take || monitor_in_transient(m, r->cycle))
+    if (!in_take)
         return;
     int64_t rel = (int64_t)(r->frame - m->take_start);
+    if (rel >= 0 && (uint64_t)rel < m->lead_frames) {
+        for (int ch = 0; ch < ENGINE_MAX_CH; ch++)
+            if (r->peak[ch] > m->lead_peak)
+                m->lead_peak = r->peak[ch];
+        uint64_t end = (uint64_t)rel + r->nframes;
+        m->lead_covered = end < m->lead_frames ? end : m->lead_frames;
+    }
+    if (monitor_in_transient(m, r->cycle))
+        return;
     float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
     if (peak > m->worst) {
         m->worst = peak;
@@ -279,6 +291,13 @@ monitor_null(const struct monitor *m, struct monitor_null *out)
     out->lag = m->lag;
     out->lag_valid = m->lag_valid;
     out->threshold_db = m->threshold_db;
+}
+
+int
+monitor_lead_in(const struct monitor *m, float *peak_db)
+{
+    *peak_db = meter_db(m->lead_peak);
+    return m->lead_frames > 0 && m->lead_covered >= m->lead_frames;
 }
 
 int

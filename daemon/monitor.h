@@ -58,6 +58,10 @@ struct monitor {
     int64_t pending_frame;
     float pending_peak;
     int alarm; /* an alarm was committed and not yet taken */
+    /* Lead-in: the loudest sample of any channel in the take's first bar. */
+    uint64_t lead_frames;  /* length of the bar */
+    uint64_t lead_covered; /* frames of it seen so far */
+    float lead_peak;
     uint64_t last_cycle;
     /* Lag estimation. */
     float *hist_sum, *hist_mix;
@@ -71,7 +75,12 @@ int monitor_init(struct monitor *m, struct engine *e, const struct conf *c);
 void monitor_free(struct monitor *m);
 
 /* A take starts (after the engine acknowledged it) or ends. */
-void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame);
+void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame,
+                        uint64_t lead_frames);
+
+/* Lead-in of the take: returns 1 when the whole first bar was seen (peak in
+ * dBFS in *peak_db), else 0. */
+int monitor_lead_in(const struct monitor *m, float *peak_db);
 
 /* After the take's last period was fed: commits an offence still pending. */
 void monitor_take_end(struct monitor *m);

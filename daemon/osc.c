@@ -212,22 +212,40 @@ osc_status(struct osc_req *r)
     osc_reply_status(r);
 }
 
+/* /stemcap/song s:title, and /stemcap/song/<key> [s]: set (or query) a
+ * [song] key; the reply carries the value on the same address. */
+static void
+osc_song_key(struct osc_req *r, const char *key)
+{
+    char why[CTL_REASON_MAX];
+
+    if (r->argc > 1 || (r->argc == 1 && r->types[0] != 's')) {
+        osc_error(r, "expects one string argument (or none to query)");
+        return;
+    }
+    if (r->argc == 1 && ctl_set_song(r->o->ctl, key, &r->argv[0]->s, why) < 0) {
+        osc_error(r, why);
+        return;
+    }
+    const char *v = conf_song_get(&r->o->ctl->conf.song, key);
+    if (!v) {
+        osc_error(r, "unknown song key (title, artist, album, track, isrc, upc, label)");
+        return;
+    }
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, v);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
 static void
 osc_song(struct osc_req *r)
 {
-    char why[CTL_REASON_MAX];
     if (r->argc != 1 || r->types[0] != 's') {
         osc_error(r, "expects one string argument (the song title)");
         return;
     }
-    if (ctl_set_song(r->o->ctl, &r->argv[0]->s, why) < 0) {
-        osc_error(r, why);
-        return;
-    }
-    lo_message m = lo_message_new();
-    lo_message_add_string(m, r->o->ctl->conf.song_title);
-    osc_send(r, "/stemcap/song", m);
-    lo_message_free(m);
+    osc_song_key(r, "title");
 }
 
 /* Reads a boolean from a surface: i/h (non-zero), f/d (>= 0.5), T/F.
@@ -279,6 +297,46 @@ osc_stem_arm(struct osc_req *r, int stem)
     }
     lo_message m = lo_message_new();
     lo_message_add_int32(m, armed);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_stem_name(struct osc_req *r, int stem)
+{
+    char why[CTL_REASON_MAX];
+    int armed;
+
+    if (r->argc > 1 || (r->argc == 1 && r->types[0] != 's')) {
+        osc_error(r, "expects one string argument (or none to query)");
+        return;
+    }
+    if ((r->argc == 1 && ctl_set_stem_name(r->o->ctl, stem, &r->argv[0]->s, why) < 0) ||
+        ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
+        osc_error(r, why);
+        return;
+    }
+    lo_message m = lo_message_new();
+    lo_message_add_string(m, r->o->ctl->conf.stem[stem - 1].name);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_follow(struct osc_req *r)
+{
+    char why[CTL_REASON_MAX];
+    int on;
+
+    if (r->argc > 1 || (r->argc == 1 && (on = osc_arg_bool(r->types[0], r->argv[0])) < 0)) {
+        osc_error(r, "expects no argument (query) or one i, f, T or F");
+        return;
+    }
+    if (r->argc == 1 && ctl_follow(r->o->ctl, on, why) < 0) {
+        osc_error(r, why);
+        return;
+    }
+    lo_message m = osc_msg_int(r->o->ctl->following);
     osc_send(r, r->path, m);
     lo_message_free(m);
 }
@@ -360,14 +418,14 @@ osc_report(struct osc_req *r)
     if (osc_no_args(r) < 0)
         return;
     monitor_null(&c->monitor, &n);
-    for (int i = 0; c->have_take && i < c->take.nfiles; i++) {
-        const struct take_file *f = &c->take.file[i];
+    for (int i = 0; c->cur && i < c->cur->nfiles; i++) {
+        const struct take_file *f = &c->cur->file[i];
         int ch = f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L;
         struct monitor_level l;
         monitor_level(&c->monitor, ch, &l);
         lo_message m = lo_message_new();
         lo_message_add_int32(m, f->stem);
-        lo_message_add_string(m, f->stem ? c->conf.stem[f->stem - 1].name : "Mix");
+        lo_message_add_string(m, f->stem ? c->cur->stem_name[f->stem - 1] : "Mix");
         lo_message_add_string(m, f->name);
         lo_message_add_float(m, l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]);
         lo_message_add_int32(m, (int32_t)(l.clips[0] + l.clips[1]));
@@ -386,7 +444,7 @@ osc_report(struct osc_req *r)
     lo_message_add_int32(m, n.lag);
     lo_message_add_int32(m, n.lag_valid);
     lo_message_add_float(m, n.threshold_db);
-    lo_message_add_int32(m, c->have_take ? c->take.nfiles : 0);
+    lo_message_add_int32(m, c->cur ? c->cur->nfiles : 0);
     osc_send(r, "/stemcap/report", m);
     lo_message_free(m);
 }
@@ -473,6 +531,7 @@ static const struct {
     {"/stemcap/report", osc_report},
     {"/stemcap/subscribe", osc_subscribe},
     {"/stemcap/unsubscribe", osc_unsubscribe},
+    {"/stemcap/transport/follow", osc_follow},
 };
 
 static const struct {
@@ -481,6 +540,7 @@ static const struct {
 } osc_stem_table[] = {
     {"arm", osc_stem_arm},
     {"level", osc_stem_level},
+    {"name", osc_stem_name},
 };
 
 /* "/stemcap/stem/N/leaf": returns N and points *leaf at "leaf", or -1. */
@@ -513,6 +573,10 @@ osc_route(struct osc_req *r)
             osc_table[i].fn(r);
             return;
         }
+    }
+    if (strncmp(r->path, "/stemcap/song/", 14) == 0) {
+        osc_song_key(r, r->path + 14);
+        return;
     }
     if ((stem = osc_parse_stem_path(r->path, &leaf)) >= 0) {
         for (size_t i = 0; i < sizeof osc_stem_table / sizeof osc_stem_table[0]; i++) {
@@ -747,11 +811,39 @@ osc_push_events(struct osc *o)
         osc_push(o, "/stemcap/stop", m);
         lo_message_free(m);
     }
-    if (ev & CTL_EV_SONG) {
-        m = lo_message_new();
-        lo_message_add_string(m, c->conf.song_title);
-        osc_push(o, "/stemcap/song", m);
+    if (ev & CTL_EV_STATUS) {
+        m = osc_msg_int(c->following);
+        osc_push(o, "/stemcap/transport/follow", m);
         lo_message_free(m);
+    }
+    if (ev & CTL_EV_SONG) {
+        for (int k = 0; k < CTL_SONG_KEYS; k++) {
+            if (!(c->song_changed & (1u << k)))
+                continue;
+            char path[48];
+            const char *v = conf_song_get(&c->conf.song, ctl_song_keys[k]);
+            snprintf(path, sizeof path, "/stemcap/song/%s", ctl_song_keys[k]);
+            m = lo_message_new();
+            lo_message_add_string(m, v);
+            osc_push(o, path, m);
+            if (k == 0)
+                osc_push(o, "/stemcap/song", m);
+            lo_message_free(m);
+        }
+        c->song_changed = 0;
+    }
+    if (ev & CTL_EV_NAME) {
+        for (int s = 0; s < CONF_MAX_STEMS; s++) {
+            if (!(c->name_changed & (1u << s)))
+                continue;
+            char path[48];
+            snprintf(path, sizeof path, "/stemcap/stem/%d/name", s + 1);
+            m = lo_message_new();
+            lo_message_add_string(m, c->conf.stem[s].name);
+            osc_push(o, path, m);
+            lo_message_free(m);
+        }
+        c->name_changed = 0;
     }
     if (ev & CTL_EV_ARM) {
         for (int s = 0; s < CONF_MAX_STEMS; s++) {

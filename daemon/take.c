@@ -129,6 +129,62 @@ take_song_dir(int rootfd, const char *song)
     return fd;
 }
 
+/* Delivery metadata in the formats' own places (WAV LIST/INFO, AIFF
+ * chunks), set before any audio is written. */
+static void
+take_set_strings(const struct take *t, struct take_file *f)
+{
+    const struct conf_song *m = &t->meta;
+    char title[2 * CONF_NAME_MAX + 4], comment[256];
+
+    snprintf(title, sizeof title, "%s - %s", m->title, f->stem ? t->stem_name[f->stem - 1] : "Mix");
+    sf_set_string(f->sf, SF_STR_TITLE, title);
+    sf_set_string(f->sf, SF_STR_SOFTWARE, "stemcap " STEMCAP_VERSION);
+    if (m->artist[0])
+        sf_set_string(f->sf, SF_STR_ARTIST, m->artist);
+    if (m->album[0])
+        sf_set_string(f->sf, SF_STR_ALBUM, m->album);
+    if (m->track[0])
+        sf_set_string(f->sf, SF_STR_TRACKNUMBER, m->track);
+    if (m->label[0])
+        sf_set_string(f->sf, SF_STR_COPYRIGHT, m->label);
+    snprintf(comment, sizeof comment, "%s%s%s%s%s", m->isrc[0] ? "ISRC " : "", m->isrc,
+             m->isrc[0] && m->upc[0] ? "; " : "", m->upc[0] ? "UPC " : "", m->upc);
+    if (comment[0])
+        sf_set_string(f->sf, SF_STR_COMMENT, comment);
+}
+
+void
+take_set_bext(struct take *t, uint64_t tframe)
+{
+    struct tm tm;
+
+    if (t->format == CONF_FORMAT_AIFF)
+        return; /* AIFF has no bext chunk */
+    gmtime_r(&t->start_wall.tv_sec, &tm);
+    for (int i = 0; i < t->nfiles; i++) {
+        struct take_file *f = &t->file[i];
+        SF_BROADCAST_INFO bi;
+        char date[16], tod[16];
+        memset(&bi, 0, sizeof bi);
+        snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
+                 f->stem ? t->stem_name[f->stem - 1] : "Mix", t->number);
+        snprintf(bi.originator, sizeof bi.originator, "stemcap");
+        snprintf(bi.originator_reference, sizeof bi.originator_reference, "stemcap %s",
+                 STEMCAP_VERSION);
+        strftime(date, sizeof date, "%Y-%m-%d", &tm);
+        strftime(tod, sizeof tod, "%H:%M:%S", &tm);
+        memcpy(bi.origination_date, date, sizeof bi.origination_date);
+        memcpy(bi.origination_time, tod, sizeof bi.origination_time);
+        bi.time_reference_low = (uint32_t)tframe;
+        bi.time_reference_high = (uint32_t)(tframe >> 32);
+        bi.version = 1;
+        bi.coding_history_size = 0;
+        if (sf_command(f->sf, SFC_SET_BROADCAST_INFO, &bi, sizeof bi) != SF_TRUE)
+            log_debug("no bext chunk in '%s': %s", f->name, sf_strerror(f->sf));
+    }
+}
+
 static int
 take_open_file(struct take *t, struct take_file *f, const struct conf *c)
 {
@@ -147,7 +203,7 @@ take_open_file(struct take *t, struct take_file *f, const struct conf *c)
     if (c->format == CONF_FORMAT_WAV)
         sf_command(f->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
-    sf_set_string(f->sf, SF_STR_SOFTWARE, "stemcap " STEMCAP_VERSION);
+    take_set_strings(t, f);
     return 0;
 }
 
@@ -173,10 +229,15 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
 
     memset(t, 0, sizeof *t);
     t->dirfd = -1;
+    t->songfd = -1;
     t->id = id;
     t->rate = rate;
-    snprintf(t->song, sizeof t->song, "%s", c->song_title);
-    names_sanitize(song, sizeof song, c->song_title, "Untitled");
+    t->meta = c->song;
+    t->format = c->format;
+    t->sample_format = c->sample_format;
+    for (int s = 0; s < CONF_MAX_STEMS; s++)
+        memcpy(t->stem_name[s], c->stem[s].name, CONF_NAME_MAX);
+    names_sanitize(song, sizeof song, c->song.title, "Untitled");
 
     const char *ext = conf_format_ext(c->format);
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
@@ -208,13 +269,14 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
         }
     }
     snprintf(t->dir, sizeof t->dir, "%s/%s/%s", rootpath, song, sub);
-    t->dirfd = openat(songfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    snprintf(t->sub, sizeof t->sub, "%s", sub);
+    t->songfd = songfd;
+    songfd = -1;
+    t->dirfd = openat(t->songfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (t->dirfd < 0) {
         log_error("cannot open take folder '%s': %s", t->dir, strerror(errno));
         goto fail;
     }
-    close(songfd);
-    songfd = -1;
     for (int i = 0; i < t->nfiles; i++)
         if (take_open_file(t, &t->file[i], c) < 0)
             goto fail;
@@ -224,6 +286,7 @@ fail:
     if (songfd >= 0)
         close(songfd);
     take_close(t);
+    take_release(t);
     return -1;
 }
 
@@ -244,10 +307,38 @@ take_close(struct take *t)
         }
         f->sf = NULL;
     }
-    if (t->dirfd >= 0) {
+    if (t->dirfd >= 0)
         fsync(t->dirfd);
-        close(t->dirfd);
-        t->dirfd = -1;
-    }
     return rc;
+}
+
+void
+take_release(struct take *t)
+{
+    if (t->dirfd >= 0)
+        close(t->dirfd);
+    if (t->songfd >= 0)
+        close(t->songfd);
+    t->dirfd = t->songfd = -1;
+}
+
+void
+take_discard(struct take *t)
+{
+    int dirfd = t->dirfd >= 0 ? dup(t->dirfd) : -1;
+    int songfd = t->songfd >= 0 ? dup(t->songfd) : -1;
+
+    take_close(t);
+    for (int i = 0; dirfd >= 0 && i < t->nfiles; i++)
+        if (unlinkat(dirfd, t->file[i].name, 0) < 0 && errno != ENOENT)
+            log_warn("cannot remove '%s/%s': %s", t->dir, t->file[i].name, strerror(errno));
+    if (dirfd >= 0)
+        unlinkat(dirfd, "manifest.json", 0);
+    if (songfd >= 0 && unlinkat(songfd, t->sub, AT_REMOVEDIR) < 0)
+        log_warn("cannot remove the unused folder '%s': %s", t->dir, strerror(errno));
+    if (dirfd >= 0)
+        close(dirfd);
+    if (songfd >= 0)
+        close(songfd);
+    take_release(t);
 }

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <sndfile.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "conf.h"
 #include "engine.h"
@@ -23,18 +24,46 @@ struct take_file {
     uint64_t frames;               /* written so far */
 };
 
+#define TAKE_MAX_DROPS 64 /* drop positions kept per take */
+
+struct take_drop {
+    uint64_t at;     /* frame offset in the take where silence was inserted */
+    uint64_t frames; /* how many */
+};
+
 struct take {
-    unsigned id; /* sequence id carried in ring records */
-    int number;  /* NN of take-NN in the song folder */
-    char song[CONF_NAME_MAX];
+    unsigned id;           /* sequence id carried in ring records */
+    int number;            /* NN of take-NN in the song folder */
+    struct conf_song meta; /* song metadata at the time the take was made */
+    char stem_name[CONF_MAX_STEMS][CONF_NAME_MAX];
     char dir[PATH_MAX]; /* absolute path of the take folder */
-    int dirfd;
+    char sub[32];       /* "take-NN" */
+    int dirfd, songfd;
     uint32_t rate;
+    enum conf_format format;
+    enum conf_sample sample_format;
     int nfiles;
     struct take_file file[TAKE_MAX_FILES];
-    /* Channel plan: engine channel of each position in a record. */
+    /* Channel plan: engine channel of each position in a record, and the
+     * capture latency of each, which the writer advances that channel by so
+     * every file lines up with the timeline. */
     uint32_t nch;
     int plan_ch[ENGINE_MAX_CH];
+    uint32_t latency[ENGINE_MAX_CH];
+
+    /* Set when the engine starts it (control thread). */
+    uint64_t start_frame; /* JACK frame time of the first sample */
+    uint64_t tframe;      /* transport frame: the bext TimeReference */
+    uint32_t bar_frames;  /* one bar, from the transport's BBT, 0 = none */
+    struct timespec start_wall;
+    /* Results, filled by the writer when it finishes the take. */
+    uint64_t frames;  /* frames in every file */
+    uint64_t dropped; /* frames of silence written for dropped periods */
+    int ndrops;       /* entries in drop[] (capped at TAKE_MAX_DROPS) */
+    struct take_drop drop[TAKE_MAX_DROPS];
+    int error; /* a write or close failed (logged) */
+    /* Figures of the control thread, for the manifest. */
+    unsigned xruns;
 };
 
 /* Checks that libsndfile can write the configured format and sample
@@ -54,8 +83,19 @@ int take_open_root(const char *dir, char *abs);
 int take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c, uint32_t rate,
               unsigned id);
 
-/* Writes the final headers and closes every file.  Returns 0, or -1 when any
- * file could not be finalised (logged). */
+/* Writes the bext chunk (where the format has one) with TimeReference
+ * `tframe` into every file.  Call before any audio is written. */
+void take_set_bext(struct take *t, uint64_t tframe);
+
+/* Closes and deletes the files and the folder of a take that never
+ * recorded anything (a prepared take given up). */
+void take_discard(struct take *t);
+
+/* Writes the final headers and closes every file (the folder stays open for
+ * the manifest).  Returns 0, or -1 when any file could not be finalised
+ * (logged). */
 int take_close(struct take *t);
+/* Closes the take's folder descriptors. */
+void take_release(struct take *t);
 
 #endif

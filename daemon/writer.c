@@ -1,22 +1,29 @@
 /* writer — the disk thread.
  *
  * It wakes every WRITER_POLL_MS (or at once when the control thread has a
- * request), drains every complete record from the capture ring, interleaves
- * each stereo pair into a per-file block and hands libsndfile large blocks
- * (WRITER_BLOCK frames), so a 64-frame JACK period does not become nine tiny
- * write(2)s.  At least once a second every block is flushed and every header
- * rewritten (SFC_UPDATE_HEADER_NOW), so a killed daemon leaves files that
- * are readable up to a second before the kill.
+ * request), drains every complete record from the capture ring and routes
+ * it by take id to one of two slots: the take recording and the next one,
+ * which the control thread prepares in advance so that a take can follow
+ * another in the very next JACK cycle (a relocate while following the
+ * transport).
  *
- * Dropped periods: a record's dropped_before says how many frames the
- * real-time thread could not queue just before it; the writer puts exactly
- * that many frames of silence into every file of the take at that point, so
- * all files keep the same length and stay on the timeline, and it keeps the
- * positions.  The writer never talks OSC; the control thread never touches
- * the files of a take while the writer owns it (between writer_begin and
- * writer_finish).  Write errors are logged once and published in `failed`;
- * after one, nothing more is written to any file of the take, so every file
- * ends at the same frame. */
+ * Latency alignment.  A channel whose capture latency is L frames carries,
+ * in the cycle at frame f, what the timeline played at f - L.  The writer
+ * advances each channel by its own latency (skips its first L samples), so
+ * sample i of every file is timeline position start + i, whatever latency a
+ * DAW bus had; at the end every file is cut to the same length.  Channels
+ * are staged in per-channel FIFOs for that; files get large interleaved
+ * blocks (WRITER_BLOCK frames), not one write per JACK period.
+ *
+ * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW), so a
+ * killed daemon leaves files readable up to a second before the kill.  The
+ * bext chunk goes in before the first audio, when the first record tells
+ * the transport frame.  Dropped periods (dropped_before) become silence in
+ * every file at their position.  Write errors are logged once and
+ * published in `failed`; after one nothing more is written to any file of
+ * the take, so every file ends at the same frame.  The writer never talks
+ * OSC; the control thread never touches a take's files while the writer
+ * owns them (writer_begin .. writer_finish/discard). */
 #include "writer.h"
 
 #include <errno.h>
@@ -27,14 +34,10 @@
 
 #include "log.h"
 
-#define WRITER_BLOCK   8192 /* frames per file per sf_writef */
-#define WRITER_POLL_MS 20
-
-struct writer_state {
-    uint64_t pos;            /* frames appended to the take so far */
-    const struct take *take; /* take the state belongs to */
-    double last_header;      /* when headers were last rewritten */
-};
+#define WRITER_BLOCK    8192 /* frames per file per sf_writef */
+#define WRITER_POLL_MS  20
+#define WRITER_PIECE    4096 /* frames appended at a time */
+#define WRITER_MAX_SKIP CONF_MAX_OFFSET
 
 static double
 writer_now(void)
@@ -51,95 +54,118 @@ writer_fail(struct writer *w, struct take *t, struct take_file *f, const char *w
         log_error("write error in take %d, '%s/%s': %s; the take stops growing here", t->number,
                   t->dir, f->name, what);
     atomic_store(&w->failed, 1);
+    t->error = 1;
 }
 
+/* Writes the frames every channel has (all of them when `force`, else only
+ * whole blocks) to every file, and shifts the stages. */
 static void
-writer_flush(struct writer *w, struct take *t)
+writer_flush(struct writer *w, struct writer_slot *s, int force)
 {
-    for (int i = 0; i < t->nfiles; i++) {
-        struct take_file *f = &t->file[i];
-        sf_count_t n = w->fill[i];
-        if (n == 0)
-            continue;
-        w->fill[i] = 0;
-        if (atomic_load(&w->failed))
-            continue;
-        sf_count_t got = sf_writef_float(f->sf, w->scratch + (size_t)i * WRITER_BLOCK * 2, n);
-        if (got != n)
-            writer_fail(w, t, f, sf_strerror(f->sf));
-        else
-            f->frames += (uint64_t)n;
-    }
-}
+    struct take *t = s->take;
+    uint32_t ready = UINT32_MAX;
 
-static void
-writer_update_headers(struct writer *w, struct take *t)
-{
-    writer_flush(w, t);
-    if (atomic_load(&w->failed))
-        return;
-    for (int i = 0; i < t->nfiles; i++)
-        sf_command(t->file[i].sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
-}
-
-/* Appends `n` frames from planar `src` (NULL = silence) to every file. */
-static void
-writer_append(struct writer *w, struct take *t, const float *src, uint32_t n)
-{
-    uint32_t done = 0;
-
-    while (done < n) {
-        uint32_t chunk = n - done;
-        for (int i = 0; i < t->nfiles; i++)
-            if (WRITER_BLOCK - w->fill[i] < chunk)
-                chunk = WRITER_BLOCK - w->fill[i];
-        for (int i = 0; i < t->nfiles; i++) {
+    for (uint32_t c = 0; c < t->nch; c++)
+        if (s->sfill[c] < ready)
+            ready = s->sfill[c];
+    if (!force)
+        ready -= ready % WRITER_BLOCK;
+    for (uint32_t done = 0; done < ready;) {
+        uint32_t n = ready - done > WRITER_BLOCK ? WRITER_BLOCK : ready - done;
+        for (int i = 0; i < t->nfiles && !t->error; i++) {
             struct take_file *f = &t->file[i];
-            float *dst = w->scratch + ((size_t)i * WRITER_BLOCK + w->fill[i]) * 2;
-            if (src) {
-                const float *l = src + (size_t)f->ch[0] * n + done;
-                const float *r = src + (size_t)f->ch[1] * n + done;
-                for (uint32_t k = 0; k < chunk; k++) {
-                    dst[2 * k] = l[k];
-                    dst[2 * k + 1] = r[k];
-                }
-            } else {
-                memset(dst, 0, (size_t)chunk * 2 * sizeof(float));
+            const float *l = s->stage[f->ch[0]] + done, *r = s->stage[f->ch[1]] + done;
+            for (uint32_t k = 0; k < n; k++) {
+                s->scratch[2 * k] = l[k];
+                s->scratch[2 * k + 1] = r[k];
             }
-            w->fill[i] += chunk;
+            sf_count_t got = sf_writef_float(f->sf, s->scratch, n);
+            if (got != (sf_count_t)n)
+                writer_fail(w, t, f, sf_strerror(f->sf));
+            else
+                f->frames += n;
         }
-        done += chunk;
-        if (w->fill[0] == WRITER_BLOCK)
-            writer_flush(w, t);
+        done += n;
+    }
+    for (uint32_t c = 0; c < t->nch; c++) {
+        memmove(s->stage[c], s->stage[c] + ready, (s->sfill[c] - ready) * sizeof(float));
+        s->sfill[c] -= ready;
+    }
+}
+
+/* Appends n <= WRITER_PIECE frames of planar `src` (NULL = silence). */
+static void
+writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t stride, uint32_t n)
+{
+    struct take *t = s->take;
+
+    for (uint32_t c = 0; c < t->nch; c++)
+        if (s->sfill[c] + n > s->scap)
+            writer_flush(w, s, 0);
+    for (uint32_t c = 0; c < t->nch; c++) {
+        uint32_t k = s->skip[c] < n ? s->skip[c] : n;
+        s->skip[c] -= k;
+        float *dst = s->stage[c] + s->sfill[c];
+        if (src)
+            memcpy(dst, src + (size_t)c * stride + k, (n - k) * sizeof(float));
+        else
+            memset(dst, 0, (n - k) * sizeof(float));
+        s->sfill[c] += n - k;
+    }
+    uint32_t min = UINT32_MAX;
+    for (uint32_t c = 0; c < t->nch; c++)
+        if (s->sfill[c] < min)
+            min = s->sfill[c];
+    if (min >= WRITER_BLOCK)
+        writer_flush(w, s, 0);
+}
+
+static void
+writer_append(struct writer *w, struct writer_slot *s, const float *src, uint32_t n)
+{
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done > WRITER_PIECE ? WRITER_PIECE : n - done;
+        writer_piece(w, s, src ? src + done : NULL, n, k);
+        done += k;
     }
 }
 
 static void
-writer_silence(struct writer *w, struct take *t, uint64_t frames, uint64_t at,
-               struct writer_result *res)
+writer_silence(struct writer *w, struct writer_slot *s, uint64_t frames)
 {
+    struct take *t = s->take;
+
     if (frames == 0)
         return;
-    if (res->ndrops < WRITER_MAX_DROPS) {
-        res->drop[res->ndrops].at = at;
-        res->drop[res->ndrops].frames = frames;
-        res->ndrops++;
+    if (t->ndrops < TAKE_MAX_DROPS) {
+        t->drop[t->ndrops].at = s->pos;
+        t->drop[t->ndrops].frames = frames;
+        t->ndrops++;
     }
-    res->dropped += frames;
-    log_warn("take %d: %llu frames dropped at frame %llu (disk too slow or a JACK cycle missed); "
-             "silence inserted "
-             "in every file",
-             t->number, (unsigned long long)frames, (unsigned long long)at);
+    t->dropped += frames;
+    log_warn("take %d: %llu frames dropped at frame %llu (disk too slow or a JACK cycle "
+             "missed); silence inserted in every file",
+             t->number, (unsigned long long)frames, (unsigned long long)s->pos);
+    s->pos += frames;
     while (frames > 0) {
-        uint32_t n = frames > WRITER_BLOCK ? WRITER_BLOCK : (uint32_t)frames;
-        writer_append(w, t, NULL, n);
+        uint32_t n = frames > WRITER_PIECE ? WRITER_PIECE : (uint32_t)frames;
+        writer_append(w, s, NULL, n);
         frames -= n;
     }
 }
 
-/* Drains every complete record; records of other takes are discarded. */
+static struct writer_slot *
+writer_slot_of(struct writer *w, unsigned id)
+{
+    for (int i = 0; i < WRITER_SLOTS; i++)
+        if (w->slot[i].take && w->slot[i].take->id == id)
+            return &w->slot[i];
+    return NULL;
+}
+
+/* Drains every complete record; records of takes not held are discarded. */
 static void
-writer_drain(struct writer *w, struct take *t, struct writer_state *st, struct writer_result *res)
+writer_drain(struct writer *w)
 {
     struct engine_rec h;
 
@@ -152,7 +178,12 @@ writer_drain(struct writer *w, struct take *t, struct writer_state *st, struct w
             ring_consume(w->ring, ring_read_space(w->ring));
             return;
         }
-        if (t && h.take == t->id && h.nch == t->nch) {
+        /* Slots are filled by writer_begin under the lock: look up there. */
+        pthread_mutex_lock(&w->lock);
+        struct writer_slot *s = writer_slot_of(w, h.take);
+        int use = s && !s->discard && !s->finished;
+        pthread_mutex_unlock(&w->lock);
+        if (use && h.nch == s->take->nch) {
             if (bytes > w->rec_cap) {
                 float *p = realloc(w->rec, bytes);
                 if (!p) {
@@ -164,12 +195,53 @@ writer_drain(struct writer *w, struct take *t, struct writer_state *st, struct w
                 w->rec_cap = bytes;
             }
             ring_peek(w->ring, sizeof h, w->rec, bytes);
-            writer_silence(w, t, h.dropped_before, st->pos, res);
-            st->pos += h.dropped_before;
-            writer_append(w, t, w->rec, h.nframes);
-            st->pos += h.nframes;
+            if (!s->started) {
+                s->started = 1;
+                s->last_header = writer_now();
+                take_set_bext(s->take,
+                              h.tframe >= h.dropped_before ? h.tframe - h.dropped_before : 0);
+            }
+            writer_silence(w, s, h.dropped_before);
+            writer_append(w, s, w->rec, h.nframes);
+            s->pos += h.nframes;
         }
         ring_consume(w->ring, sizeof h + bytes);
+    }
+}
+
+static void
+writer_update_headers(struct writer *w, struct writer_slot *s)
+{
+    struct take *t = s->take;
+
+    writer_flush(w, s, 1);
+    if (t->error)
+        return;
+    for (int i = 0; i < t->nfiles; i++)
+        sf_command(t->file[i].sf, SFC_UPDATE_HEADER_NOW, NULL, 0);
+}
+
+static void
+writer_slot_free(struct writer_slot *s)
+{
+    for (int c = 0; c < ENGINE_MAX_CH; c++)
+        free(s->stage[c]);
+    free(s->scratch);
+    memset(s, 0, sizeof *s);
+}
+
+/* Ends a slot's take (writer thread, lock not held). */
+static void
+writer_close_slot(struct writer *w, struct writer_slot *s)
+{
+    struct take *t = s->take;
+
+    if (!s->discard) {
+        writer_silence(w, s, s->tail);
+        writer_flush(w, s, 1); /* every channel to the shortest: same length */
+        t->frames = t->nfiles ? t->file[0].frames : 0;
+        if (take_close(t) < 0)
+            t->error = 1;
     }
 }
 
@@ -177,15 +249,16 @@ static void *
 writer_main(void *arg)
 {
     struct writer *w = arg;
-    struct writer_state st = {0};
     sigset_t all;
 
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-
     pthread_mutex_lock(&w->lock);
     for (;;) {
-        if (!(w->take && w->finish) && !(w->quit && !w->take)) {
+        int work = 0;
+        for (int i = 0; i < WRITER_SLOTS; i++)
+            work |= w->slot[i].take && w->slot[i].finish && !w->slot[i].finished;
+        if (!work && !w->quit) {
             struct timespec ts;
             clock_gettime(CLOCK_MONOTONIC, &ts);
             ts.tv_nsec += WRITER_POLL_MS * 1000000L;
@@ -195,40 +268,39 @@ writer_main(void *arg)
             }
             pthread_cond_timedwait(&w->cond, &w->lock, &ts);
         }
-        struct take *t = w->take;
-        int finish = w->finish && t;
-        int quit = w->quit;
-        uint64_t tail = w->tail_dropped;
-        if (t && t != st.take) {
-            st.take = t;
-            st.pos = 0;
-            st.last_header = writer_now();
+        int finishing[WRITER_SLOTS], live[WRITER_SLOTS];
+        for (int i = 0; i < WRITER_SLOTS; i++) {
+            finishing[i] = w->slot[i].take && w->slot[i].finish && !w->slot[i].finished;
+            live[i] = w->slot[i].take && !w->slot[i].finish;
         }
+        int quit = w->quit;
         pthread_mutex_unlock(&w->lock);
 
-        writer_drain(w, t, &st, &w->result);
-        if (t && !finish && writer_now() - st.last_header >= 1.0) {
-            writer_update_headers(w, t);
-            st.last_header = writer_now();
+        /* The slots' takes do not change while unlocked: only this thread
+         * frees a slot, and writer_begin only fills a free one. */
+        writer_drain(w);
+        for (int i = 0; i < WRITER_SLOTS; i++) {
+            struct writer_slot *s = &w->slot[i];
+            if (finishing[i])
+                writer_close_slot(w, s);
+            else if (live[i] && s->started && !s->take->error &&
+                     writer_now() - s->last_header >= 1.0) {
+                writer_update_headers(w, s);
+                s->last_header = writer_now();
+            }
         }
-        if (finish) {
-            writer_silence(w, t, tail, st.pos, &w->result);
-            st.pos += tail;
-            writer_flush(w, t);
-            w->result.frames = t->file[0].frames;
-            if (take_close(t) < 0)
-                atomic_store(&w->failed, 1);
-            w->result.error = atomic_load(&w->failed);
-            memset(&st, 0, sizeof st);
-        }
+
         pthread_mutex_lock(&w->lock);
-        if (finish) {
-            w->take = NULL;
-            w->finish = 0;
-            w->finished = 1;
-            pthread_cond_broadcast(&w->cond);
+        for (int i = 0; i < WRITER_SLOTS; i++) {
+            if (finishing[i]) {
+                w->slot[i].finished = 1;
+                pthread_cond_broadcast(&w->cond);
+            }
         }
-        if (quit && !w->take)
+        int busy = 0;
+        for (int i = 0; i < WRITER_SLOTS; i++)
+            busy |= w->slot[i].take != NULL;
+        if (quit && !busy)
             break;
     }
     pthread_mutex_unlock(&w->lock);
@@ -243,12 +315,6 @@ writer_start(struct writer *w, struct ring *ring)
 
     memset(w, 0, sizeof *w);
     w->ring = ring;
-    w->scratch = calloc((size_t)TAKE_MAX_FILES * WRITER_BLOCK * 2, sizeof(float));
-    w->fill = calloc(TAKE_MAX_FILES, sizeof *w->fill);
-    if (!w->scratch || !w->fill) {
-        log_error("writer: cannot allocate buffers: %s", strerror(ENOMEM));
-        goto fail;
-    }
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -259,47 +325,85 @@ writer_start(struct writer *w, struct ring *ring)
         log_error("cannot start the writer thread: %s", strerror(e));
         pthread_cond_destroy(&w->cond);
         pthread_mutex_destroy(&w->lock);
-        goto fail;
+        return -1;
     }
     w->running = 1;
     return 0;
-fail:
-    free(w->scratch);
-    free(w->fill);
-    w->scratch = NULL;
-    w->fill = NULL;
-    return -1;
-}
-
-void
-writer_begin(struct writer *w, struct take *t)
-{
-    pthread_mutex_lock(&w->lock);
-    memset(&w->result, 0, sizeof w->result);
-    atomic_store(&w->failed, 0);
-    memset(w->fill, 0, TAKE_MAX_FILES * sizeof *w->fill);
-    w->take = t;
-    w->finish = 0;
-    w->finished = 0;
-    pthread_mutex_unlock(&w->lock);
 }
 
 int
-writer_finish(struct writer *w, uint64_t tail_dropped, struct writer_result *res)
+writer_begin(struct writer *w, struct take *t)
 {
+    struct writer_slot fresh;
+    uint32_t maxskip = 0;
+
+    memset(&fresh, 0, sizeof fresh);
+    for (uint32_t c = 0; c < t->nch; c++) {
+        fresh.skip[c] = t->latency[c] > WRITER_MAX_SKIP ? WRITER_MAX_SKIP : t->latency[c];
+        if (fresh.skip[c] > maxskip)
+            maxskip = fresh.skip[c];
+    }
+    fresh.scap = 2 * WRITER_BLOCK + maxskip + WRITER_PIECE;
+    fresh.scratch = malloc((size_t)WRITER_BLOCK * 2 * sizeof(float));
+    int ok = fresh.scratch != NULL;
+    for (uint32_t c = 0; ok && c < t->nch; c++)
+        ok = (fresh.stage[c] = malloc((size_t)fresh.scap * sizeof(float))) != NULL;
+    if (!ok) {
+        log_error("writer: cannot allocate the buffers of take %d: %s", t->number,
+                  strerror(ENOMEM));
+        writer_slot_free(&fresh);
+        return -1;
+    }
+    fresh.take = t;
     pthread_mutex_lock(&w->lock);
-    if (!w->take) {
+    for (int i = 0; i < WRITER_SLOTS; i++) {
+        if (!w->slot[i].take) {
+            w->slot[i] = fresh;
+            pthread_mutex_unlock(&w->lock);
+            return 0;
+        }
+    }
+    pthread_mutex_unlock(&w->lock);
+    writer_slot_free(&fresh);
+    log_error("writer: no free slot for take %d", t->number);
+    return -1;
+}
+
+static int
+writer_end(struct writer *w, struct take *t, uint64_t tail, int discard)
+{
+    struct writer_slot *s;
+    int rc;
+
+    pthread_mutex_lock(&w->lock);
+    s = writer_slot_of(w, t->id);
+    if (!s) {
         pthread_mutex_unlock(&w->lock);
         return -1;
     }
-    w->tail_dropped = tail_dropped;
-    w->finish = 1;
+    s->tail = tail;
+    s->discard = discard;
+    s->finish = 1;
     pthread_cond_broadcast(&w->cond);
-    while (!w->finished)
+    while (!s->finished)
         pthread_cond_wait(&w->cond, &w->lock);
-    *res = w->result;
+    rc = t->error ? -1 : 0;
+    writer_slot_free(s);
+    atomic_store(&w->failed, 0);
     pthread_mutex_unlock(&w->lock);
-    return res->error ? -1 : 0;
+    return rc;
+}
+
+int
+writer_finish(struct writer *w, struct take *t, uint64_t tail_dropped)
+{
+    return writer_end(w, t, tail_dropped, 0);
+}
+
+void
+writer_discard(struct writer *w, struct take *t)
+{
+    writer_end(w, t, 0, 1);
 }
 
 void
@@ -314,8 +418,9 @@ writer_stop(struct writer *w)
     pthread_join(w->thread, NULL);
     pthread_cond_destroy(&w->cond);
     pthread_mutex_destroy(&w->lock);
-    free(w->scratch);
-    free(w->fill);
+    for (int i = 0; i < WRITER_SLOTS; i++)
+        writer_slot_free(&w->slot[i]);
     free(w->rec);
+    w->rec = NULL;
     w->running = 0;
 }

@@ -38,14 +38,14 @@ check 'R -m /stemcap/start | grep -q "^/stemcap/error .*already recording"' "sec
 sleep 1
 t_cli stop >/dev/null
 dir=$(t_take_dir)
-check '[ "$(cd "$dir" && ls | sort | tr "\n" "|")" = "Arms - Drums.wav|Arms - Mix.wav|" ]' "only the armed stem and the mix were written"
+check '[ "$(cd "$dir" && ls | sort | tr "\n" "|")" = "Arms - Drums.wav|Arms - Mix.wav|manifest.json|" ]' "only the armed stem and the mix were written"
 t_checktake "written files match the source" -m noise -l 0 "$dir/Arms - Drums.wav:0,1" "$dir/Arms - Mix.wav:16,17"
 check 'R -m /stemcap/stop | grep -q "^/stemcap/error .*not recording"' "stop when idle refused"
 
 check 't_cli arm all >/dev/null' "stemcap arm all"
 t_cli start >/dev/null; sleep 0.5; t_cli stop >/dev/null
 dir=$(t_take_dir)
-check '[ "$(ls "$dir" | wc -l)" = 5 ] && [ "$(basename "$dir")" = take-02 ]' "arm all: 4 stems + mix in take-02"
+check '[ "$(ls "$dir"/*.wav | wc -l)" = 5 ] && [ "$(basename "$dir")" = take-02 ]' "arm all: 4 stems + mix in take-02"
 check 't_cli disarm all >/dev/null' "stemcap disarm all"
 EXTRA=$(R -m /stemcap/status)
 check 'R -m /stemcap/start | grep -q "^/stemcap/start\|^/stemcap/status"' "start with only the mix armed still records the mix"

@@ -124,7 +124,7 @@ test_defaults(void)
     CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_PCM24);
     CHECK(c.buffer_seconds == 10.0);
     CHECK_INT_EQ(c.record_mix, 1);
-    CHECK_STR_EQ(c.song_title, "Untitled");
+    CHECK_STR_EQ(c.song.title, "Untitled");
     CHECK_STR_EQ(c.mix_connect[0], "");
     CHECK_STR_EQ(c.mix_connect[1], "");
     CHECK_INT_EQ(c.osc_subscription_ttl, 30);
@@ -213,7 +213,7 @@ test_full_file(void)
     CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_FLOAT);
     CHECK(c.buffer_seconds == 2.5);
     CHECK_INT_EQ(c.record_mix, 0);
-    CHECK_STR_EQ(c.song_title, "Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3");
+    CHECK_STR_EQ(c.song.title, "Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3");
     CHECK_STR_EQ(c.mix_connect[0], "system:capture_1");
     CHECK_STR_EQ(c.mix_connect[1], "system:capture_2");
     CHECK_INT_EQ(c.osc_subscription_ttl, 120);
@@ -348,7 +348,7 @@ test_values(void)
     /* Whitespace around keys and values is trimmed; inline ';' comments. */
     GOOD(&c, "[jack]\n   client   =   my client   ; a comment\n[song]\ntitle=A;B\n");
     CHECK_STR_EQ(c.jack_client, "my client");
-    CHECK_STR_EQ(c.song_title, "A;B"); /* ';' only starts a comment after whitespace */
+    CHECK_STR_EQ(c.song.title, "A;B"); /* ';' only starts a comment after whitespace */
     /* An empty server or connect value means "none". */
     GOOD(&c, "[jack]\nserver =\n[mix]\nconnect_left =\n[stem1]\nconnect_right =\n");
     CHECK_STR_EQ(c.jack_server, "");
@@ -361,7 +361,21 @@ test_values(void)
     CHECK_INT_EQ(registered_mask(&c), 0x02);
     /* No newline at the end. */
     GOOD(&c, "[song]\ntitle = Last Line");
-    CHECK_STR_EQ(c.song_title, "Last Line");
+    CHECK_STR_EQ(c.song.title, "Last Line");
+
+    /* Delivery metadata and transport following. */
+    GOOD(&c, "[capture]\nfollow_transport = yes\n[song]\ntitle = T\nartist = The Band\n"
+             "album = First\ntrack = 3/12\nisrc = US-S1Z-99-00001\nupc = 012345678905\n"
+             "label = Indie\n");
+    CHECK_INT_EQ(c.follow_transport, 1);
+    CHECK_STR_EQ(c.song.artist, "The Band");
+    CHECK_STR_EQ(c.song.album, "First");
+    CHECK_STR_EQ(c.song.track, "3/12");
+    CHECK_STR_EQ(c.song.isrc, "US-S1Z-99-00001");
+    CHECK_STR_EQ(c.song.upc, "012345678905");
+    CHECK_STR_EQ(c.song.label, "Indie");
+    GOOD(&c, "[song]\nisrc = USS1Z9900001\nupc = 4006381333931\ntrack = 7\n");
+    CHECK_STR_EQ(c.song.isrc, "USS1Z9900001");
     /* A UTF-8 byte order mark before the first section. */
     GOOD(&c, "\xef\xbb\xbf[stem1]\nname = Drums\n[stem2]\nname = Bass\n");
     CHECK_INT_EQ(registered_mask(&c), 0x03);
@@ -566,7 +580,7 @@ test_bad(void)
     BAD("[jack]\nclinet = a\n", "bad.ini:2: [jack] clinet: unknown key");
     BAD("[osc]\n\nhost = x\n", "bad.ini:3: [osc] host: unknown key");
     BAD("[capture]\nFormat = wav\n", "bad.ini:2: [capture] Format: unknown key");
-    BAD("[song]\nartist = x\n", "bad.ini:2: [song] artist: unknown key");
+    BAD("[song]\nartists = x\n", "bad.ini:2: [song] artists: unknown key");
     BAD("[mix]\nconnect = a:b\n", "bad.ini:2: [mix] connect: unknown key");
     BAD("[stem4]\nname = x\nmute = yes\n", "bad.ini:3: [stem4] mute: unknown key");
     BAD("[mix]\nname = x\n", "bad.ini:2: [mix] name: unknown key");
@@ -610,7 +624,15 @@ test_bad(void)
     BAD("[capture]\ndir =\n", "bad.ini:2: [capture] dir: must not be empty");
 
     /* [song] */
-    BAD("[song]\ntitle =\n", "bad.ini:2: [song] title: must not be empty");
+    BAD("[song]\ntitle =\n", "bad.ini:2: [song] title: the title must not be empty");
+    BAD("[song]\nisrc = US-ABC-26-1234\n",
+        "bad.ini:2: [song] isrc: 'US-ABC-26-1234' is not an ISRC");
+    BAD("[song]\nisrc = us-abc-26-12345\n", "bad.ini:2: [song] isrc:");
+    BAD("[song]\nupc = 12345\n", "bad.ini:2: [song] upc: '12345' is not a UPC");
+    BAD("[song]\nupc = 12345678901a\n", "bad.ini:2: [song] upc:");
+    BAD("[song]\ntrack = three\n", "bad.ini:2: [song] track: 'three' is not a track number");
+    BAD("[song]\ntrack = 1/2/3\n", "bad.ini:2: [song] track:");
+    BAD("[capture]\nfollow_transport = sometimes\n", "bad.ini:2: [capture] follow_transport:");
     BAD("[song]\ntitle = a\tb\n", "bad.ini:2: [song] title: contains a control character");
 
     /* [mix] and [stemN] connections. */
@@ -755,7 +777,7 @@ test_shipped_configs(void)
     CHECK_INT_EQ(c.format, CONF_FORMAT_WAV);
     CHECK_INT_EQ(c.sample_format, CONF_SAMPLE_PCM24);
     CHECK_INT_EQ(c.record_mix, 1);
-    CHECK_STR_EQ(c.song_title, "Demo Song");
+    CHECK_STR_EQ(c.song.title, "Demo Song");
     CHECK_INT_EQ(registered_mask(&c), 0xFF);
     static const char *const demo_names[CONF_MAX_STEMS] = {
         "Drums", "Bass", "Keys", "Lead Vocal", "Backing Vocals", "Guitars", "Synths", "FX"};

@@ -1,0 +1,152 @@
+/* manifest — manifest.json in every take folder.
+ *
+ * Written when the take starts (state "recording") and again, complete, when
+ * it stops: song metadata, sample rate and formats, the start frame on the
+ * transport timeline and the wall-clock start, the length, one entry per
+ * file (stem, name, file name, capture latency and the advance applied,
+ * peak and clips), the null result, xruns, dropped frames and where, the
+ * lead-in check and the warnings about the mastering rules.  The file is
+ * replaced atomically (write a temporary, fsync, rename), below the take's
+ * directory fd, so a crash leaves either the old or the new manifest. */
+#include "manifest.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* dB figures to 0.01 dB: more digits only look precise. */
+static json_t *
+manifest_db(double db)
+{
+    return json_real(round(db * 100.0) / 100.0);
+}
+
+static json_t *
+manifest_song(const struct conf_song *s)
+{
+    static const char *const keys[] = {"title", "artist", "album", "track", "isrc", "upc", "label"};
+    json_t *o = json_object();
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        json_object_set_new(o, keys[i], json_string(conf_song_get(s, keys[i])));
+    return o;
+}
+
+static json_t *
+manifest_files(const struct take *t, const struct monitor *m)
+{
+    json_t *a = json_array();
+
+    for (int i = 0; i < t->nfiles; i++) {
+        const struct take_file *f = &t->file[i];
+        int ch = f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L;
+        struct monitor_level l;
+        monitor_level(m, ch, &l);
+        json_t *o = json_object();
+        json_object_set_new(o, "stem", json_integer(f->stem));
+        json_object_set_new(o, "name", json_string(f->stem ? t->stem_name[f->stem - 1] : "Mix"));
+        json_object_set_new(o, "file", json_string(f->name));
+        json_object_set_new(
+            o, "latency_frames",
+            json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
+        json_object_set_new(
+            o, "advance_frames",
+            json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
+        json_object_set_new(o, "peak_dbfs",
+                            manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
+        json_object_set_new(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *
+manifest_null(const struct monitor *m)
+{
+    struct monitor_null n;
+    monitor_null(m, &n);
+    return json_pack("{s:o, s:o, s:I, s:b, s:o, s:o}", "threshold_db", manifest_db(n.threshold_db),
+                     "worst_residual_db", manifest_db(n.worst_db), "worst_frame",
+                     (json_int_t)n.worst_frame, "flagged", n.flagged, "first_offending_frame",
+                     n.first_frame >= 0 ? json_integer(n.first_frame) : json_null(),
+                     "measured_offset_frames", n.lag_valid ? json_integer(n.lag) : json_null());
+}
+
+static json_t *
+manifest_build(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
+{
+    char when[64];
+    struct tm tm;
+    float lead_db;
+    int lead_known = monitor_lead_in(m, &lead_db);
+
+    gmtime_r(&t->start_wall.tv_sec, &tm);
+    size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(when + n, sizeof when - n, ".%03ldZ", t->start_wall.tv_nsec / 1000000L);
+
+    json_t *drops = json_array();
+    for (int i = 0; i < t->ndrops; i++)
+        json_array_append_new(drops, json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->drop[i].at,
+                                               "frames", (json_int_t)t->drop[i].frames));
+    json_t *warnings = json_array();
+    for (int i = 0; i < x->nwarnings; i++)
+        json_array_append_new(warnings, json_string(x->warning[i]));
+
+    json_t *lead =
+        json_pack("{s:I, s:s, s:o, s:o}", "bar_frames", (json_int_t)m->lead_frames, "bar_from",
+                  t->bar_frames ? "transport BBT" : "default (2 s)", "peak_dbfs",
+                  lead_known ? manifest_db(lead_db) : json_null(), "one_bar_of_silence",
+                  lead_known ? json_boolean(lead_db < -90.0f) : json_null());
+
+    return json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s:f, s:o, "
+                     "s:o, s:I, s:I, s:o, s:o, s:o}",
+                     "stemcap_version", STEMCAP_VERSION, "state", x->state, "take", t->number,
+                     "folder", t->dir, "song", manifest_song(&t->meta), "sample_rate",
+                     (json_int_t)t->rate, "format", conf_format_name(t->format), "sample_format",
+                     conf_sample_name(t->sample_format), "start_frame", (json_int_t)t->tframe,
+                     "jack_start_frame", (json_int_t)t->start_frame, "start_time_utc", when,
+                     "length_frames", (json_int_t)t->frames, "length_seconds",
+                     t->rate ? round((double)t->frames / t->rate * 1000.0) / 1000.0 : 0.0, "files",
+                     manifest_files(t, m), "null", manifest_null(m), "xruns", (json_int_t)t->xruns,
+                     "dropped_frames", (json_int_t)t->dropped, "drops", drops, "lead_in", lead,
+                     "warnings", warnings);
+}
+
+int
+manifest_write(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
+{
+    json_t *root = manifest_build(t, m, x);
+    int fd = -1, rc = -1;
+
+    if (!root) {
+        log_error("%s: cannot build manifest.json", t->dir);
+        return -1;
+    }
+    fd = openat(t->dirfd, "manifest.json.tmp",
+                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        log_error("%s/manifest.json.tmp: cannot create: %s", t->dir, strerror(errno));
+        goto out;
+    }
+    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        log_error("%s/manifest.json.tmp: cannot write: %s", t->dir, strerror(errno));
+        goto out;
+    }
+    if (renameat(t->dirfd, "manifest.json.tmp", t->dirfd, "manifest.json") < 0) {
+        log_error("%s/manifest.json: cannot rename into place: %s", t->dir, strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    json_decref(root);
+    return rc;
+}

@@ -1,0 +1,318 @@
+/* process — the JACK process callback: the only real-time code.
+ *
+ * REAL-TIME RULES.  Everything in this file runs on JACK's real-time thread
+ * (the freewheel callback excepted).  It never allocates, locks, logs, or
+ * calls libsndfile, and it never blocks, with one documented exception: in
+ * freewheel mode (a DAW bouncing faster than real time, when JACK is not
+ * real-time) it waits for room in the ring rather than dropping audio.  It
+ * talks to the other threads only through lock-free SPSC rings (ring.c) and
+ * C11 atomics.  All memory it touches is allocated, touched and mlock()ed
+ * before activation; denormals are flushed to zero on this thread.
+ *
+ * Each cycle:
+ *  1. extend JACK's 32-bit frame time to 64 bits, read the transport;
+ *  2. end the take (manual stop, transport stopped, relocated while
+ *     rolling) and start one (manual start, transport started rolling or
+ *     relocated), claiming the prepared take offered in next_take; both are
+ *     reported on the event ring;
+ *  3. while a take records, write ONE ring record holding the period of
+ *     every channel of the take: room for all of it is checked first, so a
+ *     period goes in for every channel or for none; periods that do not fit,
+ *     and cycles JACK never ran for us (a jump of the frame clock), are
+ *     counted as dropped and the writer fills them with silence, so the
+ *     files stay aligned with each other and with the timeline;
+ *  4. meter figures and the null residual for the control thread. */
+#include <math.h>
+#include <sched.h>
+#include <string.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+#include "engine.h"
+#include "meter.h"
+
+/* Longest clock jump filled with silence: beyond it (a suspended machine,
+ * a stopped server) the take just continues. */
+#define PROCESS_MAX_GAP_SECONDS 60
+/* Longest wait for ring space in freewheel mode before dropping. */
+#define PROCESS_FREEWHEEL_WAIT_US 10000000L
+
+static void
+process_drop(struct engine *e, uint64_t frames)
+{
+    e->rt_pending += frames;
+    atomic_fetch_add_explicit(&e->take_frames, frames, memory_order_relaxed);
+    atomic_fetch_add_explicit(&e->take_dropped, frames, memory_order_relaxed);
+}
+
+static void
+process_event(struct engine *e, const struct engine_event *ev)
+{
+    /* Room for both events of a take is checked before it starts. */
+    ring_put(&e->event_ring, 0, ev, sizeof *ev);
+    ring_publish(&e->event_ring, sizeof *ev);
+}
+
+/* Freewheel only: JACK is not real-time then, and a bounce must not lose
+ * audio, so wait for the writer to make room. */
+static int
+process_wait_space(struct engine *e, size_t need)
+{
+    for (long waited = 0; waited < PROCESS_FREEWHEEL_WAIT_US; waited += 100) {
+        if (ring_write_space(&e->ring) >= need)
+            return 0;
+        struct timespec ts = {0, 100000};
+        clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+    }
+    return -1;
+}
+
+static void
+process_push(struct engine *e, jack_nframes_t nframes, uint64_t tframe)
+{
+    size_t bytes = (size_t)nframes * sizeof(float);
+    size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
+
+    if (e->rt_clock > e->rt_expected &&
+        e->rt_clock - e->rt_expected <= (uint64_t)e->rate * PROCESS_MAX_GAP_SECONDS)
+        process_drop(e, e->rt_clock - e->rt_expected);
+    e->rt_expected = e->rt_clock + nframes;
+    if (ring_write_space(&e->ring) < need &&
+        (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
+         process_wait_space(e, need) < 0)) {
+        process_drop(e, nframes);
+        return;
+    }
+    atomic_fetch_add_explicit(&e->take_frames, nframes, memory_order_relaxed);
+    struct engine_rec h = {
+        .magic = ENGINE_REC_MAGIC,
+        .take = e->rt_cur,
+        .nframes = nframes,
+        .nch = e->plan_nch,
+        .frame = e->rt_clock,
+        .tframe = tframe,
+        .dropped_before = e->rt_pending,
+    };
+    ring_put(&e->ring, 0, &h, sizeof h);
+    size_t off = sizeof h;
+    for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes)
+        ring_put(&e->ring, off, jack_port_get_buffer(e->port[e->plan_ch[i]], nframes), bytes);
+    ring_publish(&e->ring, need);
+    e->rt_pending = 0;
+}
+
+/* Residual of one side for frames [off, off+n) of the period: the stems'
+ * sum (in stem order, as a float mix bus adds) minus the mix, one of them
+ * delayed by [mix] offset_frames.  Fills `sum` (undelayed) for the lag
+ * analysis. */
+static void
+process_residual(struct engine *e, struct engine_meter *m, const float *const *buf, int side,
+                 uint32_t off, uint32_t n, float *sum)
+{
+    const float *mix = buf[ENGINE_MIX_L + side] + off;
+    float *dl = e->delay[side];
+    uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
+    float peak = 0.0f, ss = 0.0f, r[ENGINE_CHUNK];
+
+    for (uint32_t i = 0; i < n; i++)
+        sum[i] = 0.0f;
+    for (int s = 0; s < e->nstems; s++) {
+        const float *x = buf[e->stem_ch[s] + side] + off;
+        for (uint32_t i = 0; i < n; i++)
+            sum[i] += x[i];
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        float a = sum[i], b = mix[i];
+        if (d) { /* the delayed signal goes through the delay line */
+            float *x = e->offset > 0 ? &a : &b;
+            float y = dl[p];
+            dl[p] = *x;
+            *x = y;
+            p = p + 1 == d ? 0 : p + 1;
+        }
+        r[i] = a - b;
+        float ar = fabsf(r[i]);
+        peak = ar > peak ? ar : peak;
+        ss += r[i] * r[i];
+    }
+    if (peak > m->rpeak[side])
+        m->rpeak[side] = peak;
+    m->rsumsq[side] += ss;
+    if (m->rover[side] < 0 && peak > e->null_thr) {
+        uint32_t i = 0;
+        while (fabsf(r[i]) <= e->null_thr)
+            i++;
+        m->rover[side] = (int32_t)(off + i);
+    }
+    if (side == 1)
+        e->delay_pos = p;
+}
+
+/* Per-period meter figures and the null residual for the control thread.
+ * A full meter or lag ring drops the figures, never audio. */
+static void
+process_meter(struct engine *e, jack_nframes_t nframes)
+{
+    const float *buf[ENGINE_MAX_CH];
+    struct engine_meter m;
+    float sum[2][ENGINE_CHUNK];
+    int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
+    size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
+
+    memset(&m, 0, sizeof m);
+    m.cycle = atomic_load_explicit(&e->cycles, memory_order_relaxed);
+    m.frame = e->rt_clock;
+    m.nframes = nframes;
+    m.take = e->rt_cur;
+    m.rover[0] = m.rover[1] = -1;
+    for (int k = 0; k < e->nreg; k++) {
+        int ch = e->reg_ch[k];
+        buf[ch] = jack_port_get_buffer(e->port[ch], nframes);
+        m.clips[ch] = meter_block(buf[ch], nframes, &m.peak[ch], &m.sumsq[ch]);
+    }
+    if (want_lag && ring_write_space(&e->lag_ring) < lag_bytes)
+        want_lag = 0;
+    if (want_lag) {
+        struct engine_lag_rec h = {.frame = e->rt_clock, .nframes = nframes};
+        ring_put(&e->lag_ring, 0, &h, sizeof h);
+    }
+    for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
+        uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
+        process_residual(e, &m, buf, 0, off, n, sum[0]);
+        process_residual(e, &m, buf, 1, off, n, sum[1]);
+        if (want_lag) {
+            float mono[ENGINE_CHUNK];
+            size_t at = sizeof(struct engine_lag_rec) + off * sizeof(float);
+            for (uint32_t i = 0; i < n; i++)
+                mono[i] = sum[0][i] + sum[1][i];
+            ring_put(&e->lag_ring, at, mono, n * sizeof(float));
+            for (uint32_t i = 0; i < n; i++)
+                mono[i] = buf[ENGINE_MIX_L][off + i] + buf[ENGINE_MIX_R][off + i];
+            ring_put(&e->lag_ring, at + nframes * sizeof(float), mono, n * sizeof(float));
+        }
+    }
+    if (want_lag)
+        ring_publish(&e->lag_ring, lag_bytes);
+    if (ring_write_space(&e->meter_ring) >= sizeof m) {
+        ring_put(&e->meter_ring, 0, &m, sizeof m);
+        ring_publish(&e->meter_ring, sizeof m);
+    }
+}
+
+static void
+process_end_take(struct engine *e)
+{
+    struct engine_event ev = {
+        .type = ENGINE_EV_END,
+        .take = e->rt_cur,
+        .frames = atomic_load_explicit(&e->take_frames, memory_order_relaxed),
+        .dropped = atomic_load_explicit(&e->take_dropped, memory_order_relaxed),
+        .tail_dropped = e->rt_pending,
+    };
+    process_event(e, &ev);
+    e->rt_cur = 0;
+    e->rt_pending = 0;
+    atomic_store_explicit(&e->rt_take, 0, memory_order_release);
+}
+
+static void
+process_start_take(struct engine *e, const jack_position_t *pos)
+{
+    if (ring_write_space(&e->event_ring) < 2 * sizeof(struct engine_event))
+        return; /* the control thread is behind: start next cycle */
+    unsigned id = atomic_exchange_explicit(&e->next_take, 0, memory_order_acq_rel);
+    if (!id)
+        return; /* nothing prepared (yet) */
+    struct engine_event ev = {
+        .type = ENGINE_EV_START,
+        .take = id,
+        .frame = e->rt_clock,
+        .tframe = pos->frame,
+    };
+    if ((pos->valid & JackPositionBBT) && pos->beats_per_minute > 0.0)
+        ev.bar_frames =
+            (uint32_t)(pos->beats_per_bar * 60.0 / pos->beats_per_minute * (double)pos->frame_rate);
+    e->rt_cur = id;
+    e->rt_pending = 0;
+    e->rt_expected = e->rt_clock;
+    atomic_store_explicit(&e->take_frames, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->take_dropped, 0, memory_order_relaxed);
+    atomic_store_explicit(&e->take_start, e->rt_clock, memory_order_relaxed);
+    atomic_store_explicit(&e->rt_take, id, memory_order_release);
+    process_event(e, &ev);
+}
+
+static int
+process_cycle(jack_nframes_t nframes, void *arg)
+{
+    struct engine *e = arg;
+    jack_nframes_t now = jack_last_frame_time(e->client);
+    jack_position_t pos;
+    int follow = atomic_load_explicit(&e->follow, memory_order_relaxed);
+    int rolling = jack_transport_query(e->client, &pos) == JackTransportRolling;
+
+    /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
+    e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
+    e->rt_last = now;
+    e->rt_clock_valid = 1;
+
+    int relocated = rolling && e->rt_rolling && pos.frame != e->rt_tnext;
+    if (e->rt_cur) {
+        int stop = atomic_exchange_explicit(&e->stop_req, 0, memory_order_acq_rel);
+        if (stop || (follow && (!rolling || relocated)))
+            process_end_take(e);
+    }
+    if (!e->rt_cur) {
+        int start = atomic_load_explicit(&e->start_req, memory_order_acquire);
+        if (start || (follow && rolling)) {
+            process_start_take(e, &pos);
+            if (e->rt_cur && start)
+                atomic_store_explicit(&e->start_req, 0, memory_order_release);
+        }
+    }
+    e->rt_rolling = rolling;
+    e->rt_tnext = pos.frame + nframes;
+    if (e->rt_cur)
+        process_push(e, nframes, pos.frame);
+    process_meter(e, nframes);
+    atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
+    return 0;
+}
+
+static void
+process_thread_init(void *arg)
+{
+    (void)arg;
+#if defined(__SSE__) || defined(__x86_64__)
+    /* Flush-to-zero and denormals-are-zero on the real-time thread. */
+    _mm_setcsr(_mm_getcsr() | 0x8040);
+#endif
+}
+
+static int
+process_xrun(void *arg)
+{
+    struct engine *e = arg;
+    atomic_fetch_add_explicit(&e->xruns, 1, memory_order_relaxed);
+    return 0;
+}
+
+/* Runs on the process thread between cycles when freewheel starts or ends. */
+static void
+process_freewheel(int starting, void *arg)
+{
+    struct engine *e = arg;
+    atomic_store_explicit(&e->freewheeling, starting, memory_order_relaxed);
+}
+
+int
+process_install(struct engine *e)
+{
+    if (jack_set_process_callback(e->client, process_cycle, e) ||
+        jack_set_thread_init_callback(e->client, process_thread_init, e) ||
+        jack_set_xrun_callback(e->client, process_xrun, e) ||
+        jack_set_freewheel_callback(e->client, process_freewheel, e))
+        return -1;
+    return 0;
+}

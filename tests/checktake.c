@@ -65,7 +65,7 @@ static void
 usage(FILE *to)
 {
     fprintf(to, "usage: checktake [-m noise|song] [-r RATE] [-l LSB_TOLERANCE] [--min-frames N]\n"
-                "                 [--allow-silence] [--offset N] [--max-offset N]\n"
+                "                 [--allow-silence] [--offset N] [--max-offset N] [--time-ref N]\n"
                 "                 FILE:CHL,CHR [FILE:CHL,CHR ...]\n"
                 "  CHL,CHR are testsig channels: 0..15 = stem1_L..stem8_R, 16,17 = mix_L,mix_R\n"
                 "  exit 0 = all files match, 1 = mismatch, 2 = usage or unreadable file\n");
@@ -356,16 +356,18 @@ uses_mix(const struct take_file *f)
 int
 main(int argc, char **argv)
 {
-    enum { OPT_MIN_FRAMES = 256, OPT_ALLOW_SILENCE, OPT_OFFSET, OPT_MAX_OFFSET };
+    enum { OPT_MIN_FRAMES = 256, OPT_ALLOW_SILENCE, OPT_OFFSET, OPT_MAX_OFFSET, OPT_TIME_REF };
     static const struct option longopts[] = {
         {"min-frames", required_argument, NULL, OPT_MIN_FRAMES},
         {"allow-silence", no_argument, NULL, OPT_ALLOW_SILENCE},
         {"offset", required_argument, NULL, OPT_OFFSET},
         {"max-offset", required_argument, NULL, OPT_MAX_OFFSET},
+        {"time-ref", required_argument, NULL, OPT_TIME_REF},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int64_t min_frames = 0, forced_offset = NO_OFFSET, max_offset = DEFAULT_MAX, v;
+    int64_t time_ref = -1;
     int opt;
 
     while ((opt = getopt_long(argc, argv, "m:r:l:h", longopts, NULL)) != -1) {
@@ -412,6 +414,12 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case OPT_TIME_REF:
+            if (parse_i64(optarg, 0, INT64_MAX / 2, &time_ref)) {
+                fprintf(stderr, "checktake: bad --time-ref '%s'\n", optarg);
+                return 2;
+            }
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -447,6 +455,23 @@ main(int argc, char **argv)
     }
     if (bad_usage)
         goto out;
+    /* --time-ref: every file carries a bext chunk with that TimeReference. */
+    for (int i = 0; time_ref >= 0 && i < nfiles; i++) {
+        SF_BROADCAST_INFO bi;
+        memset(&bi, 0, sizeof bi);
+        if (sf_command(files[i].sf, SFC_GET_BROADCAST_INFO, &bi, sizeof bi) != SF_TRUE) {
+            fprintf(stderr, "checktake: %s: no bext chunk\n", files[i].path);
+            status = 1;
+            goto out;
+        }
+        int64_t got = (int64_t)bi.time_reference_low | ((int64_t)bi.time_reference_high << 32);
+        if (got != time_ref) {
+            fprintf(stderr, "checktake: %s: bext TimeReference %" PRId64 ", expected %" PRId64 "\n",
+                    files[i].path, got, time_ref);
+            status = 1;
+            goto out;
+        }
+    }
 
     /* Locate: stem-only files first (cheap to scan), mix files afterwards. */
     int failed = 0, nhints = 0;

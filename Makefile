@@ -45,7 +45,8 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
-TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/checktake $(B)/tests/oscraw
+TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
+         $(B)/tests/oscraw
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter
@@ -70,6 +71,10 @@ $(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
 $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(TESTSIG_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

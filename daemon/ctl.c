@@ -162,6 +162,9 @@ ctl_check_rules(struct ctl *c, struct take *t, struct manifest_extra *x, int fin
         nstems += t->file[i].stem != 0;
     if (nstems > 8)
         ctl_warn(x, "%d stems: mastering takes at most 8", nstems);
+    if (t->format == CONF_FORMAT_W64)
+        ctl_warn(x, "W64 files carry no bext chunk (libsndfile writes none there): use wav "
+                    "for files a DAW places by TimeReference");
     if (!final)
         return;
     for (int i = 0; i < t->nfiles; i++) {
@@ -581,4 +584,11 @@ ctl_poll(struct ctl *c, int ports_changed)
     }
     if (ports_changed)
         engine_connect(&c->engine, &c->conf, 0);
+    /* Latencies follow the graph; a changed compensation is a transient. */
+    double now = ctl_now();
+    if (ports_changed || now - c->latency_checked >= 1.0) {
+        c->latency_checked = now;
+        if (engine_update_latency(&c->engine))
+            atomic_store(&c->engine.graph_cycle, atomic_load(&c->engine.cycles));
+    }
 }

@@ -53,6 +53,7 @@ struct ctl {
     int following; /* follow the JACK transport */
     unsigned xrun_base;
     int last_failed;
+    double latency_checked; /* when capture latencies were last read */
 };
 
 struct ctl_status {

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -73,6 +74,30 @@ engine_latency(const struct engine *e, int ch)
         return 0;
     jack_port_get_latency_range(e->port[ch], JackCaptureLatency, &r);
     return r.max;
+}
+
+int
+engine_update_latency(struct engine *e)
+{
+    uint32_t lat[ENGINE_MAX_CH], max = 0;
+    int changed = 0;
+
+    for (int k = 0; k < e->nreg; k++) {
+        lat[e->reg_ch[k]] = engine_latency(e, e->reg_ch[k]);
+        if (lat[e->reg_ch[k]] > max)
+            max = lat[e->reg_ch[k]];
+    }
+    for (int k = 0; k < e->nreg; k++) {
+        int ch = e->reg_ch[k];
+        uint32_t d = max - lat[ch];
+        if (d > ENGINE_MAX_COMP)
+            d = ENGINE_MAX_COMP;
+        if (atomic_load(&e->comp[ch]) != d) {
+            atomic_store(&e->comp[ch], d);
+            changed = 1;
+        }
+    }
+    return changed;
 }
 
 const char *
@@ -211,6 +236,17 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
         goto fail;
     }
+    for (int k = 0; k < e->nreg; k++) {
+        float **dl = &e->cdl[e->reg_ch[k]];
+        if (!(*dl = calloc(ENGINE_MAX_COMP, sizeof(float))) ||
+            mlock(*dl, ENGINE_MAX_COMP * sizeof(float)) < 0) {
+            if (*dl)
+                continue; /* not locked: a warning was given for the ring */
+            log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
+            goto fail;
+        }
+    }
+    engine_update_latency(e);
     if (!e->ring.locked)
         log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
                  "it may be paged out",
@@ -260,4 +296,8 @@ engine_close(struct engine *e)
     free(e->delay[0]);
     free(e->delay[1]);
     e->delay[0] = e->delay[1] = NULL;
+    for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {
+        free(e->cdl[ch]);
+        e->cdl[ch] = NULL;
+    }
 }

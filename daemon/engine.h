@@ -71,7 +71,8 @@ struct engine_lag_rec {
     uint32_t pad;
 };
 
-#define ENGINE_CHUNK 256 /* frames the residual is computed in at a time */
+#define ENGINE_CHUNK    256  /* frames the residual is computed in at a time */
+#define ENGINE_MAX_COMP 8192 /* largest latency difference compensated */
 
 struct engine {
     jack_client_t *client;
@@ -89,6 +90,12 @@ struct engine {
     int offset;                  /* [mix] offset_frames */
     float *delay[2];             /* delay line per side, |offset| frames */
     uint32_t delay_pos;
+    /* Latency compensation of the null test: each channel is delayed by
+     * the largest capture latency less its own, so the sum and the mix are
+     * compared on one timeline.  Set by the control thread. */
+    atomic_uint comp[ENGINE_MAX_CH];
+    float *cdl[ENGINE_MAX_CH]; /* delay lines, ENGINE_MAX_COMP frames */
+    uint32_t cpos[ENGINE_MAX_CH], clen[ENGINE_MAX_CH];
     int notify_fd; /* eventfd woken on port registration, shutdown */
 
     struct ring event_ring; /* struct engine_event */
@@ -149,6 +156,9 @@ void engine_connect(struct engine *e, const struct conf *c, int verbose);
 
 /* Capture latency (frames, the maximum of JACK's range) of channel ch. */
 uint32_t engine_latency(const struct engine *e, int ch);
+/* Reads the capture latencies of every registered channel and sets the
+ * null test's compensation; returns 1 when it changed. */
+int engine_update_latency(struct engine *e);
 
 /* process.c: installs the real-time callbacks (before activation). */
 int process_install(struct engine *e);

@@ -102,15 +102,43 @@ process_push(struct engine *e, jack_nframes_t nframes, uint64_t tframe)
     e->rt_pending = 0;
 }
 
+/* Channel ch's samples [off, off+n) delayed by its latency compensation
+ * (into `out`), or the port buffer itself when it has none. */
+static const float *
+process_comp(struct engine *e, int ch, const float *const *buf, uint32_t off, uint32_t n,
+             float *out)
+{
+    uint32_t d = atomic_load_explicit(&e->comp[ch], memory_order_relaxed);
+    const float *x = buf[ch] + off;
+    float *dl = e->cdl[ch];
+
+    if (d == 0 || !dl)
+        return x;
+    if (d != e->clen[ch]) { /* changed: the graph changed, a transient anyway */
+        e->clen[ch] = d;
+        e->cpos[ch] = 0;
+    }
+    uint32_t p = e->cpos[ch];
+    for (uint32_t i = 0; i < n; i++) {
+        out[i] = dl[p];
+        dl[p] = x[i];
+        p = p + 1 == d ? 0 : p + 1;
+    }
+    e->cpos[ch] = p;
+    return out;
+}
+
 /* Residual of one side for frames [off, off+n) of the period: the stems'
- * sum (in stem order, as a float mix bus adds) minus the mix, one of them
- * delayed by [mix] offset_frames.  Fills `sum` (undelayed) for the lag
+ * sum (in stem order, as a float mix bus adds) minus the mix, every channel
+ * aligned by its capture latency and one of the two delayed by [mix]
+ * offset_frames.  Fills `sum` and `mixout` (before the offset) for the lag
  * analysis. */
 static void
 process_residual(struct engine *e, struct engine_meter *m, const float *const *buf, int side,
-                 uint32_t off, uint32_t n, float *sum)
+                 uint32_t off, uint32_t n, float *sum, float *mixout)
 {
-    const float *mix = buf[ENGINE_MIX_L + side] + off;
+    float mixbuf[ENGINE_CHUNK], xbuf[ENGINE_CHUNK];
+    const float *mix = process_comp(e, ENGINE_MIX_L + side, buf, off, n, mixbuf);
     float *dl = e->delay[side];
     uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
     float peak = 0.0f, ss = 0.0f, r[ENGINE_CHUNK];
@@ -118,12 +146,13 @@ process_residual(struct engine *e, struct engine_meter *m, const float *const *b
     for (uint32_t i = 0; i < n; i++)
         sum[i] = 0.0f;
     for (int s = 0; s < e->nstems; s++) {
-        const float *x = buf[e->stem_ch[s] + side] + off;
+        const float *x = process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf);
         for (uint32_t i = 0; i < n; i++)
             sum[i] += x[i];
     }
     for (uint32_t i = 0; i < n; i++) {
         float a = sum[i], b = mix[i];
+        mixout[i] = b;
         if (d) { /* the delayed signal goes through the delay line */
             float *x = e->offset > 0 ? &a : &b;
             float y = dl[p];
@@ -156,7 +185,7 @@ process_meter(struct engine *e, jack_nframes_t nframes)
 {
     const float *buf[ENGINE_MAX_CH];
     struct engine_meter m;
-    float sum[2][ENGINE_CHUNK];
+    float sum[2][ENGINE_CHUNK], mixc[2][ENGINE_CHUNK];
     int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
     size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
 
@@ -179,8 +208,8 @@ process_meter(struct engine *e, jack_nframes_t nframes)
     }
     for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
         uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
-        process_residual(e, &m, buf, 0, off, n, sum[0]);
-        process_residual(e, &m, buf, 1, off, n, sum[1]);
+        process_residual(e, &m, buf, 0, off, n, sum[0], mixc[0]);
+        process_residual(e, &m, buf, 1, off, n, sum[1], mixc[1]);
         if (want_lag) {
             float mono[ENGINE_CHUNK];
             size_t at = sizeof(struct engine_lag_rec) + off * sizeof(float);
@@ -188,7 +217,7 @@ process_meter(struct engine *e, jack_nframes_t nframes)
                 mono[i] = sum[0][i] + sum[1][i];
             ring_put(&e->lag_ring, at, mono, n * sizeof(float));
             for (uint32_t i = 0; i < n; i++)
-                mono[i] = buf[ENGINE_MIX_L][off + i] + buf[ENGINE_MIX_R][off + i];
+                mono[i] = mixc[0][i] + mixc[1][i];
             ring_put(&e->lag_ring, at + nframes * sizeof(float), mono, n * sizeof(float));
         }
     }

@@ -98,10 +98,11 @@ t_conf() {
 # test source's ports, plus the mix.
 t_stems_conf() {
     local i=1 s
-    printf '[mix]\nconnect_left = stemcap-src:mix_L\nconnect_right = stemcap-src:mix_R\n'
+    local src=${SRC:-stemcap-src}
+    printf '[mix]\nconnect_left = %s:mix_L\nconnect_right = %s:mix_R\n' "$src" "$src"
     for s in "$@"; do
-        printf '[stem%d]\nname = %s\nconnect_left = stemcap-src:stem%d_L\nconnect_right = stemcap-src:stem%d_R\n' \
-            $i "$s" $i $i
+        printf '[stem%d]\nname = %s\nconnect_left = %s:stem%d_L\nconnect_right = %s:stem%d_R\n' \
+            $i "$s" "$src" $i "$src" $i
         i=$((i + 1))
     done
 }

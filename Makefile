@@ -46,10 +46,10 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw
+         $(B)/tests/oscraw $(B)/tests/mkstems
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
 
-PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter
+PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
 all: $(PROGS) $(TOOLS) $(UNITS)
 
@@ -69,6 +69,14 @@ $(B)/stemcap: $(STEMCAP_OBJ)
 $(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
+
+$(B)/stemcap-check: $(B)/clients/stemcap-check.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/mkstems: $(B)/tests/mkstems.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
 	@echo "  LD      $@"
@@ -128,15 +136,17 @@ install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
 	           $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)
 	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
-	install -m 644 man/stemcap.1 man/stemcap-meter.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 man/stemcap.1 man/stemcap-meter.1 man/stemcap-check.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 man/stemcap.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/stemcapd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 config/stemcap.ini $(DESTDIR)$(DOCDIR)/stemcap.ini.example
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap $(DESTDIR)$(BINDIR)/stemcap-meter
-	rm -f $(DESTDIR)$(MANDIR)/man1/stemcap.1 $(DESTDIR)$(MANDIR)/man1/stemcap-meter.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
+	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap $(DESTDIR)$(BINDIR)/stemcap-meter \
+	      $(DESTDIR)$(BINDIR)/stemcap-check
+	rm -f $(DESTDIR)$(MANDIR)/man1/stemcap.1 $(DESTDIR)$(MANDIR)/man1/stemcap-meter.1 \
+	      $(DESTDIR)$(MANDIR)/man1/stemcap-check.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 

@@ -56,6 +56,15 @@ engine_graph_order(void *arg)
     return 0;
 }
 
+/* Latencies changed somewhere in the graph: the control thread rereads
+ * them (our ports are terminal inputs: nothing to propagate). */
+static void
+engine_latency_changed(jack_latency_callback_mode_t mode, void *arg)
+{
+    if (mode == JackCaptureLatency)
+        engine_wake(arg);
+}
+
 static void
 engine_shutdown(jack_status_t code, const char *reason, void *arg)
 {
@@ -255,7 +264,8 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     if (process_install(e) < 0 ||
         jack_set_port_registration_callback(e->client, engine_port_registered, e) ||
         jack_set_port_connect_callback(e->client, engine_port_connected, e) ||
-        jack_set_graph_order_callback(e->client, engine_graph_order, e)) {
+        jack_set_graph_order_callback(e->client, engine_graph_order, e) ||
+        jack_set_latency_callback(e->client, engine_latency_changed, e)) {
         log_error("cannot set JACK callbacks");
         goto fail;
     }

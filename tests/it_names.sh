@@ -41,4 +41,20 @@ R -m /stemcap/song s "$(head -c 300 /dev/zero | tr '\0' x)" | grep -q '^/stemcap
 R -m /stemcap/song s "Ünïcödé – Song" >/dev/null
 take
 check '[ -d "$T/takes/Ünïcödé – Song/take-01" ]' "UTF-8 song title kept"
+# Song metadata and stem names over OSC, each answering on its own address.
+check '[ "$(R -m /stemcap/song/artist s "The Band")" = "/stemcap/song/artist s:The Band" ]' "/stemcap/song/artist sets and replies"
+check '[ "$(R -m /stemcap/song/artist)" = "/stemcap/song/artist s:The Band" ]' "/stemcap/song/artist with no argument queries"
+check '[ "$(R -m /stemcap/song/isrc s US-S1Z-26-00001)" = "/stemcap/song/isrc s:US-S1Z-26-00001" ]' "/stemcap/song/isrc"
+check 'R -m /stemcap/song/isrc s "not an isrc" | grep -q "^/stemcap/error s:/stemcap/song/isrc s:song isrc: .* is not an ISRC"' "a bad ISRC is refused with the reason"
+check 'R -m /stemcap/song/upc s 123 | grep -q "^/stemcap/error .*not a UPC"' "a bad UPC is refused"
+check 'R -m /stemcap/song/tempo s 120 | grep -q "^/stemcap/error .*unknown song key"' "an unknown song key is refused"
+check '[ "$(R -m /stemcap/stem/1/name s "Kick & Snare")" = "/stemcap/stem/1/name s:Kick & Snare" ]' "/stemcap/stem/1/name renames"
+check 'jack_property -p -l stemcap:stem1_L | grep -q "pretty-name value: Kick & Snare L"' "the port's pretty-name follows the new name"
+check 'R -m /stemcap/stem/2/name s "kick & snare" | grep -q "^/stemcap/error .*same file name as stem 1"' "a name colliding with another stem's file name is refused"
+check 'R -m /stemcap/stem/2/name s "Mix" | grep -q "^/stemcap/error .*collide with the mix"' "a stem named Mix is refused while the mix is recorded"
+R -m /stemcap/song s "Meta" >/dev/null
+take
+dir=$(t_take_dir)
+check '[ -f "$dir/Meta - Kick & Snare.wav" ]' "the renamed stem's file: $(ls "$dir" | tr '\n' '|')"
+check 'grep -q "\"artist\": \"The Band\"" "$dir/manifest.json" && grep -q "\"isrc\": \"US-S1Z-26-00001\"" "$dir/manifest.json"' "OSC metadata lands in the manifest"
 t_done

@@ -281,7 +281,7 @@ static void
 osc_stem_arm(struct osc_req *r, int stem)
 {
     char why[CTL_REASON_MAX];
-    int armed;
+    int armed = 0;
 
     if (r->argc > 1 || (r->argc == 1 && (armed = osc_arg_bool(r->types[0], r->argv[0])) < 0)) {
         osc_error(r, "expects no argument (query) or one i, f, T or F");
@@ -305,7 +305,7 @@ static void
 osc_stem_name(struct osc_req *r, int stem)
 {
     char why[CTL_REASON_MAX];
-    int armed;
+    int armed = 0;
 
     if (r->argc > 1 || (r->argc == 1 && r->types[0] != 's')) {
         osc_error(r, "expects one string argument (or none to query)");
@@ -326,7 +326,7 @@ static void
 osc_follow(struct osc_req *r)
 {
     char why[CTL_REASON_MAX];
-    int on;
+    int on = 0;
 
     if (r->argc > 1 || (r->argc == 1 && (on = osc_arg_bool(r->types[0], r->argv[0])) < 0)) {
         osc_error(r, "expects no argument (query) or one i, f, T or F");
@@ -345,7 +345,7 @@ static void
 osc_stem_level(struct osc_req *r, int stem)
 {
     char why[CTL_REASON_MAX];
-    int armed;
+    int armed = 0;
 
     if (osc_no_args(r) < 0)
         return;

@@ -37,7 +37,7 @@ B := build
 
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
-              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c
+              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -94,7 +94,7 @@ $(B)/tests/oscraw: $(B)/tests/oscraw.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/test_conf: $(B)/tests/test_conf.o $(B)/daemon/conf.o $(B)/daemon/log.o $(B)/daemon/names.o
+$(B)/tests/test_conf: $(B)/tests/test_conf.o $(B)/daemon/conf.o $(B)/daemon/log.o $(B)/daemon/names.o $(B)/daemon/acl.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

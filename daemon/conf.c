@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acl.h"
 #include "log.h"
 #include "names.h"
 
@@ -209,6 +210,7 @@ conf_defaults(struct conf *c)
     c->record_mix = 1;
     snprintf(c->song.title, sizeof c->song.title, "Untitled");
     c->osc_subscription_ttl = 30;
+    c->min_free_mb = 512;
     c->osc_max_subscribers = 8;
     c->meter_window_ms = 100;
     c->null_threshold_db = -60.0;
@@ -397,10 +399,11 @@ conf_set_port(struct conf_ctx *x, const char *sec, const char *key, char *dst, c
 
 /* Key tables: the index of a key in its table is its bit in seen_keys. */
 static const char *const keys_jack[] = {"server", "client", NULL};
-static const char *const keys_osc[] = {"port",   "bind", "subscription_ttl", "max_subscribers",
-                                       "bundle", NULL};
+static const char *const keys_osc[] = {
+    "port", "bind", "subscription_ttl", "max_subscribers", "bundle", "allow", NULL};
 static const char *const keys_capture[] = {
-    "dir", "format", "sample_format", "buffer_seconds", "record_mix", "follow_transport", NULL};
+    "dir",        "format",           "sample_format", "buffer_seconds",
+    "record_mix", "follow_transport", "min_free_mb",   NULL};
 static const char *const keys_song[] = {"title", "artist", "album", "track",
                                         "isrc",  "upc",    "label", NULL};
 static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames", NULL};
@@ -460,8 +463,16 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
                          CONF_MAX_SUBSCRIBERS);
             else
                 c->osc_max_subscribers = (int)n;
-        } else if (conf_parse_bool(v, &c->osc_bundle) < 0) {
-            conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+        } else if (key == 4) {
+            if (conf_parse_bool(v, &c->osc_bundle) < 0)
+                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+        } else {
+            struct acl acl;
+            char why[256];
+            if (acl_parse(&acl, v, why) < 0)
+                conf_err(x, section, name, "%s", why);
+            else
+                conf_set_str(x, section, name, c->osc_allow, sizeof c->osc_allow, v, 1);
         }
         break;
     case SEC_METER: {
@@ -508,6 +519,12 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
         case 5:
             if (conf_parse_bool(v, &c->follow_transport) < 0)
                 conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
+            break;
+        case 6:
+            if (conf_parse_long(v, 0, 1000000, &n) < 0)
+                conf_err(x, section, name, "'%s' is not a number of MB from 0 to 1000000", v);
+            else
+                c->min_free_mb = (int)n;
             break;
         }
         break;
@@ -612,6 +629,18 @@ conf_check(struct conf_ctx *x)
     }
 }
 
+/* [osc] bind beyond loopback needs an allow list. */
+static void
+conf_check_osc(struct conf_ctx *x)
+{
+    if (!acl_is_loopback(x->c->osc_bind) && !x->c->osc_allow[0]) {
+        log_error("%s: [osc] allow: required when [osc] bind (%s) is not a loopback address: "
+                  "list the addresses or networks (CIDR) that may control stemcapd",
+                  x->path, x->c->osc_bind);
+        x->errors++;
+    }
+}
+
 int
 conf_load(struct conf *c, const char *path)
 {
@@ -638,8 +667,10 @@ conf_load(struct conf *c, const char *path)
         log_error("%s: cannot read config file: %s", path, strerror(errno));
         x.errors++;
     }
-    if (x.errors == 0)
+    if (x.errors == 0) {
         conf_check(&x);
+        conf_check_osc(&x);
+    }
     if (x.errors == 0)
         rc = 0;
     else

@@ -49,7 +49,8 @@ struct conf {
     char osc_bind[64];
     int osc_subscription_ttl; /* seconds */
     int osc_max_subscribers;
-    int osc_bundle; /* push periodic feedback as one bundle */
+    int osc_bundle;      /* push periodic feedback as one bundle */
+    char osc_allow[512]; /* senders served when bind is not loopback */
     /* [capture] */
     char capture_dir[PATH_MAX];
     enum conf_format format;
@@ -57,6 +58,7 @@ struct conf {
     double buffer_seconds;
     int record_mix;
     int follow_transport;
+    int min_free_mb; /* a take does not start with less free space */
     /* [song] */
     struct conf_song song;
     /* [mix] */

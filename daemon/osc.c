@@ -36,6 +36,14 @@ struct osc_req {
     socklen_t fromlen;
 };
 
+static double
+osc_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 static void
 osc_sendto(struct osc *o, const struct sockaddr *to, socklen_t tolen, const char *path,
            lo_message m)
@@ -66,14 +74,6 @@ osc_push(struct osc *o, const char *path, lo_message m)
     for (int i = 0; i < o->max_subs; i++)
         if (o->sub[i].used)
             osc_sendto(o, (struct sockaddr *)&o->sub[i].addr, o->sub[i].len, path, m);
-}
-
-static double
-osc_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* Message builders, shared by replies and pushes. */
@@ -141,9 +141,31 @@ osc_msg_int(int v)
     return m;
 }
 
+/* Error replies are rate-limited (a token bucket), so a flood of junk
+ * cannot make stemcapd a traffic amplifier or drown a surface. */
+static int
+osc_error_allowed(struct osc *o)
+{
+    double now = osc_now();
+    o->err_tokens += (now - o->err_time) * OSC_ERRORS_PER_SECOND;
+    o->err_time = now;
+    if (o->err_tokens > OSC_ERRORS_PER_SECOND)
+        o->err_tokens = OSC_ERRORS_PER_SECOND;
+    if (o->err_tokens < 1.0) {
+        if (o->suppressed++ % 1000 == 0)
+            log_warn("osc: too many bad requests: error replies are rate-limited to %.0f/s",
+                     OSC_ERRORS_PER_SECOND);
+        return 0;
+    }
+    o->err_tokens -= 1.0;
+    return 1;
+}
+
 static void
 osc_error(struct osc_req *r, const char *reason)
 {
+    if (!osc_error_allowed(r->o))
+        return;
     lo_message m = lo_message_new();
     lo_message_add_string(m, r->path ? r->path : "");
     lo_message_add_string(m, reason);
@@ -663,6 +685,16 @@ osc_open(struct osc *o, struct ctl *ctl, const struct conf *c)
     o->ttl = c->osc_subscription_ttl;
     o->max_subs = c->osc_max_subscribers;
     o->bundle = c->osc_bundle;
+    o->err_tokens = OSC_ERRORS_PER_SECOND;
+    o->err_time = osc_now();
+    if (!acl_is_loopback(bind_addr)) {
+        char why[256];
+        if (acl_parse(&o->acl, c->osc_allow, why) < 0) {
+            log_error("[osc] allow: %s", why);
+            return -1;
+        }
+        o->use_acl = 1;
+    }
     memset(&ss, 0, sizeof ss);
     struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
@@ -706,6 +738,12 @@ osc_handle(struct osc *o)
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
                 log_warn("osc: receive failed: %s", strerror(errno));
             return;
+        }
+        if (o->use_acl && !acl_match(&o->acl, (struct sockaddr *)&from)) {
+            if (o->denied++ % 1000 == 0)
+                log_warn("osc: dropped a datagram from a sender not in [osc] allow (%lu so far)",
+                         o->denied);
+            continue;
         }
         /* With MSG_TRUNC, n is the real size even when it did not fit. */
         osc_dispatch_datagram(o, buf, (size_t)n > sizeof buf ? OSC_MAX_DATAGRAM + 1 : (size_t)n,

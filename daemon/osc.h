@@ -3,6 +3,7 @@
 #ifndef STEMCAP_OSC_H
 #define STEMCAP_OSC_H
 
+#include "acl.h"
 #include "ctl.h"
 
 #include <sys/socket.h>
@@ -27,7 +28,15 @@ struct osc {
     int max_subs; /* [osc] max_subscribers */
     int bundle;   /* [osc] bundle */
     struct osc_sub sub[CONF_MAX_SUBSCRIBERS];
+    int use_acl; /* bind is not loopback: serve only [osc] allow */
+    struct acl acl;
+    unsigned long denied;     /* datagrams dropped by the allow list */
+    double err_tokens;        /* error replies still allowed (rate limit) */
+    double err_time;          /* when err_tokens was last refilled */
+    unsigned long suppressed; /* error replies not sent */
 };
+
+#define OSC_ERRORS_PER_SECOND 20.0
 
 /* Binds a UDP socket to [osc] bind:port (IPv4 or IPv6 literal).  Returns 0
  * or -1 (logged). */

@@ -61,6 +61,21 @@ t_conf "$T/good.ini" </dev/null
 t_daemon "$T/good.ini"
 "$B/stemcapd" -c "$T/good.ini" >"$T/out2" 2>&1
 check '[ $? = 1 ] && grep -q "cannot bind the OSC socket" "$T/out2"' "second daemon on the same OSC port: exit 1 with the reason"
+# Listening beyond loopback: only senders in [osc] allow are served.
+t_daemon_stop
+t_conf "$T/acl.ini" </dev/null
+sed -i "s/^bind = 127.0.0.1$/bind = 0.0.0.0\nallow = 10.1.2.0\/24/" "$T/acl.ini"
+"$B/stemcapd" -c "$T/acl.ini" >>"$T/stemcapd.log" 2>&1 &
+T_DAEMON=$!
+T_PIDS+=("$T_DAEMON")
+sleep 1
+"$B/tests/oscraw" -p "$PORT" -t 500 -m /stemcap/ping >/dev/null 2>&1
+check '[ $? = 3 ] && grep -q "not in \[osc\] allow" "$T/stemcapd.log"' "bind 0.0.0.0 with allow 10.1.2.0/24: a loopback sender gets no answer, the drop is logged"
+t_daemon_stop
+sed -i "s/^allow = .*/allow = 10.1.2.0\/24 127.0.0.0\/8/" "$T/acl.ini"
+t_daemon "$T/acl.ini"
+check '"$B/tests/oscraw" -p "$PORT" -m /stemcap/ping | grep -q pong' "with 127.0.0.0/8 in the allow list the loopback sender is served"
+
 # No JACK server: exit 1 with a clear message.
 t_conf "$T/nojack.ini" <<'EOF2'
 EOF2

@@ -50,6 +50,12 @@ for i in $(seq 200); do
     R -t 50 "$(head -c $(( (RANDOM % 64 + 1) * 4 )) /dev/urandom | od -An -v -tx1 | tr -d ' \n')" >/dev/null 2>&1
 done
 check 'R -m /stemcap/ping | grep -q "^/stemcap/pong s:"' "still answering after 200 random datagrams"
+sleep 1.1 # refill the error budget
+replies=0
+for i in $(seq 60); do R -t 20 -m /stemcap/nonsense >/dev/null 2>&1 && replies=$((replies + 1)); done
+check '[ "$replies" -ge 15 ] && [ "$replies" -le 45 ]' "error replies are rate-limited: $replies of 60 bad requests answered"
+check 'grep -q "error replies are rate-limited" "$T/stemcapd.log"' "the rate limit is logged"
+sleep 1.1
 check 'R -m /stemcap/status | grep -q "^/stemcap/status s:recording"' "take still recording"
 sleep 0.5
 t_cli stop >/dev/null

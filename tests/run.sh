@@ -5,7 +5,8 @@
 #   tests/run.sh [PATTERN]   only tests whose file name contains PATTERN
 cd "$(dirname "$0")/.." || exit 2
 B=${B:-build}
-export B=$PWD/$B
+case $B in /*) ;; *) B=$PWD/$B ;; esac
+export B
 pat=${1:-}
 passed=0 failed=0 failed_names=""
 

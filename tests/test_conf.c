@@ -174,6 +174,7 @@ test_full_file(void)
              "[osc]\n"
              "port = 9000\n"
              "bind = 0.0.0.0\n"
+             "allow = 192.168.1.0/24, 10.0.0.7\n"
              "subscription_ttl = 120\n"
              "max_subscribers = 16\n"
              "bundle = yes\n"
@@ -633,6 +634,10 @@ test_bad(void)
     BAD("[song]\ntrack = three\n", "bad.ini:2: [song] track: 'three' is not a track number");
     BAD("[song]\ntrack = 1/2/3\n", "bad.ini:2: [song] track:");
     BAD("[capture]\nfollow_transport = sometimes\n", "bad.ini:2: [capture] follow_transport:");
+    BAD("[capture]\nmin_free_mb = -1\n", "bad.ini:2: [capture] min_free_mb:");
+    BAD("[osc]\nbind = 0.0.0.0\n", "[osc] allow: required when [osc] bind (0.0.0.0)");
+    BAD("[osc]\nallow = 10.0.0.0/33\n", "bad.ini:2: [osc] allow: '33' is not a prefix length");
+    BAD("[osc]\nallow = studio.local\n", "bad.ini:2: [osc] allow: 'studio.local' is not an IPv4");
     BAD("[song]\ntitle = a\tb\n", "bad.ini:2: [song] title: contains a control character");
 
     /* [mix] and [stemN] connections. */

@@ -25,6 +25,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -75,6 +76,16 @@ ctl_prepare(struct ctl *c)
     if (ctl_server_gone(c)) {
         log_error("not connected to a JACK server");
         return -1;
+    }
+    struct statvfs fs;
+    if (fstatvfs(c->rootfd, &fs) == 0) {
+        unsigned long long mb = (unsigned long long)fs.f_bavail * fs.f_frsize >> 20;
+        if (mb < (unsigned long long)c->conf.min_free_mb) {
+            log_error("only %llu MB free in %s (less than [capture] min_free_mb = %d): no take "
+                      "started",
+                      mb, c->root, c->conf.min_free_mb);
+            return -1;
+        }
     }
     if (take_open(t, c->rootfd, c->root, &c->conf, e->rate, ++c->next_id) < 0)
         return -1;
@@ -575,6 +586,9 @@ ctl_poll(struct ctl *c, int ports_changed)
     }
     if (c->recording && atomic_load(&c->writer.failed)) {
         char why[CTL_REASON_MAX];
+        snprintf(c->error_text, sizeof c->error_text, "take %d stopped by a write error: %s",
+                 c->cur->number, log_last_error());
+        c->events |= CTL_EV_ERROR;
         log_error("stopping take %d after a write error", c->cur->number);
         if (c->following) {
             log_error("no longer following the transport after the write error");

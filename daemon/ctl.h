@@ -23,6 +23,7 @@ enum {
     CTL_EV_ALARM = 1 << 2,  /* the null alarm of the take fired */
     CTL_EV_ARM = 1 << 3,    /* see arm_changed */
     CTL_EV_NAME = 1 << 4,   /* see name_changed */
+    CTL_EV_ERROR = 1 << 5,  /* a fault the operator must know of: error_text */
 };
 
 struct ctl {
@@ -36,11 +37,12 @@ struct ctl {
     struct monitor monitor;
     int monitor_up;
 
-    unsigned events;       /* CTL_EV_* since the front end last looked */
-    unsigned arm_changed;  /* bit per stem (0-based) */
-    unsigned name_changed; /* bit per stem (0-based) */
-    unsigned song_changed; /* bit per [song] key, in conf_song_keys order */
-    float alarm_db;        /* the last alarm */
+    unsigned events;                 /* CTL_EV_* since the front end last looked */
+    unsigned arm_changed;            /* bit per stem (0-based) */
+    unsigned name_changed;           /* bit per stem (0-based) */
+    unsigned song_changed;           /* bit per [song] key, in conf_song_keys order */
+    char error_text[CTL_REASON_MAX]; /* the last fault pushed */
+    float alarm_db;                  /* the last alarm */
     int64_t alarm_frame;
 
     /* Two takes: the current (or last) one, and the next one, prepared in

@@ -895,6 +895,13 @@ osc_push_events(struct osc *o)
         }
         c->arm_changed = 0;
     }
+    if (ev & CTL_EV_ERROR) {
+        m = lo_message_new();
+        lo_message_add_string(m, "");
+        lo_message_add_string(m, c->error_text);
+        osc_push(o, "/stemcap/error", m);
+        lo_message_free(m);
+    }
     if (ev & CTL_EV_ALARM) {
         m = lo_message_new();
         lo_message_add_float(m, c->alarm_db);

@@ -240,6 +240,22 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
         writer_silence(w, s, s->tail);
         writer_flush(w, s, 1); /* every channel to the shortest: same length */
         t->frames = t->nfiles ? t->file[0].frames : 0;
+        if (t->error) {
+            /* A write failed part-way through a block (disk full): cut
+             * every file to the frames all of them have, so the take ends
+             * cleanly at one frame. */
+            sf_count_t common = INT64_MAX;
+            for (int i = 0; i < t->nfiles; i++)
+                if ((sf_count_t)t->file[i].frames < common)
+                    common = (sf_count_t)t->file[i].frames;
+            for (int i = 0; i < t->nfiles; i++)
+                if (sf_command(t->file[i].sf, SFC_FILE_TRUNCATE, &common, sizeof common) != 0)
+                    log_warn("cannot cut '%s/%s' to %lld frames: %s", t->dir, t->file[i].name,
+                             (long long)common, sf_strerror(t->file[i].sf));
+            t->frames = (uint64_t)common;
+            log_error("take %d ends at frame %llu in every file after the write error", t->number,
+                      (unsigned long long)common);
+        }
         if (take_close(t) < 0)
             t->error = 1;
     }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -261,6 +262,18 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
     }
 }
 
+/* Test hook: while the file named by $STEMCAP_TEST_STALL exists, the disk
+ * thread does nothing, as if the disk had stalled.  Tests use it to prove
+ * that a stall within the ring loses nothing and a longer one drops frames
+ * identically in every file. */
+static void
+writer_test_stall(struct writer *w)
+{
+    struct timespec nap = {0, 10000000L};
+    while (w->stall_path && access(w->stall_path, F_OK) == 0)
+        nanosleep(&nap, NULL);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -294,6 +307,7 @@ writer_main(void *arg)
 
         /* The slots' takes do not change while unlocked: only this thread
          * frees a slot, and writer_begin only fills a free one. */
+        writer_test_stall(w);
         writer_drain(w);
         for (int i = 0; i < WRITER_SLOTS; i++) {
             struct writer_slot *s = &w->slot[i];
@@ -331,6 +345,7 @@ writer_start(struct writer *w, struct ring *ring)
 
     memset(w, 0, sizeof *w);
     w->ring = ring;
+    w->stall_path = getenv("STEMCAP_TEST_STALL");
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);

@@ -540,7 +540,10 @@ ctl_status(struct ctl *c, struct ctl_status *s)
     struct take *t = c->cur;
 
     memset(s, 0, sizeof *s);
-    s->state = c->recording ? "recording" : c->following && c->next ? "waiting" : "idle";
+    s->state = !c->engine_up             ? "offline"
+               : c->recording            ? "recording"
+               : c->following && c->next ? "waiting"
+                                         : "idle";
     s->take = t ? t->number : 0;
     s->song = t ? t->meta.title : c->conf.song.title;
     s->take_dir = t ? t->dir : "";
@@ -556,11 +559,52 @@ ctl_status(struct ctl *c, struct ctl_status *s)
     }
 }
 
+/* The server is gone and nothing of it is in use any more: release the
+ * client (without closing it: jack_client_close on a dead server can
+ * hang) and schedule the first reconnection. */
+static void
+ctl_engine_down(struct ctl *c)
+{
+    writer_set_ring(&c->writer, NULL);
+    monitor_free(&c->monitor);
+    c->monitor_up = 0;
+    engine_close(&c->engine);
+    c->engine_up = 0;
+    c->reconnect_wait = 1.0;
+    c->reconnect_at = ctl_now() + c->reconnect_wait;
+    c->events |= CTL_EV_STATUS;
+    log_warn("JACK server gone: stemcapd keeps running and retries every few seconds");
+}
+
+/* Tries the server again; on success everything is as after start-up:
+ * ports, configured connections, meters, and (following) a prepared take. */
+static void
+ctl_engine_retry(struct ctl *c)
+{
+    if (ctl_now() < c->reconnect_at)
+        return;
+    if (engine_open(&c->engine, &c->conf, c->notify_fd) < 0) {
+        c->reconnect_wait = c->reconnect_wait * 2 > 10.0 ? 10.0 : c->reconnect_wait * 2;
+        c->reconnect_at = ctl_now() + c->reconnect_wait;
+        return;
+    }
+    c->engine_up = 1;
+    if (monitor_init(&c->monitor, &c->engine, &c->conf) == 0)
+        c->monitor_up = 1;
+    writer_set_ring(&c->writer, &c->engine.ring);
+    log_info("JACK server back: ports registered again, connections restored");
+    if (c->following && ctl_prepare(c) < 0)
+        log_error("following the transport, but the next take cannot be prepared");
+    c->events |= CTL_EV_STATUS;
+}
+
 void
 ctl_poll(struct ctl *c, int ports_changed)
 {
-    if (!c->engine_up)
+    if (!c->engine_up) {
+        ctl_engine_retry(c);
         return;
+    }
     ctl_events(c);
     monitor_update(&c->monitor, ctl_now());
     if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
@@ -582,6 +626,7 @@ ctl_poll(struct ctl *c, int ports_changed)
             take_discard(c->next);
             c->next = NULL;
         }
+        ctl_engine_down(c);
         return;
     }
     if (c->recording && atomic_load(&c->writer.failed)) {

@@ -56,11 +56,15 @@ struct ctl {
     unsigned xrun_base;
     int last_failed;
     double latency_checked; /* when capture latencies were last read */
+    double reconnect_at;    /* JACK gone: when to try the server again */
+    double reconnect_wait;  /* the back-off, seconds */
 };
 
 struct ctl_status {
-    const char *state; /* "idle", "waiting" (following, armed) or "recording" */
-    int take;          /* NN of the current or last take, 0 if none */
+    /* "idle", "waiting" (following, armed), "recording", or "offline" (no
+     * JACK server: retrying) */
+    const char *state;
+    int take; /* NN of the current or last take, 0 if none */
     uint64_t frames;
     unsigned xruns;
     uint64_t dropped;

@@ -72,8 +72,7 @@ monitor_free(struct monitor *m)
     free(m->mem);
     free(m->hist_sum);
     free(m->hist_mix);
-    m->mem = NULL;
-    m->hist_sum = m->hist_mix = NULL;
+    memset(m, 0, sizeof *m); /* empty windows: queries read silence */
 }
 
 void

@@ -166,17 +166,19 @@ writer_slot_of(struct writer *w, unsigned id)
 
 /* Drains every complete record; records of takes not held are discarded. */
 static void
-writer_drain(struct writer *w)
+writer_drain(struct writer *w, struct ring *ring)
 {
     struct engine_rec h;
 
-    while (ring_read_space(w->ring) >= sizeof h) {
-        ring_peek(w->ring, 0, &h, sizeof h);
+    if (!ring)
+        return;
+    while (ring_read_space(ring) >= sizeof h) {
+        ring_peek(ring, 0, &h, sizeof h);
         size_t bytes = (size_t)h.nch * h.nframes * sizeof(float);
-        if (h.magic != ENGINE_REC_MAGIC || ring_read_space(w->ring) < sizeof h + bytes) {
+        if (h.magic != ENGINE_REC_MAGIC || ring_read_space(ring) < sizeof h + bytes) {
             /* Cannot happen with one producer publishing whole records. */
             log_error("capture ring corrupt (magic 0x%08x); resetting it", h.magic);
-            ring_consume(w->ring, ring_read_space(w->ring));
+            ring_consume(ring, ring_read_space(ring));
             return;
         }
         /* Slots are filled by writer_begin under the lock: look up there. */
@@ -189,13 +191,13 @@ writer_drain(struct writer *w)
                 float *p = realloc(w->rec, bytes);
                 if (!p) {
                     log_error("writer: out of memory for a %zu-byte period", bytes);
-                    ring_consume(w->ring, sizeof h + bytes);
+                    ring_consume(ring, sizeof h + bytes);
                     continue;
                 }
                 w->rec = p;
                 w->rec_cap = bytes;
             }
-            ring_peek(w->ring, sizeof h, w->rec, bytes);
+            ring_peek(ring, sizeof h, w->rec, bytes);
             if (!s->started) {
                 s->started = 1;
                 s->last_header = writer_now();
@@ -206,7 +208,7 @@ writer_drain(struct writer *w)
             writer_append(w, s, w->rec, h.nframes);
             s->pos += h.nframes;
         }
-        ring_consume(w->ring, sizeof h + bytes);
+        ring_consume(ring, sizeof h + bytes);
     }
 }
 
@@ -303,12 +305,15 @@ writer_main(void *arg)
             live[i] = w->slot[i].take && !w->slot[i].finish;
         }
         int quit = w->quit;
+        struct ring *ring = w->ring;
+        w->iter++;
+        pthread_cond_broadcast(&w->cond);
         pthread_mutex_unlock(&w->lock);
 
         /* The slots' takes do not change while unlocked: only this thread
          * frees a slot, and writer_begin only fills a free one. */
         writer_test_stall(w);
-        writer_drain(w);
+        writer_drain(w, ring);
         for (int i = 0; i < WRITER_SLOTS; i++) {
             struct writer_slot *s = &w->slot[i];
             if (finishing[i])
@@ -435,6 +440,18 @@ void
 writer_discard(struct writer *w, struct take *t)
 {
     writer_end(w, t, 0, 1);
+}
+
+void
+writer_set_ring(struct writer *w, struct ring *ring)
+{
+    pthread_mutex_lock(&w->lock);
+    w->ring = ring;
+    unsigned long gen = w->iter;
+    pthread_cond_broadcast(&w->cond);
+    while (w->iter == gen && w->running)
+        pthread_cond_wait(&w->cond, &w->lock);
+    pthread_mutex_unlock(&w->lock);
 }
 
 void

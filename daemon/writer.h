@@ -39,6 +39,7 @@ struct writer {
     int quit;
     atomic_int failed;      /* a write error happened (in the current take) */
     const char *stall_path; /* test hook, see writer.c */
+    unsigned long iter;     /* loop iterations, guarded by lock */
     float *rec;             /* one record's samples */
     size_t rec_cap;
 };
@@ -55,6 +56,9 @@ int writer_begin(struct writer *w, struct take *t);
 int writer_finish(struct writer *w, struct take *t, uint64_t tail_dropped);
 /* Takes back a take the engine never recorded: closes its files (empty). */
 void writer_discard(struct writer *w, struct take *t);
+/* Points the writer at another capture ring (NULL: none), and returns once
+ * the thread no longer uses the old one.  No take may be held. */
+void writer_set_ring(struct writer *w, struct ring *ring);
 /* Stops the thread (every take must be finished or discarded). */
 void writer_stop(struct writer *w);
 

@@ -533,6 +533,91 @@ ctl_set_song(struct ctl *c, const char *key, const char *value, char *why)
     return 0;
 }
 
+/* Appends "[section] key" to a list of settings that need a restart. */
+static void
+ctl_needs_restart(char *list, size_t size, int differs, const char *what)
+{
+    if (!differs)
+        return;
+    size_t n = strlen(list);
+    snprintf(list + n, size - n, "%s%s", n ? ", " : "", what);
+}
+
+int
+ctl_reload(struct ctl *c, const struct conf *n)
+{
+    struct conf *o = &c->conf;
+    char restart[512] = "", why[CTL_REASON_MAX];
+    int reg_differs = 0;
+
+    for (int s = 0; s < CONF_MAX_STEMS; s++)
+        reg_differs |= o->stem[s].registered != n->stem[s].registered;
+    ctl_needs_restart(
+        restart, sizeof restart,
+        strcmp(o->jack_server, n->jack_server) || strcmp(o->jack_client, n->jack_client), "[jack]");
+    ctl_needs_restart(restart, sizeof restart,
+                      o->osc_port != n->osc_port || strcmp(o->osc_bind, n->osc_bind) ||
+                          strcmp(o->osc_allow, n->osc_allow) ||
+                          o->osc_subscription_ttl != n->osc_subscription_ttl ||
+                          o->osc_max_subscribers != n->osc_max_subscribers ||
+                          o->osc_bundle != n->osc_bundle,
+                      "[osc]");
+    ctl_needs_restart(restart, sizeof restart,
+                      strcmp(o->capture_dir, n->capture_dir) || o->format != n->format ||
+                          o->sample_format != n->sample_format ||
+                          o->buffer_seconds != n->buffer_seconds || o->record_mix != n->record_mix,
+                      "[capture] dir/format/sample_format/buffer_seconds/record_mix");
+    ctl_needs_restart(restart, sizeof restart,
+                      o->meter_window_ms != n->meter_window_ms ||
+                          o->null_threshold_db != n->null_threshold_db ||
+                          o->mix_offset_frames != n->mix_offset_frames,
+                      "[meter]/[null]/[mix] offset_frames");
+    ctl_needs_restart(restart, sizeof restart, reg_differs, "the set of [stemN] sections");
+
+    /* Applied now: song metadata, names, arm states, connections, the
+     * free-space floor, following the transport. */
+    for (int k = 0; k < CTL_SONG_KEYS; k++) {
+        const char *v = conf_song_get(&n->song, ctl_song_keys[k]);
+        if (strcmp(v, conf_song_get(&o->song, ctl_song_keys[k])) != 0 &&
+            ctl_set_song(c, ctl_song_keys[k], v, why) < 0)
+            log_error("reload: %s", why);
+    }
+    for (int s = 0; s < CONF_MAX_STEMS; s++) {
+        if (!o->stem[s].registered || !n->stem[s].registered)
+            continue;
+        if (strcmp(o->stem[s].name, n->stem[s].name) != 0) {
+            /* Two stems may swap names: clear the old one's first. */
+            snprintf(o->stem[s].name, sizeof o->stem[s].name, "\x01reload%d", s);
+        }
+    }
+    for (int s = 0; s < CONF_MAX_STEMS; s++) {
+        if (!o->stem[s].registered || !n->stem[s].registered)
+            continue;
+        if (strcmp(o->stem[s].name, n->stem[s].name) != 0) {
+            snprintf(o->stem[s].name, sizeof o->stem[s].name, "%s", n->stem[s].name);
+            engine_set_stem_name(&c->engine, s, n->stem[s].name);
+            c->events |= CTL_EV_NAME;
+            c->name_changed |= 1u << s;
+        }
+        if (o->stem[s].armed != n->stem[s].armed && ctl_arm(c, s + 1, n->stem[s].armed, why) < 0)
+            log_warn("reload: %s; it applies at the next reload after the take", why);
+        memcpy(o->stem[s].connect, n->stem[s].connect, sizeof o->stem[s].connect);
+    }
+    memcpy(o->mix_connect, n->mix_connect, sizeof o->mix_connect);
+    o->min_free_mb = n->min_free_mb;
+    if (c->engine_up)
+        engine_connect(&c->engine, o, 1);
+    if (n->follow_transport != c->following && ctl_follow(c, n->follow_transport, why) < 0)
+        log_error("reload: %s", why);
+    o->follow_transport = n->follow_transport;
+    ctl_refresh_next(c);
+    if (restart[0])
+        log_warn("reload: changed settings that need a restart of stemcapd (not applied): %s",
+                 restart);
+    log_info("configuration reloaded%s", c->recording ? "; the take in progress goes on" : "");
+    return 0;
+}
+
 void
 ctl_status(struct ctl *c, struct ctl_status *s)
 {

@@ -94,6 +94,12 @@ int ctl_set_stem_name(struct ctl *c, int stem, const char *name, char *why);
 int ctl_set_song(struct ctl *c, const char *key, const char *value, char *why);
 void ctl_status(struct ctl *c, struct ctl_status *s);
 
+/* SIGHUP: applies what can change while running from a freshly loaded,
+ * valid configuration (song metadata, stem names, arm states, connections,
+ * min_free_mb, follow_transport) without touching a take in progress, and
+ * logs the settings that need a restart.  Returns 0. */
+int ctl_reload(struct ctl *c, const struct conf *n);
+
 /* Housekeeping after a wake-up or a timer tick: take events from the
  * engine, meters, the null alarm, configured connections for ports that
  * appeared, a write error or a vanished server ending the take. */

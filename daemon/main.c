@@ -41,8 +41,26 @@ usage(FILE *to)
                 "See stemcapd(8) and stemcap.ini(5).\n");
 }
 
+/* SIGHUP: read the file again; a bad file changes nothing. */
+static void
+main_reload(struct ctl *ctl, const char *path)
+{
+    static struct conf n;
+
+    if (!path) {
+        log_warn("SIGHUP: running on built-in defaults (no -c): nothing to reload");
+        return;
+    }
+    conf_defaults(&n);
+    if (conf_load(&n, path) < 0) {
+        log_error("SIGHUP: %s has errors (above); the running configuration stays", path);
+        return;
+    }
+    ctl_reload(ctl, &n);
+}
+
 static int
-main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd)
+main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char *path)
 {
     struct pollfd pfd[3] = {
         {.fd = osc->fd, .events = POLLIN},
@@ -62,8 +80,7 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd)
             struct signalfd_siginfo si;
             if (read(sigfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
-                    log_warn("SIGHUP: reloading the configuration is not supported yet; "
-                             "restart stemcapd to apply changes");
+                    main_reload(ctl, path);
                 } else {
                     log_info("%s: stopping", strsignal((int)si.ssi_signo));
                     return 0;
@@ -152,7 +169,7 @@ main(int argc, char **argv)
     if (ctl_init(&ctl, &conf, notify_fd) < 0)
         goto out;
     log_info("stemcapd %s ready (config %s)", STEMCAP_VERSION, path ? path : "built-in defaults");
-    rc = main_loop(&ctl, &osc, sigfd, notify_fd);
+    rc = main_loop(&ctl, &osc, sigfd, notify_fd, path);
     ctl_shutdown(&ctl);
 out:
     osc_close(&osc);

@@ -154,7 +154,7 @@ conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
         return -1;
     }
     if (n && strcmp(key, "track") == 0 &&
-        (strspn(v, "0123456789/") != n || v[0] == '/' ||
+        (strspn(v, "0123456789/") != n || v[0] == '/' || v[n - 1] == '/' ||
          strchr(strchr(v, '/') ? strchr(v, '/') + 1 : "", '/'))) {
         snprintf(why, 256, "'%s' is not a track number (N or N/TOTAL)", v);
         return -1;

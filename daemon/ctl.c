@@ -22,6 +22,7 @@
 #include "ctl.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +129,10 @@ ctl_withdraw(struct ctl *c)
         c->next = NULL;
         writer_discard(&c->writer, t);
         take_discard(t);
+        /* The song folder too, when nothing else is in it. */
+        if (unlinkat(c->rootfd, t->songdir, AT_REMOVEDIR) < 0 && errno != ENOTEMPTY &&
+            errno != EEXIST)
+            log_debug("song folder '%s' stays: %s", t->songdir, strerror(errno));
         return;
     }
     ctl_events(c); /* it started: START is on the event ring */
@@ -432,6 +437,11 @@ ctl_follow(struct ctl *c, int on, char *why)
 {
     if (on == c->following)
         return 0;
+    if (c->recording)
+        return ctl_fail(why,
+                        "cannot change transport following while recording take %d: stop "
+                        "it first",
+                        c->cur->number);
     if (on) {
         c->following = 1;
         atomic_store(&c->engine.follow, 1);
@@ -734,5 +744,11 @@ ctl_poll(struct ctl *c, int ports_changed)
         c->latency_checked = now;
         if (engine_update_latency(&c->engine))
             atomic_store(&c->engine.graph_cycle, atomic_load(&c->engine.cycles));
+        /* A prepared take must start with the latencies of now. */
+        int stale = 0;
+        for (uint32_t i = 0; c->next && i < c->next->nch; i++)
+            stale |= c->next->latency[i] != engine_latency(&c->engine, c->next->plan_ch[i]);
+        if (stale)
+            ctl_refresh_next(c);
     }
 }

@@ -138,6 +138,7 @@ struct engine {
     int rt_clock_valid;
     uint64_t rt_expected; /* rt_clock the next cycle of the take should have */
     uint64_t rt_tnext;    /* transport frame the next rolling cycle should have */
+    uint64_t rt_cnext;    /* rt_clock the next cycle should have */
     int rt_rolling;       /* transport rolling in the previous cycle */
 };
 

@@ -38,6 +38,13 @@ manifest_song(const struct conf_song *s)
     return o;
 }
 
+/* The advance the writer applies: the latency, up to its limit. */
+static uint32_t
+manifest_advance(uint32_t latency)
+{
+    return latency > CONF_MAX_OFFSET ? CONF_MAX_OFFSET : latency;
+}
+
 static json_t *
 manifest_files(const struct take *t, const struct monitor *m)
 {
@@ -55,9 +62,9 @@ manifest_files(const struct take *t, const struct monitor *m)
         json_object_set_new(
             o, "latency_frames",
             json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
-        json_object_set_new(
-            o, "advance_frames",
-            json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
+        json_object_set_new(o, "advance_frames",
+                            json_pack("[II]", (json_int_t)manifest_advance(t->latency[f->ch[0]]),
+                                      (json_int_t)manifest_advance(t->latency[f->ch[1]])));
         json_object_set_new(o, "peak_dbfs",
                             manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
         json_object_set_new(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
@@ -134,7 +141,7 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
         log_error("%s/manifest.json.tmp: cannot create: %s", t->dir, strerror(errno));
         goto out;
     }
-    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0 ||
         write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
         log_error("%s/manifest.json.tmp: cannot write: %s", t->dir, strerror(errno));
         goto out;

@@ -286,7 +286,10 @@ process_cycle(jack_nframes_t nframes, void *arg)
     e->rt_last = now;
     e->rt_clock_valid = 1;
 
-    int relocated = rolling && e->rt_rolling && pos.frame != e->rt_tnext;
+    /* A relocate is a jump of the transport that the frame clock did not
+     * make too: after an xrun both jumped, and the take goes on. */
+    int relocated =
+        rolling && e->rt_rolling && pos.frame != e->rt_tnext + (e->rt_clock - e->rt_cnext);
     if (e->rt_cur) {
         int stop = atomic_exchange_explicit(&e->stop_req, 0, memory_order_acq_rel);
         if (stop || (follow && (!rolling || relocated)))
@@ -302,6 +305,7 @@ process_cycle(jack_nframes_t nframes, void *arg)
     }
     e->rt_rolling = rolling;
     e->rt_tnext = pos.frame + nframes;
+    e->rt_cnext = e->rt_clock + nframes;
     if (e->rt_cur)
         process_push(e, nframes, pos.frame);
     process_meter(e, nframes);

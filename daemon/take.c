@@ -270,6 +270,7 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     }
     snprintf(t->dir, sizeof t->dir, "%s/%s/%s", rootpath, song, sub);
     snprintf(t->sub, sizeof t->sub, "%s", sub);
+    snprintf(t->songdir, sizeof t->songdir, "%s", song);
     t->songfd = songfd;
     songfd = -1;
     t->dirfd = openat(t->songfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -36,8 +36,9 @@ struct take {
     int number;            /* NN of take-NN in the song folder */
     struct conf_song meta; /* song metadata at the time the take was made */
     char stem_name[CONF_MAX_STEMS][CONF_NAME_MAX];
-    char dir[PATH_MAX]; /* absolute path of the take folder */
-    char sub[32];       /* "take-NN" */
+    char dir[PATH_MAX];                    /* absolute path of the take folder */
+    char sub[32];                          /* "take-NN" */
+    char songdir[NAMES_COMPONENT_MAX + 2]; /* the song folder's name */
     int dirfd, songfd;
     uint32_t rate;
     enum conf_format format;

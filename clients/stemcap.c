@@ -45,7 +45,8 @@ enum cmd {
     CMD_SONG,
     CMD_LEVELS,
     CMD_NULL,
-    CMD_WATCH
+    CMD_WATCH,
+    CMD_STATS
 };
 
 static const struct {
@@ -56,7 +57,7 @@ static const struct {
     {"ping", CMD_PING, NULL},     {"start", CMD_START, NULL},   {"stop", CMD_STOP, NULL},
     {"status", CMD_STATUS, NULL}, {"arm", CMD_ARM, "N|all"},    {"disarm", CMD_DISARM, "N|all"},
     {"song", CMD_SONG, "TITLE"},  {"levels", CMD_LEVELS, NULL}, {"null", CMD_NULL, NULL},
-    {"watch", CMD_WATCH, NULL},
+    {"watch", CMD_WATCH, NULL},   {"stats", CMD_STATS, NULL},
 };
 
 struct request {
@@ -90,6 +91,7 @@ usage(FILE *f)
             "  levels         peak, RMS, peak hold and clips of every stem and the mix\n"
             "  null           the live null test: residual of sum(stems) - mix\n"
             "  watch          subscribe and print every message pushed until Ctrl-C\n"
+            "  stats          real-time budget and disk figures since the take started\n"
             "\n"
             "Options:\n"
             "  -H, --host=HOST     stemcapd host name or address (default %s,\n"
@@ -541,6 +543,29 @@ cmd_watch(struct session *s)
 }
 
 static int
+cmd_stats(struct session *s)
+{
+    struct oscc_msg *m;
+    int rc = call(s, "/stemcap/stats", NULL, "/stemcap/stats", &m);
+
+    if (rc)
+        return rc;
+    if (is_error(m)) {
+        rc = report_error(m);
+    } else {
+        printf("process callback  mean %.2f us  p99 %.2f us  max %.2f us  (%lld cycles)\n",
+               arg_float(m, 0), arg_float(m, 1), arg_float(m, 2), (long long)arg_int(m, 8, 0));
+        printf("JACK DSP load     %.1f %%\n", arg_float(m, 3));
+        printf("ring fill max     %.1f %%\n", arg_float(m, 4));
+        printf("slowest write     %.2f ms\n", arg_float(m, 5));
+        printf("xruns %lld  dropped frames %lld\n", (long long)arg_int(m, 6, 0),
+               (long long)arg_int(m, 7, 0));
+    }
+    oscc_msg_free(m);
+    return rc;
+}
+
+static int
 cmd_status(struct session *s, enum cmd cmd)
 {
     static const char *const paths[] = {
@@ -806,6 +831,9 @@ main(int argc, char **argv)
         break;
     case CMD_WATCH:
         rc = cmd_watch(&s);
+        break;
+    case CMD_STATS:
+        rc = cmd_stats(&s);
         break;
     }
     oscc_close(s.osc);

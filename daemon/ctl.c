@@ -234,6 +234,7 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     }
     c->xrun_base = atomic_load(&e->xruns);
     c->last_failed = 0;
+    atomic_store(&c->writer.write_max_us, 0);
     monitor_take_start(&c->monitor, t->id, ev->frame,
                        ev->bar_frames ? ev->bar_frames : (uint64_t)(CTL_DEFAULT_BAR_S * e->rate));
     ctl_check_rules(c, t, &x, 0);

@@ -61,6 +61,10 @@ struct engine_meter {
     float rpeak[2];
     float rsumsq[2];
     int32_t rover[2]; /* first sample over the threshold, -1 = none */
+    /* Instrumentation: the previous cycle's callback time, and how full
+     * the capture ring is (per mille). */
+    uint32_t cb_ns;
+    uint32_t ring_fill;
 };
 
 /* Lag analysis: per cycle, a header and nframes samples of the stems' sum
@@ -140,6 +144,7 @@ struct engine {
     uint64_t rt_tnext;    /* transport frame the next rolling cycle should have */
     uint64_t rt_cnext;    /* rt_clock the next cycle should have */
     int rt_rolling;       /* transport rolling in the previous cycle */
+    uint32_t rt_cb_ns;    /* duration of the previous callback */
 };
 
 /* Opens the JACK client named in `c`, registers the ports of the registered

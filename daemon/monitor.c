@@ -76,8 +76,39 @@ monitor_free(struct monitor *m)
 }
 
 void
+monitor_stats_reset(struct monitor *m)
+{
+    m->cb_count = 0;
+    m->cb_sum_us = 0;
+    m->cb_max_ns = 0;
+    memset(m->cb_hist, 0, sizeof m->cb_hist);
+    m->ring_fill_max = 0;
+}
+
+void
+monitor_stats(const struct monitor *m, struct monitor_stats *out)
+{
+    uint64_t want = m->cb_count - m->cb_count / 100, seen = 0; /* 99th percentile */
+    uint32_t bin = 0;
+
+    memset(out, 0, sizeof *out);
+    out->cycles = m->cb_count;
+    out->ring_fill_max_pct = m->ring_fill_max / 10.0;
+    if (!m->cb_count)
+        return;
+    out->cb_mean_us = m->cb_sum_us / (double)m->cb_count;
+    out->cb_max_us = m->cb_max_ns / 1000.0;
+    while (bin <= MONITOR_CB_BINS && seen + m->cb_hist[bin] < want)
+        seen += m->cb_hist[bin++];
+    out->cb_p99_us = bin + 1.0; /* upper edge of the bin */
+    if (out->cb_p99_us > out->cb_max_us)
+        out->cb_p99_us = out->cb_max_us;
+}
+
+void
 monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint64_t lead_frames)
 {
+    monitor_stats_reset(m);
     m->lead_frames = lead_frames;
     m->lead_covered = 0;
     m->lead_peak = 0.0f;
@@ -136,6 +167,17 @@ static void
 monitor_feed(struct monitor *m, const struct engine_meter *r)
 {
     int in_take = m->take && r->take == m->take;
+
+    if (r->cb_ns) {
+        uint32_t bin = r->cb_ns / 1000;
+        m->cb_hist[bin < MONITOR_CB_BINS ? bin : MONITOR_CB_BINS]++;
+        m->cb_count++;
+        m->cb_sum_us += r->cb_ns / 1000.0;
+        if (r->cb_ns > m->cb_max_ns)
+            m->cb_max_ns = r->cb_ns;
+    }
+    if (r->ring_fill > m->ring_fill_max)
+        m->ring_fill_max = r->ring_fill;
 
     m->last_cycle = r->cycle;
     for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {

@@ -11,6 +11,7 @@
 #include "engine.h"
 #include "meter.h"
 
+#define MONITOR_CB_BINS     2000  /* callback-time histogram: 1 us bins */
 #define MONITOR_LAG_HISTORY 16384 /* samples of sum and mix kept for lag */
 #define MONITOR_LAG_WINDOW  4096  /* samples correlated */
 #define MONITOR_LAG_MAX     1024  /* largest lag searched, +- */
@@ -58,6 +59,14 @@ struct monitor {
     int64_t pending_frame;
     float pending_peak;
     int alarm; /* an alarm was committed and not yet taken */
+    /* Instrumentation since the take started (or the last reset): callback
+     * times in a histogram of 1-microsecond bins, the ring's high-water
+     * mark. */
+    uint64_t cb_count;
+    double cb_sum_us;
+    uint32_t cb_max_ns;
+    uint32_t cb_hist[MONITOR_CB_BINS + 1];
+    uint32_t ring_fill_max; /* per mille */
     /* Lead-in: the loudest sample of any channel in the take's first bar. */
     uint64_t lead_frames;  /* length of the bar */
     uint64_t lead_covered; /* frames of it seen so far */
@@ -91,6 +100,14 @@ void monitor_update(struct monitor *m, double now);
 
 void monitor_level(const struct monitor *m, int ch_left, struct monitor_level *out);
 void monitor_null(const struct monitor *m, struct monitor_null *out);
+struct monitor_stats {
+    double cb_mean_us, cb_p99_us, cb_max_us;
+    uint64_t cycles;
+    double ring_fill_max_pct;
+};
+void monitor_stats(const struct monitor *m, struct monitor_stats *out);
+void monitor_stats_reset(struct monitor *m);
+
 /* Returns 1 once per committed alarm (and fills peak/frame), else 0. */
 int monitor_take_alarm(struct monitor *m, float *peak_db, int64_t *frame);
 

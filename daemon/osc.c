@@ -471,6 +471,43 @@ osc_report(struct osc_req *r)
     lo_message_free(m);
 }
 
+/* /stemcap/stats: the real-time budget and the disk, since the take
+ * started (or since /stemcap/stats/reset). */
+static void
+osc_stats(struct osc_req *r)
+{
+    struct ctl *c = r->o->ctl;
+    struct monitor_stats st;
+    struct ctl_status s;
+
+    if (osc_no_args(r) < 0)
+        return;
+    monitor_stats(&c->monitor, &st);
+    ctl_status(c, &s);
+    lo_message m = lo_message_new();
+    lo_message_add_float(m, (float)st.cb_mean_us);
+    lo_message_add_float(m, (float)st.cb_p99_us);
+    lo_message_add_float(m, (float)st.cb_max_us);
+    lo_message_add_float(m, c->engine_up ? jack_cpu_load(c->engine.client) : 0.0f);
+    lo_message_add_float(m, (float)st.ring_fill_max_pct);
+    lo_message_add_float(m, atomic_load(&c->writer.write_max_us) / 1000.0f);
+    lo_message_add_int32(m, (int32_t)s.xruns);
+    lo_message_add_int64(m, (int64_t)s.dropped);
+    lo_message_add_int64(m, (int64_t)st.cycles);
+    osc_send(r, "/stemcap/stats", m);
+    lo_message_free(m);
+}
+
+static void
+osc_stats_reset(struct osc_req *r)
+{
+    if (osc_no_args(r) < 0)
+        return;
+    monitor_stats_reset(&r->o->ctl->monitor);
+    atomic_store(&r->o->ctl->writer.write_max_us, 0);
+    osc_stats(r);
+}
+
 static struct osc_sub *
 osc_find_sub(struct osc *o, const struct sockaddr *a, socklen_t len)
 {
@@ -554,6 +591,8 @@ static const struct {
     {"/stemcap/subscribe", osc_subscribe},
     {"/stemcap/unsubscribe", osc_unsubscribe},
     {"/stemcap/transport/follow", osc_follow},
+    {"/stemcap/stats", osc_stats},
+    {"/stemcap/stats/reset", osc_stats_reset},
 };
 
 static const struct {

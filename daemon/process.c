@@ -24,6 +24,7 @@
  *  4. meter figures and the null residual for the control thread. */
 #include <math.h>
 #include <sched.h>
+#include <time.h>
 #include <string.h>
 #if defined(__SSE__) || defined(__x86_64__)
 #include <xmmintrin.h>
@@ -195,6 +196,8 @@ process_meter(struct engine *e, jack_nframes_t nframes)
     m.nframes = nframes;
     m.take = e->rt_cur;
     m.rover[0] = m.rover[1] = -1;
+    m.cb_ns = e->rt_cb_ns;
+    m.ring_fill = (uint32_t)(ring_read_space(&e->ring) * 1000 / e->ring.size);
     for (int k = 0; k < e->nreg; k++) {
         int ch = e->reg_ch[k];
         buf[ch] = jack_port_get_buffer(e->port[ch], nframes);
@@ -276,6 +279,8 @@ static int
 process_cycle(jack_nframes_t nframes, void *arg)
 {
     struct engine *e = arg;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0); /* vDSO: no system call */
     jack_nframes_t now = jack_last_frame_time(e->client);
     jack_position_t pos;
     int follow = atomic_load_explicit(&e->follow, memory_order_relaxed);
@@ -310,6 +315,8 @@ process_cycle(jack_nframes_t nframes, void *arg)
         process_push(e, nframes, pos.frame);
     process_meter(e, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    e->rt_cb_ns = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));
     return 0;
 }
 

@@ -80,7 +80,11 @@ writer_flush(struct writer *w, struct writer_slot *s, int force)
                 s->scratch[2 * k] = l[k];
                 s->scratch[2 * k + 1] = r[k];
             }
+            double t0 = writer_now();
             sf_count_t got = sf_writef_float(f->sf, s->scratch, n);
+            unsigned us = (unsigned)((writer_now() - t0) * 1e6);
+            if (us > atomic_load_explicit(&w->write_max_us, memory_order_relaxed))
+                atomic_store_explicit(&w->write_max_us, us, memory_order_relaxed);
             if (got != (sf_count_t)n)
                 writer_fail(w, t, f, sf_strerror(f->sf));
             else

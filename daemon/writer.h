@@ -37,10 +37,11 @@ struct writer {
     pthread_cond_t cond;
     struct writer_slot slot[WRITER_SLOTS]; /* guarded by lock, but see writer.c */
     int quit;
-    atomic_int failed;      /* a write error happened (in the current take) */
-    const char *stall_path; /* test hook, see writer.c */
-    unsigned long iter;     /* loop iterations, guarded by lock */
-    float *rec;             /* one record's samples */
+    atomic_int failed;        /* a write error happened (in the current take) */
+    atomic_uint write_max_us; /* slowest sf_writef since the last reset */
+    const char *stall_path;   /* test hook, see writer.c */
+    unsigned long iter;       /* loop iterations, guarded by lock */
+    float *rec;               /* one record's samples */
     size_t rec_cap;
 };
 

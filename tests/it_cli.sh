@@ -20,5 +20,6 @@ t_cli stop >"$T/o"; check '[ $? = 0 ] && grep -q "stopped take 1" "$T/o"' "stop:
 t_cli arm 5 >"$T/o" 2>&1; check '[ $? = 1 ] && grep -q "not registered" "$T/o"' "arm unregistered stem: exit 1"
 t_cli arm 9 >/dev/null 2>&1; check '[ $? = 2 ]' "arm 9: usage error, exit 2"
 t_cli frobnicate >/dev/null 2>&1; check '[ $? = 2 ]' "unknown command: exit 2"
+t_cli stats >"$T/o"; check '[ $? = 0 ] && grep -q "process callback  mean" "$T/o" && grep -q "slowest write" "$T/o"' "stats: $(head -1 "$T/o")"
 "$B/stemcap" -p $((PORT + 1)) -t 300 ping >"$T/o" 2>&1; check '[ $? = 2 ] && grep -q "no reply" "$T/o"' "no daemon: exit 2 with a message"
 t_done

@@ -20,11 +20,13 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "ctl.h"
 #include "log.h"
+#include "notify.h"
 #include "osc.h"
 
 #define MAIN_TICK_MS 25
@@ -59,9 +61,65 @@ main_reload(struct ctl *ctl, const char *path)
     ctl_reload(ctl, &n);
 }
 
+/* systemd: STATUS= on every change of state, and WATCHDOG=1 only while
+ * the JACK cycle counter and the disk thread both advance (with no server
+ * at all the control loop's own progress counts: the daemon is retrying,
+ * and a restart would not help). */
+struct main_health {
+    char status[32]; /* state/take last reported */
+    double next_ping;
+    uint64_t cycles;
+    unsigned long writer_iter;
+};
+
+static double
+main_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+main_health(struct ctl *ctl, struct main_health *h)
+{
+    struct ctl_status s;
+    char status[160];
+
+    ctl_status(ctl, &s);
+    if (s.take)
+        snprintf(status, sizeof status, "%s; take %d of '%s'; %u xruns, %llu dropped", s.state,
+                 s.take, s.song, s.xruns, (unsigned long long)s.dropped);
+    else
+        snprintf(status, sizeof status, "%s", s.state);
+    /* Once per change of state or take, not for every xrun. */
+    char key[32];
+    snprintf(key, sizeof key, "%s/%d", s.state, s.take);
+    if (strcmp(key, h->status) != 0) {
+        snprintf(h->status, sizeof h->status, "%s", key);
+        notify_status("%s", status);
+    }
+    double iv = notify_watchdog_interval(), now = main_now();
+    if (iv <= 0 || now < h->next_ping)
+        return;
+    h->next_ping = now + iv;
+    uint64_t cycles = ctl->engine_up ? atomic_load(&ctl->engine.cycles) : h->cycles + 1;
+    pthread_mutex_lock(&ctl->writer.lock);
+    unsigned long iter = ctl->writer.iter;
+    pthread_mutex_unlock(&ctl->writer.lock);
+    if (cycles != h->cycles && iter != h->writer_iter)
+        notify_watchdog();
+    else
+        log_warn("watchdog: no progress of the %s; not telling systemd all is well",
+                 cycles == h->cycles ? "JACK cycle counter" : "disk thread");
+    h->cycles = cycles;
+    h->writer_iter = iter;
+}
+
 static int
 main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char *path)
 {
+    struct main_health health = {.next_ping = 0};
     struct pollfd pfd[3] = {
         {.fd = osc->fd, .events = POLLIN},
         {.fd = sigfd, .events = POLLIN},
@@ -98,6 +156,7 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char
         if (pfd[0].revents & POLLIN)
             osc_handle(osc);
         osc_push_events(osc);
+        main_health(ctl, &health);
         timeout = osc_tick(osc);
         if (timeout > MAIN_TICK_MS)
             timeout = MAIN_TICK_MS;
@@ -149,6 +208,7 @@ main(int argc, char **argv)
     conf_defaults(&conf);
     if (path && conf_load(&conf, path) < 0)
         return 2;
+    notify_init();
 
     /* Block the signals we read from the signalfd before any thread exists
      * (JACK's and the writer inherit the mask). */
@@ -169,7 +229,9 @@ main(int argc, char **argv)
     if (ctl_init(&ctl, &conf, notify_fd) < 0)
         goto out;
     log_info("stemcapd %s ready (config %s)", STEMCAP_VERSION, path ? path : "built-in defaults");
+    notify_ready(ctl.following ? "waiting" : "idle");
     rc = main_loop(&ctl, &osc, sigfd, notify_fd, path);
+    notify_stopping();
     ctl_shutdown(&ctl);
 out:
     osc_close(&osc);
@@ -177,5 +239,6 @@ out:
         close(sigfd);
     if (notify_fd >= 0)
         close(notify_fd);
+    notify_close();
     return rc;
 }

@@ -114,7 +114,8 @@ $(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
 
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
-            libinih-dev libjansson-dev libncurses-dev sox procps psmisc clang-format
+            libinih-dev libjansson-dev libncurses-dev sox procps psmisc clang-format \
+            clang libclang-rt-14-dev
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -154,3 +155,6 @@ clean:
 	rm -rf $(B)
 
 .PHONY: all deps test demo format check-format install uninstall clean
+
+# libFuzzer harnesses (clang): make fuzz, make fuzz-build; tests/it_fuzz.sh runs them.
+include tests/fuzz.mk

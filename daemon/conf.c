@@ -297,6 +297,11 @@ conf_reader(char *str, int num, void *stream)
         x->buf[--n] = '\0';
     if (n > 0 && x->buf[n - 1] == '\r')
         x->buf[--n] = '\0';
+    if (memchr(x->buf, '\0', (size_t)n)) {
+        conf_err(x, NULL, NULL, "a NUL byte in the line (binary file?)");
+        str[0] = '\0';
+        return str;
+    }
     if (n >= num - 2) {
         conf_err(x, NULL, NULL, "line too long (%zd bytes, at most %d)", n, num - 3);
         str[0] = '\0';

@@ -737,11 +737,14 @@ ctl_poll(struct ctl *c, int ports_changed)
         }
         ctl_stop(c, why);
     }
-    if (ports_changed)
+    (void)ports_changed;
+    /* Configured connections are restored when ports appear (a DAW started
+     * or restarted), not when someone disconnects one on purpose. */
+    if (atomic_exchange(&c->engine.ports_appeared, 0))
         engine_connect(&c->engine, &c->conf, 0);
     /* Latencies follow the graph; a changed compensation is a transient. */
     double now = ctl_now();
-    if (ports_changed || now - c->latency_checked >= 1.0) {
+    if (atomic_exchange(&c->engine.latency_changed, 0) || now - c->latency_checked >= 1.0) {
         c->latency_checked = now;
         if (engine_update_latency(&c->engine))
             atomic_store(&c->engine.graph_cycle, atomic_load(&c->engine.cycles));

@@ -30,9 +30,12 @@ engine_wake(struct engine *e)
 static void
 engine_port_registered(jack_port_id_t id, int registered, void *arg)
 {
+    struct engine *e = arg;
     (void)id;
-    if (registered)
-        engine_wake(arg);
+    if (registered) {
+        atomic_store(&e->ports_appeared, 1);
+        engine_wake(e);
+    }
 }
 
 /* Connections change the residual for a few periods (a stem arrives before
@@ -61,8 +64,11 @@ engine_graph_order(void *arg)
 static void
 engine_latency_changed(jack_latency_callback_mode_t mode, void *arg)
 {
-    if (mode == JackCaptureLatency)
-        engine_wake(arg);
+    struct engine *e = arg;
+    if (mode == JackCaptureLatency) {
+        atomic_store(&e->latency_changed, 1);
+        engine_wake(e);
+    }
 }
 
 static void

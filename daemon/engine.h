@@ -133,6 +133,8 @@ struct engine {
     atomic_int server_gone;             /* JACK shut us down */
     atomic_uint_least64_t graph_cycle;  /* `cycles` at the last graph change */
     atomic_int lag_wanted;              /* control wants lag samples */
+    atomic_int ports_appeared;          /* a port was registered somewhere */
+    atomic_int latency_changed;         /* JACK recomputed capture latencies */
 
     /* Owned by the RT thread. */
     unsigned rt_cur;

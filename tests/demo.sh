@@ -46,7 +46,7 @@ sleep "$SECONDS_TO_RECORD"
 
 dir=$("$B/stemcap" status | sed -n 's/^ *folder //p')
 say "take folder: $dir"
-for f in "$dir"/*; do
+for f in "$dir"/*.wav; do
     peak=$(sox "$f" -n stats 2>&1 | awk '/^Pk lev dB/ {print $4}')
     printf '  %-36s %8s frames  %s Hz  %s-bit  peak %6s dBFS\n' "$(basename "$f")" "$(soxi -s "$f")" \
         "$(soxi -r "$f")" "$(soxi -b "$f")" "$peak"
@@ -61,5 +61,9 @@ for s in Drums Bass Keys "Lead Vocal" "Backing Vocals" Guitars Synths FX; do
 done
 args+=("$dir/Demo Song - Mix.wav:16,17")
 "$B/tests/checktake" -m song -l 1 "${args[@]}" | tail -1
+
+say "the delivery check: stemcap-check \"$dir\""
+"$B/stemcap-check" "$dir" | sed -n '/^PASS\|^WARN\|^FAIL\|^result/p'
+say "manifest.json: $(grep -c . "$dir/manifest.json") lines (song, files, latencies, peaks, null result, drops)"
 say "stopping"
 "$B/stemcap" status

@@ -14,6 +14,8 @@ SBINDIR  := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/stemcap
 CONFDIR  ?= /etc/stemcap
+UNITDIR  ?= $(PREFIX)/lib/systemd/system
+USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 
 CC       ?= cc
 PKGS     := jack liblo sndfile inih jansson
@@ -46,7 +48,7 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw $(B)/tests/mkstems
+         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
@@ -73,6 +75,10 @@ $(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 $(B)/stemcap-check: $(B)/clients/stemcap-check.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/notifylisten: $(B)/tests/notifylisten.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^
 
 $(B)/tests/mkstems: $(B)/tests/mkstems.o
 	@echo "  LD      $@"
@@ -142,6 +148,12 @@ install: $(PROGS)
 	install -m 644 man/stemcapd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 config/stemcap.ini $(DESTDIR)$(DOCDIR)/stemcap.ini.example
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(CONFDIR)
+	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.service >$(DESTDIR)$(UNITDIR)/stemcapd.service
+	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.user.service \
+	    >$(DESTDIR)$(USERUNITDIR)/stemcapd.service
+	[ -e $(DESTDIR)$(CONFDIR)/stemcap.ini ] || \
+	    install -m 644 config/stemcap.ini $(DESTDIR)$(CONFDIR)/stemcap.ini
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/stemcapd $(DESTDIR)$(BINDIR)/stemcap $(DESTDIR)$(BINDIR)/stemcap-meter \
@@ -150,6 +162,7 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man1/stemcap-check.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(UNITDIR)/stemcapd.service $(DESTDIR)$(USERUNITDIR)/stemcapd.service
 
 clean:
 	rm -rf $(B)

@@ -119,7 +119,16 @@ main_health(struct ctl *ctl, struct main_health *h)
 static int
 main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char *path)
 {
-    struct main_health health = {.next_ping = 0};
+    struct main_health health = {.next_ping = main_now() + notify_watchdog_interval()};
+    struct ctl_status st;
+
+    /* Start from the counters of now, and with the status READY carried. */
+    ctl_status(ctl, &st);
+    snprintf(health.status, sizeof health.status, "%s/%d", st.state, st.take);
+    health.cycles = ctl->engine_up ? atomic_load(&ctl->engine.cycles) : 0;
+    pthread_mutex_lock(&ctl->writer.lock);
+    health.writer_iter = ctl->writer.iter;
+    pthread_mutex_unlock(&ctl->writer.lock);
     struct pollfd pfd[3] = {
         {.fd = osc->fd, .events = POLLIN},
         {.fd = sigfd, .events = POLLIN},
@@ -229,7 +238,9 @@ main(int argc, char **argv)
     if (ctl_init(&ctl, &conf, notify_fd) < 0)
         goto out;
     log_info("stemcapd %s ready (config %s)", STEMCAP_VERSION, path ? path : "built-in defaults");
-    notify_ready(ctl.following ? "waiting" : "idle");
+    struct ctl_status st;
+    ctl_status(&ctl, &st);
+    notify_ready(st.state);
     rc = main_loop(&ctl, &osc, sigfd, notify_fd, path);
     notify_stopping();
     ctl_shutdown(&ctl);

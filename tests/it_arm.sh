@@ -12,7 +12,6 @@ title = Arms
 $(t_stems_conf Drums Bass Keys Vox)
 CONF
 t_daemon "$T/arm.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 check 'jack_property -p -l stemcap:stem1_L | grep -q "pretty-name value: Drums L"' "stem1_L carries the pretty-name 'Drums L'"
 check 'jack_property -p -l stemcap:mix_R | grep -q "pretty-name value: Mix R"' "mix_R carries the pretty-name 'Mix R'"
 check '! jack_lsp | grep -q "^stemcap:stem5_L"' "unlisted stems are not registered"

@@ -22,7 +22,6 @@ $(t_stems_conf A B)
 CONF
 sed -i "s#^dir = .*#dir = $T/full/takes#" "$T/d.ini"
 t_daemon "$T/d.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 "$B/tests/oscraw" -p "$PORT" -t 8000 -k 50 -m /stemcap/subscribe f 2 >"$T/sub.out" 2>/dev/null &
 sub=$!
 sleep 0.3

@@ -14,8 +14,6 @@ title = Crash
 $(t_stems_conf A B C D E F G H)
 CONF
 t_daemon "$T/j.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
-arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 files() { args=(); local i=0 s; for s in A B C D E F G H; do args+=("$1/Crash - $s.wav:$((2 * i)),$((2 * i + 1))"); i=$((i + 1)); done; args+=("$1/Crash - Mix.wav:16,17"); }
 
 t_mark

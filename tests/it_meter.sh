@@ -6,11 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 t_init meter
 t_jackd
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 # near VALUE EXPECTED TOLERANCE
 near() { awk -v v="$1" -v e="$2" -v t="$3" 'BEGIN { d = v - e; if (d < 0) d = -d; exit !(d <= t) }'; }
 # arg N of a reply line (1-based, after the address), without its type
-arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 
 EXTRA_CAPTURE="sample_format = float" t_conf "$T/m.ini" <<CONF
 [osc]

@@ -12,7 +12,6 @@ title = ../../escape
 $(t_stems_conf "../Drums" ".hidden/stem")
 CONF
 t_daemon "$T/n.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 take() { t_cli start >/dev/null && sleep 0.3 && t_cli stop >/dev/null; }
 
 take

@@ -12,7 +12,6 @@ title = Noise
 $(t_stems_conf A B)
 CONF
 t_daemon "$T/o.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 t_cli start >/dev/null
 
 err() { # description, oscraw args...

@@ -12,7 +12,6 @@ title = Before
 $(t_stems_conf Drums Bass Keys Vox BVs Guitars Synths FX)
 CONF
 t_daemon "$T/r.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 files() { args=(); local i=0 s; for s in "$@"; do args+=("$dir/Before - $s.wav:$((2 * i)),$((2 * i + 1))"); i=$((i + 1)); done; args+=("$dir/Before - Mix.wav:16,17"); }
 
 t_mark

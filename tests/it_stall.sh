@@ -16,8 +16,6 @@ $(t_stems_conf A B C D E F G H)
 CONF
 sed -i "s/^buffer_seconds = .*/buffer_seconds = 2/" "$T/s.ini"
 t_daemon "$T/s.ini"
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
-arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 files() { args=(); local i=0 s; for s in A B C D E F G H; do args+=("$1/Stall - $s.wav:$((2 * i)),$((2 * i + 1))"); i=$((i + 1)); done; args+=("$1/Stall - Mix.wav:16,17"); }
 
 # 1. A 1.2 s stall with a 2 s ring: nothing lost.

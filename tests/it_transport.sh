@@ -8,8 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 t_init transport
 t_jackd
-R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
-arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 
 coproc DAW { "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
 T_PIDS+=("$DAW_PID")

@@ -140,12 +140,18 @@ t_src() {
 
 t_cli() { "$B/stemcap" -p "$PORT" "$@"; }
 
+# R ARGS: one raw OSC exchange with this test's daemon (tests/oscraw).
+R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
+# ... | arg N: argument N (1-based, after the address) of a reply line,
+# without its type prefix.
+arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
+
 # The take folder the daemon reports in its status (8th argument).
 t_take_dir() { "$B/tests/oscraw" -p "$PORT" -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*$/\1/p'; }
 
 # Field N (1-based, after the address) of the daemon's status reply, without
 # its type prefix: 2 take, 3 frames, 4 xruns, 5 dropped.
-t_status_field() { "$B/tests/oscraw" -p "$PORT" -m /stemcap/status | awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
+t_status_field() { R -m /stemcap/status | arg "$1"; }
 
 # t_checktake DESC CHECKTAKE-ARGS...: verifies the last take against the
 # source.  When the daemon reports dropped frames (an xrun on a loaded

@@ -39,7 +39,8 @@ B := build
 
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
-              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c
+              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
+              daemon/recover.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -49,7 +50,8 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
-UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter
+UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
+         $(B)/tests/test_recover
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -113,6 +115,10 @@ $(B)/tests/test_names: $(B)/tests/test_names.o $(B)/daemon/names.o
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/log.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -32,6 +32,7 @@
 
 #include "log.h"
 #include "manifest.h"
+#include "recover.h"
 
 #define CTL_ACK_TIMEOUT_MS 2000
 #define CTL_DEFAULT_BAR_S  2.0 /* lead-in check without the transport's BBT */
@@ -332,6 +333,8 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     c->rootfd = take_open_root(conf->capture_dir, c->root);
     if (c->rootfd < 0)
         return -1;
+    if (recover_takes(c->rootfd, c->root) < 0)
+        goto fail;
     if (engine_open(&c->engine, conf, notify_fd) < 0)
         goto fail;
     c->engine_up = 1;

@@ -1,0 +1,1310 @@
+/* recover — repair takes left unfinished by a killed daemon.
+ *
+ * What a kill leaves.  The writer appends audio with sf_writef and rewrites
+ * the headers once a second, so after SIGKILL (or a power cut) every file
+ * of the take is a valid file up to the last header update and its data
+ * chunk continues past what the header says; manifest.json still says
+ * "recording".  The take prepared in advance (folder and header-only files,
+ * no manifest) is left behind too.
+ *
+ * When.  ctl_init() calls recover_takes() right after opening the root,
+ * before anything is prepared, so no take of this daemon is open.  Another
+ * daemon sharing the root may be recording, though: a take any of whose
+ * files some process still has open is left alone.  The kernel answers
+ * that question exactly: a write lease (F_SETLEASE) is granted only when no
+ * other open file description of the file exists, and it is released at
+ * once (its break signal is set to SIGURG, ignored by default, so an open()
+ * racing with the probe cannot kill us).  Where leases are not supported the
+ * probe says "free".
+ *
+ * Where.  <root>/<Song>/take-*, reached with openat() relative to the
+ * root's fd and O_NOFOLLOW at every level: a symlinked song folder, take
+ * folder, manifest or audio file is never followed (a symlinked take folder
+ * or file is logged and skipped), and only regular files are opened.
+ *
+ * Which takes.  manifest.json says "recording": repaired.  No manifest.json
+ * and no audio frames in any file: a prepared take that never started; its
+ * audio files and folder are removed (and the song folder when that leaves
+ * it empty), except a folder without files made in the last RECOVER_FRESH_S
+ * seconds (another daemon may be between claiming it and creating its
+ * files, which it then holds open).  No manifest.json but audio frames: the daemon died between
+ * the first frames and the first manifest; repaired like the others, with a
+ * manifest rebuilt from the headers.  Any other state ("complete",
+ * "failed", "recovered", anything unknown) or a manifest that does not
+ * parse: never touched.
+ *
+ * Headers.  libsndfile cannot fix a header it did not write in this
+ * process, so the chunks are walked here (bounded: at most RECOVER_MAX_CHUNKS
+ * chunks): RIFF/WAVE and RF64 (fmt, ds64, fact, data), AIFF/AIFC (COMM,
+ * SSND) and Sony Wave64 (fmt, fact, data).  The frame size comes from the
+ * header (channels x bytes per sample; the WAV block align must agree).
+ * The data chunk is taken to run to the end of the file unless its declared
+ * end is followed by a well-formed chain of chunks that ends exactly at the
+ * end of the file (a file that was finalised); random audio never forms such
+ * a chain.  The audio present is (file size - data offset) rounded down to
+ * whole frames; a partial frame at the end (a write cut short) is not a
+ * frame and is cut.  New sizes: RIFF size, data size and fact frames (WAV);
+ * ds64 RIFF/data sizes and frame count (RF64); FORM size, SSND size and COMM
+ * numSampleFrames (AIFF); riff size, data size and fact frames (W64).  A
+ * RIFF WAV that grew past 4 GiB after its last header update is turned into
+ * RF64 the way libsndfile does it: the JUNK placeholder and the fact chunk
+ * make room for the ds64 chunk, the rest of the header is kept, a PAD chunk
+ * fills the gap.  Each file is truncated first, then its header fields are
+ * written with pwrite() and fsync()ed; every step only depends on the file
+ * as found, so a crash during recovery is repaired again on the next start.
+ * Stale PEAK chunks (AIFC float) are left as they are: they are advisory.
+ *
+ * Length policy.  Every file of a take must end on the same frame (the
+ * stems and the mix line up sample for sample, and that is what the
+ * delivery is checked for).  The writer writes each block (at most
+ * RECOVER_MAX_CUT frames) to file 1, 2, ... in turn, so a kill leaves the
+ * files of a take at most one block apart: the first files have a block
+ * (or part of one) that the later ones never got.  Those frames are not a
+ * recorded frame of the take, since some stems and perhaps the mix never
+ * got them, so every file is cut to the shortest file's length, exactly
+ * what the writer itself does after a write error.  Padding the short files
+ * with silence instead would invent audio (and break the null test of the
+ * stems against the mix); leaving the lengths unequal would hand over a
+ * take that fails its own checks.  The cut is bounded: when the files
+ * differ by more than one block, the difference is not what a kill of this
+ * writer leaves (a power cut can lose different amounts of unflushed data
+ * per file), so nothing is cut, every file keeps every whole frame it has,
+ * and the manifest and the log say the lengths differ.  Files in the
+ * folder that the manifest does not list are repaired but never cut.  The
+ * frames cut are reported per file in the manifest and in the log line.
+ *
+ * After the repair each file is opened with libsndfile, which must report
+ * the expected frame count; then manifest.json is rewritten atomically (a
+ * temporary, fsync, renameat, fsync of the folder) with "state":
+ * "recovered", "length_frames"/"length_seconds" of the repaired take and a
+ * "recovery" object: when, the frames the headers said before, the frames
+ * after, and per file the header's, found and final frame counts.  A take
+ * with an I/O error or a failed verification keeps "recording" (logged) so
+ * the next start tries again.  One info line is logged per repaired take. */
+#include "recover.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define RECOVER_MAX_FILES  64      /* audio files looked at per take folder */
+#define RECOVER_MAX_CUT    8192    /* one writer block (WRITER_BLOCK in writer.c) */
+#define RECOVER_MAX_CHUNKS 256     /* chunks walked per file */
+#define RECOVER_MAX_HEADER 1048576 /* bytes before the data chunk, for an RF64 rewrite */
+#define RECOVER_NAME_MAX   256
+#define RECOVER_FRESH_S    10 /* an empty take folder younger than this may be another daemon's */
+
+enum recover_kind { RECOVER_WAV, RECOVER_RF64, RECOVER_AIFF, RECOVER_W64 };
+
+struct recover_file {
+    char name[RECOVER_NAME_MAX];
+    int fd;
+    int open_errno; /* why fd < 0 */
+    int listed;     /* named in the manifest: part of the take's common length */
+    int parsed;     /* header understood */
+    enum recover_kind kind;
+    int channels, bits, is_float;
+    double rate;
+    uint32_t frame;       /* bytes per frame */
+    uint64_t fsize;       /* file size as found */
+    uint64_t data_hdr;    /* offset of the data/SSND chunk header */
+    uint64_t data_off;    /* offset of the first audio byte */
+    uint64_t declared;    /* audio bytes the header declares */
+    uint64_t ds64, fact;  /* chunk offsets, 0 = none */
+    uint64_t comm;        /* AIFF COMM chunk offset */
+    uint64_t fact_size;   /* fact chunk size field */
+    uint32_t ssnd_offset; /* AIFF SSND offset field */
+    int data_last;        /* the data chunk runs to the end of the file */
+    uint64_t frames_hdr, frames_disk, frames_after;
+};
+
+struct recover_take {
+    char path[PATH_MAX]; /* <root>/<Song>/take-NN, for messages */
+    int fd;
+    json_t *manifest;                     /* NULL: the take has none */
+    json_t *files, *missing, *unreadable; /* for the "recovery" object */
+    uint64_t lo, hi;                      /* shortest and longest file of the take */
+    uint64_t before;                      /* the shortest length the headers said */
+    uint64_t found;                       /* frames in all files */
+    uint64_t cut_max;                     /* most frames cut from one file */
+    int take_files;                       /* readable files of the take */
+    int cut;                              /* the files are cut to the shortest */
+    int ncut;                             /* files cut */
+    int nfiles;
+    struct recover_file file[RECOVER_MAX_FILES];
+};
+
+static const unsigned char recover_w64_riff[16] = {'r',  'i',  'f',  'f',  0x2E, 0x91, 0xCF, 0x11,
+                                                   0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00};
+static const unsigned char recover_w64_tail[12] = {0xF3, 0xAC, 0xD3, 0x11, 0x8C, 0xD1,
+                                                   0x00, 0xC0, 0x4F, 0x8E, 0xDB, 0x8A};
+
+/* ---- bytes ---- */
+
+static uint32_t
+recover_le16(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
+}
+
+static uint32_t
+recover_le32(const unsigned char *p)
+{
+    return recover_le16(p) | recover_le16(p + 2) << 16;
+}
+
+static uint64_t
+recover_le64(const unsigned char *p)
+{
+    return (uint64_t)recover_le32(p) | (uint64_t)recover_le32(p + 4) << 32;
+}
+
+static uint32_t
+recover_be16(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 8 | (uint32_t)p[1];
+}
+
+static uint32_t
+recover_be32(const unsigned char *p)
+{
+    return recover_be16(p) << 16 | recover_be16(p + 2);
+}
+
+static void
+recover_put_le32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+recover_put_le64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static void
+recover_put_be32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * (3 - i)));
+}
+
+static int
+recover_printable(const unsigned char *id)
+{
+    for (int i = 0; i < 4; i++)
+        if (id[i] < 0x20 || id[i] > 0x7E)
+            return 0;
+    return 1;
+}
+
+/* 1 when the 4-byte chunk id is one of `ids`, "|"-separated ("NONE|twos"). */
+static int
+recover_id_is(const void *id, const char *ids)
+{
+    for (const char *p = ids;; p += 5) {
+        if (memcmp(id, p, 4) == 0)
+            return 1;
+        if (p[4] != '|')
+            return 0;
+    }
+}
+
+/* 0 when all n bytes were read at off. */
+static int
+recover_pread(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            if (r == 0)
+                errno = EIO; /* short file */
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static int
+recover_pwrite(int fd, const void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+/* ---- headers ---- */
+
+/* WAVEFORMATEX (WAV, RF64, W64): channels, rate, sample size, encoding. */
+static const char *
+recover_fmt(struct recover_file *f, const unsigned char *b, uint64_t size)
+{
+    if (size < 16)
+        return "fmt chunk too short";
+    uint32_t tag = recover_le16(b), align = recover_le16(b + 12);
+    f->channels = (int)recover_le16(b + 2);
+    f->rate = recover_le32(b + 4);
+    f->bits = (int)recover_le16(b + 14);
+    if (tag == 0xFFFE) {
+        if (size < 40)
+            return "WAVE_FORMAT_EXTENSIBLE fmt chunk too short";
+        tag = recover_le16(b + 24); /* the sub-format GUID starts with the tag */
+    }
+    if (tag != 1 && tag != 3)
+        return "not PCM or IEEE float audio";
+    f->is_float = tag == 3;
+    if (f->channels < 1 || f->channels > 256 || f->bits < 8 || f->bits > 64)
+        return "implausible channels or sample size";
+    f->frame = (uint32_t)f->channels * (uint32_t)((f->bits + 7) / 8);
+    if (align != f->frame)
+        return "block align is not channels x bytes per sample";
+    return NULL;
+}
+
+static const char *
+recover_parse_riff(struct recover_file *f, const unsigned char *h)
+{
+    unsigned char c[8], b[40];
+    uint64_t pos = 12, ds64_data = 0;
+    int have_fmt = 0;
+
+    if (memcmp(h + 8, "WAVE", 4) != 0)
+        return "RIFF file that is not WAVE";
+    f->kind = memcmp(h, "RF64", 4) == 0 ? RECOVER_RF64 : RECOVER_WAV;
+    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
+        if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0)
+            return "no data chunk";
+        uint64_t size = recover_le32(c + 4);
+        if (memcmp(c, "data", 4) == 0) {
+            if (!have_fmt)
+                return "no fmt chunk before the data chunk";
+            if (f->kind == RECOVER_RF64 && !f->ds64)
+                return "RF64 file without a ds64 chunk";
+            f->data_hdr = pos;
+            f->data_off = pos + 8;
+            f->declared = f->kind == RECOVER_RF64 && size == 0xFFFFFFFF ? ds64_data : size;
+            return NULL;
+        }
+        size_t want = size < sizeof b ? (size_t)size : sizeof b;
+        if (memcmp(c, "fmt ", 4) == 0) {
+            if (recover_pread(f->fd, b, want, pos + 8) < 0)
+                return "fmt chunk cut short";
+            const char *why = recover_fmt(f, b, want);
+            if (why)
+                return why;
+            have_fmt = 1;
+        } else if (memcmp(c, "ds64", 4) == 0 && f->kind == RECOVER_RF64) {
+            if (size < 24 || recover_pread(f->fd, b, 24, pos + 8) < 0)
+                return "ds64 chunk too short";
+            f->ds64 = pos;
+            ds64_data = recover_le64(b + 8);
+        } else if (memcmp(c, "fact", 4) == 0 && size >= 4) {
+            f->fact = pos;
+            f->fact_size = size;
+        }
+        pos += 8 + size + (size & 1);
+    }
+    return "too many chunks before the data chunk";
+}
+
+static const char *
+recover_parse_aiff(struct recover_file *f, const unsigned char *h)
+{
+    unsigned char c[8], b[22];
+    uint64_t pos = 12;
+    int aifc;
+
+    if (memcmp(h + 8, "AIFF", 4) == 0)
+        aifc = 0;
+    else if (memcmp(h + 8, "AIFC", 4) == 0)
+        aifc = 1;
+    else
+        return "FORM file that is not AIFF or AIFC";
+    f->kind = RECOVER_AIFF;
+    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
+        if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0)
+            return "no SSND chunk";
+        uint64_t size = recover_be32(c + 4);
+        if (memcmp(c, "COMM", 4) == 0) {
+            size_t want = size < sizeof b ? (size_t)size : sizeof b;
+            if (size < 18 || recover_pread(f->fd, b, want, pos + 8) < 0)
+                return "COMM chunk too short";
+            f->comm = pos;
+            f->channels = (int)recover_be16(b);
+            f->bits = (int)recover_be16(b + 6);
+            int exp = (int)(recover_be16(b + 8) & 0x7FFF);
+            uint64_t mant = (uint64_t)recover_be32(b + 10) << 32 | recover_be32(b + 14);
+            f->rate = ldexp((double)mant, exp - 16383 - 63);
+            int bytes = (f->bits + 7) / 8;
+            if (aifc) {
+                if (size < 22)
+                    return "AIFC COMM chunk without a compression type";
+                const char *ct = (const char *)b + 18;
+                f->is_float = recover_id_is(ct, "fl32|FL32|fl64|FL64");
+                if (f->is_float)
+                    bytes = ct[2] == '3' ? 4 : 8;
+                else if (!recover_id_is(ct, "NONE|twos|sowt|in24|in32|raw "))
+                    return "compressed AIFC audio";
+            }
+            if (f->channels < 1 || f->channels > 256 || f->bits < 8 || f->bits > 64)
+                return "implausible channels or sample size";
+            f->frame = (uint32_t)f->channels * (uint32_t)bytes;
+        } else if (memcmp(c, "SSND", 4) == 0) {
+            if (!f->comm)
+                return "no COMM chunk before the SSND chunk";
+            if (size < 8 || recover_pread(f->fd, b, 8, pos + 8) < 0)
+                return "SSND chunk too short";
+            f->ssnd_offset = recover_be32(b);
+            if (size < 8 + (uint64_t)f->ssnd_offset)
+                return "SSND offset past the chunk";
+            f->data_hdr = pos;
+            f->data_off = pos + 16 + f->ssnd_offset;
+            f->declared = size - 8 - f->ssnd_offset;
+            return NULL;
+        }
+        pos += 8 + size + (size & 1);
+    }
+    return "too many chunks before the SSND chunk";
+}
+
+static const char *
+recover_parse_w64(struct recover_file *f)
+{
+    unsigned char c[24], b[40];
+    uint64_t pos = 40;
+    int have_fmt = 0;
+
+    f->kind = RECOVER_W64;
+    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
+        if (pos + 24 > f->fsize || recover_pread(f->fd, c, 24, pos) < 0)
+            return "no data chunk";
+        uint64_t size = recover_le64(c + 16);
+        if (size < 24)
+            return "chunk size below its header";
+        int known = memcmp(c + 4, recover_w64_tail, 12) == 0;
+        if (known && memcmp(c, "data", 4) == 0) {
+            if (!have_fmt)
+                return "no fmt chunk before the data chunk";
+            f->data_hdr = pos;
+            f->data_off = pos + 24;
+            f->declared = size - 24;
+            return NULL;
+        }
+        size_t want = size - 24 < sizeof b ? (size_t)(size - 24) : sizeof b;
+        if (known && memcmp(c, "fmt ", 4) == 0) {
+            if (recover_pread(f->fd, b, want, pos + 24) < 0)
+                return "fmt chunk cut short";
+            const char *why = recover_fmt(f, b, want);
+            if (why)
+                return why;
+            have_fmt = 1;
+        } else if (known && memcmp(c, "fact", 4) == 0 && size >= 28) {
+            f->fact = pos;
+            f->fact_size = size - 24;
+        }
+        if (size > UINT64_MAX - pos - 7)
+            return "chunk size out of range";
+        pos += (size + 7) & ~(uint64_t)7;
+    }
+    return "too many chunks before the data chunk";
+}
+
+/* 1 when the bytes from pos to the end of the file are a well-formed chain
+ * of chunks: then the data chunk does not run to the end of the file. */
+static int
+recover_chain(const struct recover_file *f, uint64_t pos)
+{
+    unsigned char c[24];
+
+    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
+        if (pos == f->fsize)
+            return 1;
+        if (f->kind == RECOVER_W64) {
+            if (pos + 24 > f->fsize || recover_pread(f->fd, c, 24, pos) < 0 ||
+                !recover_printable(c))
+                return 0;
+            uint64_t size = recover_le64(c + 16);
+            if (size < 24 || size > f->fsize - pos)
+                return 0;
+            uint64_t next = pos + ((size + 7) & ~(uint64_t)7);
+            pos = next > f->fsize && pos + size == f->fsize ? f->fsize : next;
+        } else {
+            if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0 || !recover_printable(c))
+                return 0;
+            uint64_t size = f->kind == RECOVER_AIFF ? recover_be32(c + 4) : recover_le32(c + 4);
+            if (size > f->fsize - pos - 8)
+                return 0;
+            uint64_t next = pos + 8 + size + (size & 1);
+            pos = next > f->fsize ? f->fsize : next;
+        }
+    }
+    return 0;
+}
+
+/* Parses the header and measures the audio present.  Returns NULL or why
+ * the file is not understood. */
+static const char *
+recover_parse(struct recover_file *f)
+{
+    unsigned char h[40];
+    const char *why;
+    struct stat st;
+
+    if (fstat(f->fd, &st) < 0)
+        return strerror(errno);
+    f->fsize = (uint64_t)st.st_size;
+    if (f->fsize < 12 || recover_pread(f->fd, h, f->fsize < 40 ? 12 : 40, 0) < 0)
+        return "too short for an audio header";
+    if (!memcmp(h, "RIFF", 4) || !memcmp(h, "RF64", 4))
+        why = recover_parse_riff(f, h);
+    else if (!memcmp(h, "FORM", 4))
+        why = recover_parse_aiff(f, h);
+    else if (f->fsize >= 40 && !memcmp(h, recover_w64_riff, 16) && !memcmp(h + 24, "wave", 4))
+        why = recover_parse_w64(f);
+    else
+        why = "not a WAV, RF64, AIFF or W64 file";
+    if (why)
+        return why;
+    if (f->data_off > f->fsize)
+        return "file ends inside the data chunk header";
+
+    uint64_t avail = f->fsize - f->data_off;
+    uint64_t pad = f->kind == RECOVER_W64 ? (8 - f->declared % 8) % 8 : f->declared & 1;
+    uint64_t end = f->data_off + f->declared;
+    f->frames_hdr = f->declared / f->frame;
+    if (f->declared <= avail && (end == f->fsize || end + pad == f->fsize)) {
+        f->data_last = 1; /* consistent */
+        f->frames_disk = f->frames_hdr;
+    } else if (f->declared <= avail && recover_chain(f, end + pad)) {
+        f->data_last = 0; /* finalised, chunks follow the audio */
+        f->frames_disk = f->frames_hdr;
+    } else {
+        f->data_last = 1; /* stale header: the audio runs to the end */
+        f->frames_disk = avail / f->frame;
+    }
+    f->parsed = 1;
+    return NULL;
+}
+
+/* RIFF -> RF64 for a WAV file whose repaired size no longer fits 32 bits:
+ * the header before the data chunk is rebuilt in place (same length) with a
+ * ds64 chunk, without the JUNK/PAD/fact chunks, padded with a PAD chunk. */
+static int
+recover_rf64(const struct recover_take *t, struct recover_file *f, uint64_t size, uint64_t bytes)
+{
+    size_t n = (size_t)f->data_hdr, w = 12, pos = 12;
+    unsigned char *old = NULL, *neu = NULL;
+    const char *why = NULL;
+    int rc = -1;
+
+    if (f->data_hdr > RECOVER_MAX_HEADER) {
+        why = "header too large";
+        goto out;
+    }
+    old = malloc(n);
+    neu = calloc(1, n + 8);
+    if (!old || !neu) {
+        why = strerror(ENOMEM);
+        goto out;
+    }
+    if (recover_pread(f->fd, old, n, 0) < 0) {
+        why = strerror(errno);
+        goto out;
+    }
+    memcpy(neu, "RF64\xFF\xFF\xFF\xFFWAVE", 12);
+    memcpy(neu + w, "ds64", 4);
+    recover_put_le32(neu + w + 4, 28);
+    recover_put_le64(neu + w + 8, size - 8);
+    recover_put_le64(neu + w + 16, bytes);
+    recover_put_le64(neu + w + 24, bytes / f->frame);
+    recover_put_le32(neu + w + 32, 0);
+    w += 36;
+    while (pos + 8 <= n) {
+        uint64_t csize = recover_le32(old + pos + 4);
+        size_t next = pos + 8 + (size_t)csize + (size_t)(csize & 1);
+        if (csize > n || next > n) {
+            why = "malformed header";
+            goto out;
+        }
+        if (!recover_id_is(old + pos, "JUNK|PAD |fact|ds64")) {
+            if (w + (next - pos) > n) {
+                why = "no room for a ds64 chunk";
+                goto out;
+            }
+            memcpy(neu + w, old + pos, next - pos);
+            w += next - pos;
+        }
+        pos = next;
+    }
+    if (n - w > 0 && n - w < 8) {
+        why = "no room for a ds64 chunk";
+        goto out;
+    }
+    if (n > w) {
+        memcpy(neu + w, "PAD ", 4);
+        recover_put_le32(neu + w + 4, (uint32_t)(n - w - 8));
+    }
+    memcpy(neu + n, "data\xFF\xFF\xFF\xFF", 8);
+    if (recover_pwrite(f->fd, neu, n + 8, 0) < 0) {
+        why = strerror(errno);
+        goto out;
+    }
+    f->kind = RECOVER_RF64;
+    rc = 0;
+out:
+    if (why)
+        log_error("%s/%s: %.1f GiB of audio need an RF64 header, which cannot be written: %s",
+                  t->path, f->name, (double)bytes / (1 << 30), why);
+    free(old);
+    free(neu);
+    return rc;
+}
+
+/* Makes the header describe f->frames_after frames and cuts the file there. */
+static int
+recover_fix(const struct recover_take *t, struct recover_file *f)
+{
+    uint64_t frames = f->frames_after, bytes = frames * f->frame;
+    uint64_t pad = f->kind == RECOVER_W64 ? 0 : bytes & 1;
+    uint64_t size = f->data_off + bytes + pad;
+    unsigned char b[8];
+    int e = 0;
+
+    if (!f->data_last)
+        return 0; /* finalised: its header is right */
+    if (f->kind == RECOVER_AIFF && (size - 8 > UINT32_MAX || frames > UINT32_MAX)) {
+        log_error("%s/%s: %llu frames are more than an AIFF header can describe; left as it is",
+                  t->path, f->name, (unsigned long long)frames);
+        return -1;
+    }
+    if (size != f->fsize && ftruncate(f->fd, (off_t)size) < 0) {
+        log_error("%s/%s: cannot cut to %llu bytes: %s", t->path, f->name, (unsigned long long)size,
+                  strerror(errno));
+        return -1;
+    }
+    if (pad) {
+        b[0] = 0;
+        e |= recover_pwrite(f->fd, b, 1, size - 1);
+    }
+    switch (f->kind) {
+    case RECOVER_WAV:
+        if (size - 8 > UINT32_MAX) {
+            if (recover_rf64(t, f, size, bytes) < 0)
+                return -1;
+            break;
+        }
+        recover_put_le32(b, (uint32_t)(size - 8));
+        e |= recover_pwrite(f->fd, b, 4, 4);
+        recover_put_le32(b, (uint32_t)bytes);
+        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
+        if (f->fact) {
+            recover_put_le32(b, frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
+            e |= recover_pwrite(f->fd, b, 4, f->fact + 8);
+        }
+        break;
+    case RECOVER_RF64:
+        recover_put_le32(b, UINT32_MAX);
+        e |= recover_pwrite(f->fd, b, 4, 4);
+        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
+        recover_put_le64(b, size - 8);
+        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 8);
+        recover_put_le64(b, bytes);
+        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 16);
+        recover_put_le64(b, frames);
+        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 24);
+        if (f->fact) {
+            recover_put_le32(b, frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
+            e |= recover_pwrite(f->fd, b, 4, f->fact + 8);
+        }
+        break;
+    case RECOVER_AIFF:
+        recover_put_be32(b, (uint32_t)(size - 8));
+        e |= recover_pwrite(f->fd, b, 4, 4);
+        recover_put_be32(b, (uint32_t)(bytes + 8 + f->ssnd_offset));
+        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
+        recover_put_be32(b, (uint32_t)frames);
+        e |= recover_pwrite(f->fd, b, 4, f->comm + 10);
+        break;
+    case RECOVER_W64:
+        recover_put_le64(b, size);
+        e |= recover_pwrite(f->fd, b, 8, 16);
+        recover_put_le64(b, bytes + 24);
+        e |= recover_pwrite(f->fd, b, 8, f->data_hdr + 16);
+        if (f->fact) {
+            recover_put_le64(b, frames);
+            e |= recover_pwrite(f->fd, b, f->fact_size >= 8 ? 8 : 4, f->fact + 24);
+        }
+        break;
+    }
+    if (e || fsync(f->fd) < 0) {
+        log_error("%s/%s: cannot write the repaired header: %s", t->path, f->name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* libsndfile must now read exactly the repaired length. */
+static int
+recover_verify(const struct recover_take *t, struct recover_file *f)
+{
+    SF_INFO info;
+
+    memset(&info, 0, sizeof info);
+    if (lseek(f->fd, 0, SEEK_SET) < 0) {
+        log_error("%s/%s: cannot verify: %s", t->path, f->name, strerror(errno));
+        return -1;
+    }
+    SNDFILE *sf = sf_open_fd(f->fd, SFM_READ, &info, SF_FALSE);
+    if (!sf) {
+        log_error("%s/%s: libsndfile cannot read the repaired file: %s", t->path, f->name,
+                  sf_strerror(NULL));
+        return -1;
+    }
+    sf_close(sf);
+    if ((uint64_t)info.frames != f->frames_after) {
+        log_error("%s/%s: libsndfile reads %lld frames after the repair, not %llu", t->path,
+                  f->name, (long long)info.frames, (unsigned long long)f->frames_after);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- take folders ---- */
+
+/* 1 when some other open file description of the file exists (a live
+ * daemon sharing the root is writing it). */
+static int
+recover_busy(int fd)
+{
+    if (fcntl(fd, F_SETSIG, SIGURG) < 0)
+        return 0;
+    if (fcntl(fd, F_SETLEASE, F_WRLCK) < 0)
+        return errno == EAGAIN || errno == EBUSY;
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    return 0;
+}
+
+static int
+recover_is_audio_name(const char *name)
+{
+    static const char *const exts[] = {".wav", ".aif", ".aiff", ".aifc", ".w64", ".rf64"};
+    const char *dot = strrchr(name, '.');
+
+    if (!dot || name[0] == '.')
+        return 0;
+    for (size_t i = 0; i < sizeof exts / sizeof exts[0]; i++)
+        if (strcasecmp(dot, exts[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static int
+recover_safe_name(const char *name)
+{
+    return name[0] && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && !strchr(name, '/') &&
+           strlen(name) < RECOVER_NAME_MAX;
+}
+
+static struct recover_file *
+recover_find(struct recover_take *t, const char *name)
+{
+    for (int i = 0; i < t->nfiles; i++)
+        if (strcmp(t->file[i].name, name) == 0)
+            return &t->file[i];
+    return NULL;
+}
+
+/* Adds the audio files of the folder (regular files only). */
+static void
+recover_list(struct recover_take *t)
+{
+    int fd = dup(t->fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        log_warn("%s: cannot list: %s", t->path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        struct stat st;
+        if (!recover_is_audio_name(de->d_name) || !recover_safe_name(de->d_name))
+            continue;
+        if (fstatat(t->fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+            continue;
+        if (S_ISLNK(st.st_mode)) {
+            log_warn("%s/%s is a symlink: not followed, left alone", t->path, de->d_name);
+            continue;
+        }
+        if (!S_ISREG(st.st_mode) || recover_find(t, de->d_name))
+            continue;
+        if (t->nfiles == RECOVER_MAX_FILES) {
+            log_warn("%s: more than %d audio files; the rest are left alone", t->path,
+                     RECOVER_MAX_FILES);
+            break;
+        }
+        struct recover_file *f = &t->file[t->nfiles++];
+        snprintf(f->name, sizeof f->name, "%s", de->d_name);
+        f->fd = -1;
+    }
+    closedir(d);
+}
+
+/* Opens every listed file read-write, never through a symlink. */
+static void
+recover_open_files(struct recover_take *t)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        struct recover_file *f = &t->file[i];
+        struct stat st;
+        f->fd = openat(t->fd, f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        if (f->fd < 0) {
+            f->open_errno = errno;
+            continue;
+        }
+        if (fstat(f->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+            close(f->fd);
+            f->fd = -1;
+            f->open_errno = EINVAL;
+        }
+    }
+}
+
+static void
+recover_close_files(struct recover_take *t)
+{
+    for (int i = 0; i < t->nfiles; i++)
+        if (t->file[i].fd >= 0)
+            close(t->file[i].fd);
+    t->nfiles = 0;
+}
+
+static const char *
+recover_format_name(const struct recover_file *f)
+{
+    return f->kind == RECOVER_AIFF ? "aiff" : f->kind == RECOVER_W64 ? "w64" : "wav";
+}
+
+static json_t *
+recover_sample_name(const struct recover_file *f)
+{
+    if (f->is_float)
+        return json_string(f->bits == 64 ? "double" : "float");
+    return json_sprintf("pcm%d", f->bits);
+}
+
+static int
+recover_write_manifest(const struct recover_take *t, json_t *m)
+{
+    int fd = openat(t->fd, "manifest.json.tmp",
+                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int rc = -1;
+
+    if (fd < 0) {
+        log_error("%s/manifest.json.tmp: cannot create: %s", t->path, strerror(errno));
+        return -1;
+    }
+    if (json_dumpfd(m, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0 ||
+        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
+        log_error("%s/manifest.json.tmp: cannot write: %s", t->path, strerror(errno));
+        goto out;
+    }
+    if (renameat(t->fd, "manifest.json.tmp", t->fd, "manifest.json") < 0) {
+        log_error("%s/manifest.json: cannot rename into place: %s", t->path, strerror(errno));
+        goto out;
+    }
+    fsync(t->fd);
+    rc = 0;
+out:
+    close(fd);
+    return rc;
+}
+
+/* A prepared take that never started: its audio files and the folder go.
+ * Returns 1 when the folder is gone. */
+static int
+recover_remove(struct recover_take *t, int songfd, const char *sub)
+{
+    struct stat st;
+
+    /* Another daemon on the root claims a take folder (mkdirat) and then
+     * creates its files, which it holds open (see recover_busy()): an
+     * empty folder only just made may be in between. */
+    if (t->nfiles == 0 && fstat(t->fd, &st) == 0 && time(NULL) - st.st_mtime < RECOVER_FRESH_S) {
+        log_debug("%s: empty and only just made: left alone", t->path);
+        return 0;
+    }
+    for (int i = 0; i < t->nfiles; i++)
+        if (unlinkat(t->fd, t->file[i].name, 0) < 0 && errno != ENOENT)
+            log_warn("%s/%s: cannot remove: %s", t->path, t->file[i].name, strerror(errno));
+    unlinkat(t->fd, "manifest.json.tmp", 0);
+    if (unlinkat(songfd, sub, AT_REMOVEDIR) < 0) {
+        log_warn("%s: the prepared take that never started cannot be removed: %s", t->path,
+                 strerror(errno));
+        return 0;
+    }
+    log_info("%s: removed the prepared take that never started", t->path);
+    return 1;
+}
+
+static void
+recover_now(char *buf, size_t n)
+{
+    struct timespec ts;
+    struct tm tm;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Takes the manifest's "files" into the take (listed = 1). */
+static void
+recover_listed(struct recover_take *t)
+{
+    json_t *files = json_object_get(t->manifest, "files"), *e;
+    size_t i;
+
+    json_array_foreach(files, i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "file"));
+        if (!name || !recover_safe_name(name)) {
+            log_warn("%s/manifest.json: file entry %zu is not a file name; ignored", t->path, i);
+            continue;
+        }
+        struct recover_file *f = recover_find(t, name);
+        if (!f && t->nfiles < RECOVER_MAX_FILES) {
+            f = &t->file[t->nfiles++];
+            snprintf(f->name, sizeof f->name, "%s", name);
+            f->fd = -1;
+        }
+        if (f)
+            f->listed = 1;
+    }
+}
+
+/* Reads manifest.json.  Returns 1 when the take is to be recovered (state
+ * "recording", or no manifest at all: t->manifest NULL), else 0. */
+static int
+recover_load_manifest(struct recover_take *t)
+{
+    json_error_t je;
+    struct stat st;
+    int fd = openat(t->fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+    if (fd < 0 && errno == ENOENT)
+        return 1;
+    if (fd < 0) {
+        log_warn("%s/manifest.json: cannot open (%s): take left alone", t->path,
+                 errno == ELOOP ? "it is a symlink" : strerror(errno));
+        return 0;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        log_warn("%s/manifest.json is not a regular file: take left alone", t->path);
+        close(fd);
+        return 0;
+    }
+    t->manifest = json_loadfd(fd, 0, &je);
+    close(fd);
+    const char *state = json_string_value(json_object_get(t->manifest, "state"));
+    if (!state) {
+        log_warn("%s/manifest.json: %s: take left alone", t->path,
+                 t->manifest ? "no \"state\"" : je.text);
+        return 0;
+    }
+    if (strcmp(state, "recording") != 0) {
+        log_debug("%s: %s, nothing to recover", t->path, state);
+        return 0;
+    }
+    return 1;
+}
+
+/* Parses every file and measures the take.  Returns 0, or -1 when the take
+ * is to be left alone (logged). */
+static int
+recover_measure(struct recover_take *t)
+{
+    const char *what = t->manifest ? "the take stays \"recording\" and is tried again on the "
+                                     "next start"
+                                   : "take left alone";
+
+    t->lo = UINT64_MAX;
+    t->before = UINT64_MAX;
+    for (int i = 0; i < t->nfiles; i++) {
+        struct recover_file *f = &t->file[i];
+        if (!t->manifest)
+            f->listed = 1; /* no manifest: the folder's audio files are the take */
+        if (f->fd < 0) {
+            int e = f->open_errno;
+            if (!f->listed)
+                continue; /* vanished, or not a regular file after all */
+            if (e != ENOENT && e != ELOOP && e != EISDIR && e != EINVAL && e != ENXIO) {
+                /* EACCES, EROFS, EMFILE, EIO...: maybe better next time */
+                log_error("%s/%s: cannot open: %s; %s", t->path, f->name, strerror(e), what);
+                return -1;
+            }
+            log_warn("%s/%s: listed in the manifest but %s", t->path, f->name,
+                     e == ELOOP    ? "a symlink (not followed)"
+                     : e == ENOENT ? "missing"
+                                   : "not a regular file");
+            json_array_append_new(t->missing, json_string(f->name));
+            continue;
+        }
+        const char *why = recover_parse(f);
+        if (why) {
+            struct stat st;
+            if (!t->manifest && fstat(f->fd, &st) == 0 && st.st_size == 0)
+                continue; /* created, never written: no frames */
+            log_warn("%s/%s: %s; left as it is", t->path, f->name, why);
+            json_array_append_new(t->unreadable, json_string(f->name));
+            continue;
+        }
+        t->found += f->frames_disk;
+        if (!f->listed)
+            continue;
+        t->take_files++;
+        if (f->frames_disk < t->lo)
+            t->lo = f->frames_disk;
+        if (f->frames_disk > t->hi)
+            t->hi = f->frames_disk;
+        if (f->frames_hdr < t->before)
+            t->before = f->frames_hdr;
+    }
+    if (t->take_files == 0) {
+        t->lo = t->hi = t->before = 0;
+        if (t->manifest)
+            log_warn("%s: no readable audio file of the take", t->path);
+    }
+    return 0;
+}
+
+/* The length policy (see the top of the file), then every file repaired
+ * and verified.  Returns 0, or -1 when a file could not be (logged). */
+static int
+recover_repair(struct recover_take *t)
+{
+    int errors = 0;
+
+    t->cut = t->hi - t->lo <= RECOVER_MAX_CUT;
+    for (int i = 0; i < t->nfiles && t->cut; i++) {
+        const struct recover_file *f = &t->file[i];
+        if (f->parsed && f->listed && !f->data_last && f->frames_disk > t->lo)
+            t->cut = 0; /* a finalised file cannot be cut */
+    }
+    if (!t->cut)
+        log_warn("%s: the files differ by %llu frames, more than a kill leaves: none is cut, "
+                 "each keeps all its frames",
+                 t->path, (unsigned long long)(t->hi - t->lo));
+    for (int i = 0; i < t->nfiles; i++) {
+        struct recover_file *f = &t->file[i];
+        if (!f->parsed)
+            continue;
+        f->frames_after = f->listed && t->cut ? t->lo : f->frames_disk;
+        if (f->frames_after < f->frames_disk) {
+            t->ncut++;
+            if (f->frames_disk - f->frames_after > t->cut_max)
+                t->cut_max = f->frames_disk - f->frames_after;
+        }
+        if (recover_fix(t, f) < 0 || recover_verify(t, f) < 0) {
+            errors++;
+            continue;
+        }
+        json_array_append_new(t->files,
+                              json_pack("{s:s, s:I, s:I, s:I, s:b}", "file", f->name,
+                                        "frames_header", (json_int_t)f->frames_hdr, "frames_found",
+                                        (json_int_t)f->frames_disk, "frames_after",
+                                        (json_int_t)f->frames_after, "in_manifest", f->listed));
+    }
+    if (errors) {
+        log_error("%s: %d file%s could not be repaired; %s", t->path, errors,
+                  errors == 1 ? "" : "s",
+                  t->manifest ? "the take stays \"recording\" and is tried again on the next "
+                                "start"
+                              : "it is tried again on the next start");
+        return -1;
+    }
+    return 0;
+}
+
+/* A manifest for a take that died before writing its own. */
+static json_t *
+recover_rebuild(const struct recover_take *t, const char *song, const char *sub)
+{
+    const struct recover_file *first = NULL;
+    json_t *files = json_array();
+    char *end;
+    long n = strtol(sub + 5, &end, 10);
+
+    for (int i = 0; i < t->nfiles; i++) {
+        if (!t->file[i].parsed)
+            continue;
+        if (!first)
+            first = &t->file[i];
+        json_array_append_new(files, json_pack("{s:s}", "file", t->file[i].name));
+    }
+    json_t *m =
+        json_pack("{s:s, s:i, s:s, s:s}", "state", "recording", "take",
+                  *end || n > INT32_MAX ? 0 : (int)n, "folder", t->path, "song_folder", song);
+    if (m && first) {
+        json_object_set_new(m, "sample_rate", json_integer((json_int_t)lround(first->rate)));
+        json_object_set_new(m, "format", json_string(recover_format_name(first)));
+        json_object_set_new(m, "sample_format", recover_sample_name(first));
+    }
+    json_object_set_new(m, "files", files);
+    json_object_set_new(m, "note",
+                        json_string("manifest.json was missing (the daemon stopped "
+                                    "before writing it); rebuilt from the audio files"));
+    return m;
+}
+
+/* manifest.json completed with the repaired length and the recovery
+ * object, and the take's log line. */
+static int
+recover_finish(struct recover_take *t)
+{
+    json_t *m = t->manifest;
+    json_int_t rate = json_integer_value(json_object_get(m, "sample_rate"));
+    char at[32], cut[128] = "";
+    int differ = t->hi != t->lo && !t->cut;
+
+    for (int i = 0; i < t->nfiles && rate <= 0; i++)
+        if (t->file[i].parsed && t->file[i].listed)
+            rate = (json_int_t)lround(t->file[i].rate);
+    recover_now(at, sizeof at);
+    json_object_set_new(m, "state", json_string("recovered"));
+    json_object_set_new(m, "length_frames", json_integer((json_int_t)t->lo));
+    json_object_set_new(
+        m, "length_seconds",
+        json_real(rate > 0 ? round((double)t->lo / (double)rate * 1000.0) / 1000.0 : 0.0));
+    json_object_set_new(m, "recovery",
+                        json_pack("{s:s, s:I, s:I, s:I, s:b, s:O, s:O, s:O}", "at", at,
+                                  "frames_before", (json_int_t)t->before, "frames_after",
+                                  (json_int_t)t->lo, "cut_frames_max", (json_int_t)t->cut_max,
+                                  "lengths_differ", differ, "files", t->files, "missing",
+                                  t->missing, "unreadable", t->unreadable));
+    if (recover_write_manifest(t, m) < 0)
+        return -1;
+    if (t->ncut)
+        snprintf(cut, sizeof cut, "; %d file%s cut by up to %llu frames to the shortest", t->ncut,
+                 t->ncut == 1 ? "" : "s", (unsigned long long)t->cut_max);
+    log_info("%s: recovered: %d file%s, %llu frames (%.3f s), the headers said %llu%s%s%s%s",
+             t->path, t->take_files, t->take_files == 1 ? "" : "s", (unsigned long long)t->lo,
+             rate > 0 ? (double)t->lo / (double)rate : 0.0, (unsigned long long)t->before, cut,
+             differ ? "; lengths differ" : "", json_array_size(t->missing) ? "; files missing" : "",
+             json_array_size(t->unreadable) ? "; files unreadable" : "");
+    return 0;
+}
+
+/* Does one take folder.  Returns 1 when a take was repaired, else 0;
+ * *removed is set when it was a prepared take and is gone. */
+static int
+recover_take(int songfd, const char *rootpath, const char *song, const char *sub, int *removed)
+{
+    struct recover_take *t = calloc(1, sizeof *t);
+    int repaired = 0;
+
+    if (t)
+        t->fd = -1;
+    if (!t || !(t->missing = json_array()) || !(t->unreadable = json_array()) ||
+        !(t->files = json_array())) {
+        log_error("%s/%s/%s: cannot recover: %s", rootpath, song, sub, strerror(ENOMEM));
+        goto out;
+    }
+    snprintf(t->path, sizeof t->path, "%s/%s/%s", rootpath, song, sub);
+    t->fd = openat(songfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (t->fd < 0) {
+        struct stat st;
+        if (fstatat(songfd, sub, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+            log_warn("%s is a symlink: not followed, left alone", t->path);
+        else if (errno != ENOTDIR)
+            log_warn("%s: cannot open: %s", t->path, strerror(errno));
+        goto out;
+    }
+    if (!recover_load_manifest(t))
+        goto out;
+    if (t->manifest)
+        recover_listed(t);
+    recover_list(t);
+    recover_open_files(t);
+    for (int i = 0; i < t->nfiles; i++) {
+        if (t->file[i].fd >= 0 && recover_busy(t->file[i].fd)) {
+            log_info("%s: %s is open in another process (a daemon sharing the capture dir?): "
+                     "take left alone",
+                     t->path, t->file[i].name);
+            goto out;
+        }
+    }
+    if (recover_measure(t) < 0)
+        goto out;
+    if (!t->manifest && t->found == 0) {
+        if (json_array_size(t->unreadable) == 0)
+            *removed |= recover_remove(t, songfd, sub);
+        else
+            log_warn("%s: no manifest.json, no audio frames, unreadable files: left alone",
+                     t->path);
+        goto out;
+    }
+    if (recover_repair(t) < 0)
+        goto out;
+    if (!t->manifest && !(t->manifest = recover_rebuild(t, song, sub))) {
+        log_error("%s: cannot build manifest.json: %s", t->path, strerror(ENOMEM));
+        goto out;
+    }
+    repaired = recover_finish(t) == 0;
+out:
+    if (t) {
+        json_decref(t->manifest);
+        json_decref(t->missing);
+        json_decref(t->unreadable);
+        json_decref(t->files);
+        recover_close_files(t);
+        if (t->fd >= 0)
+            close(t->fd);
+    }
+    free(t);
+    return repaired;
+}
+
+static int
+recover_is_take_name(const char *name)
+{
+    if (strncmp(name, "take-", 5) != 0 || !name[5])
+        return 0;
+    for (const char *p = name + 5; *p; p++)
+        if (*p < '0' || *p > '9')
+            return 0;
+    return 1;
+}
+
+/* Every take-* folder of one song folder. */
+static int
+recover_song(int rootfd, const char *rootpath, const char *song)
+{
+    int songfd = openat(rootfd, song, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int fd, n = 0, removed = 0;
+    DIR *d;
+    struct dirent *de;
+
+    if (songfd < 0)
+        return 0; /* a file, a symlink, unreadable: not a song folder of ours */
+    fd = dup(songfd);
+    d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        log_warn("%s/%s: cannot list: %s", rootpath, song, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        close(songfd);
+        return 0;
+    }
+    /* Names first: the loop below removes folders. */
+    char(*names)[RECOVER_NAME_MAX] = NULL;
+    size_t count = 0, cap = 0;
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        if (!recover_is_take_name(de->d_name) || strlen(de->d_name) >= RECOVER_NAME_MAX)
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            void *p = realloc(names, ncap * sizeof *names);
+            if (!p)
+                break;
+            names = p;
+            cap = ncap;
+        }
+        snprintf(names[count++], RECOVER_NAME_MAX, "%s", de->d_name);
+    }
+    closedir(d);
+    for (size_t i = 0; i < count; i++)
+        n += recover_take(songfd, rootpath, song, names[i], &removed);
+    free(names);
+    close(songfd);
+    /* A song folder that only held a prepared take goes too, like ctl does. */
+    if (removed && unlinkat(rootfd, song, AT_REMOVEDIR) < 0 && errno != ENOTEMPTY &&
+        errno != EEXIST)
+        log_debug("song folder '%s' stays: %s", song, strerror(errno));
+    return n;
+}
+
+int
+recover_takes(int rootfd, const char *rootpath)
+{
+    int fd = dup(rootfd), n = 0;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        log_error("cannot read the capture dir '%s' to recover takes: %s", rootpath,
+                  strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    char(*songs)[RECOVER_NAME_MAX] = NULL;
+    size_t count = 0, cap = 0;
+    rewinddir(d);
+    for (;;) {
+        errno = 0;
+        if (!(de = readdir(d)))
+            break;
+        if (de->d_name[0] == '.' || strlen(de->d_name) >= RECOVER_NAME_MAX)
+            continue;
+        if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+            continue;
+        if (count == cap) {
+            size_t ncap = cap ? 2 * cap : 16;
+            void *p = realloc(songs, ncap * sizeof *songs);
+            if (!p) {
+                log_error("cannot recover takes in '%s': %s", rootpath, strerror(ENOMEM));
+                closedir(d);
+                free(songs);
+                return -1;
+            }
+            songs = p;
+            cap = ncap;
+        }
+        snprintf(songs[count++], RECOVER_NAME_MAX, "%s", de->d_name);
+    }
+    int err = errno;
+    closedir(d);
+    if (err) {
+        log_error("cannot read the capture dir '%s' to recover takes: %s", rootpath, strerror(err));
+        free(songs);
+        return -1;
+    }
+    for (size_t i = 0; i < count; i++)
+        n += recover_song(rootfd, rootpath, songs[i]);
+    free(songs);
+    return n;
+}

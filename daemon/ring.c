@@ -1,12 +1,16 @@
 /* ring — lock-free SPSC byte ring with C11 atomics.
  *
  * head and tail are free-running byte counters (they wrap at SIZE_MAX, which
- * the unsigned arithmetic below handles); the index into the buffer is the
- * counter masked by size-1.  The producer owns head, the consumer owns tail;
- * each reads the other's counter with acquire and publishes its own with
- * release, so the bytes copied before a publish are visible to the other
- * side before the new counter is.  Called from the JACK process thread on
- * the producer side: nothing here allocates, locks or blocks. */
+ * the unsigned arithmetic below handles) used only for the accounting of
+ * space.  Where the bytes go is kept apart: each side has its own index into
+ * the buffer (wpos for the producer, rpos for the consumer), advanced with a
+ * compare-and-subtract, so the buffer can be any whole number of pages, not
+ * a power of two: a 35 MB capture ring costs 35 MB of RAM, not 64.  The
+ * producer owns head and wpos, the consumer tail and rpos; each reads the
+ * other's counter with acquire and publishes its own with release, so the
+ * bytes copied before a publish are visible to the other side before the new
+ * counter is.  Called from the JACK process thread on the producer side:
+ * nothing here allocates, locks or blocks. */
 #include "ring.h"
 
 #include <stdlib.h>
@@ -16,21 +20,18 @@
 int
 ring_init(struct ring *r, size_t min_bytes)
 {
-    size_t size = 4096;
+    size_t size;
 
     memset(r, 0, sizeof *r);
-    while (size < min_bytes) {
-        if (size > ((size_t)-1) / 4)
-            return -1;
-        size <<= 1;
-    }
+    if (min_bytes > ((size_t)-1) / 4)
+        return -1;
+    size = min_bytes < RING_PAGE ? RING_PAGE : (min_bytes + RING_PAGE - 1) / RING_PAGE * RING_PAGE;
     r->buf = aligned_alloc(64, size);
     if (!r->buf)
         return -1;
     memset(r->buf, 0, size); /* touch every page before real-time use */
     r->locked = mlock(r->buf, size) == 0;
     r->size = size;
-    r->mask = size - 1;
     atomic_init(&r->head, 0);
     atomic_init(&r->tail, 0);
     return 0;
@@ -58,7 +59,9 @@ ring_write_space(const struct ring *r)
 void
 ring_put(struct ring *r, size_t off, const void *src, size_t len)
 {
-    size_t pos = (atomic_load_explicit(&r->head, memory_order_relaxed) + off) & r->mask;
+    size_t pos = r->wpos + off;
+    if (pos >= r->size)
+        pos -= r->size;
     size_t first = r->size - pos;
 
     if (first >= len) {
@@ -73,6 +76,9 @@ void
 ring_publish(struct ring *r, size_t len)
 {
     size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    r->wpos += len;
+    if (r->wpos >= r->size)
+        r->wpos -= r->size;
     atomic_store_explicit(&r->head, head + len, memory_order_release);
 }
 
@@ -87,7 +93,9 @@ ring_read_space(const struct ring *r)
 void
 ring_peek(const struct ring *r, size_t off, void *dst, size_t len)
 {
-    size_t pos = (atomic_load_explicit(&r->tail, memory_order_relaxed) + off) & r->mask;
+    size_t pos = r->rpos + off;
+    if (pos >= r->size)
+        pos -= r->size;
     size_t first = r->size - pos;
 
     if (first >= len) {
@@ -102,5 +110,8 @@ void
 ring_consume(struct ring *r, size_t len)
 {
     size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    r->rpos += len;
+    if (r->rpos >= r->size)
+        r->rpos -= r->size;
     atomic_store_explicit(&r->tail, tail + len, memory_order_release);
 }

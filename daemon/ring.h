@@ -12,16 +12,19 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
+#define RING_PAGE 4096 /* sizes are whole multiples of this */
+
 struct ring {
     unsigned char *buf;
-    size_t size; /* power of two */
-    size_t mask;
+    size_t size;                     /* a multiple of RING_PAGE */
     int locked;                      /* buf is mlock()ed */
     _Alignas(64) atomic_size_t head; /* total bytes published by the producer */
+    size_t wpos;                     /* producer's index into buf, < size */
     _Alignas(64) atomic_size_t tail; /* total bytes released by the consumer */
+    size_t rpos;                     /* consumer's index into buf, < size */
 };
 
-/* Allocates at least `min_bytes` (rounded up to a power of two), touches
+/* Allocates at least `min_bytes` (rounded up to whole pages), touches
  * every page and tries to mlock() it.  Returns 0 or -1 (logged by caller
  * through errno: ENOMEM). */
 int ring_init(struct ring *r, size_t min_bytes);

@@ -27,12 +27,14 @@ check_pattern(const unsigned char *p, size_t len, unsigned seed)
 }
 
 /* Moves both counters to `start` on an empty ring (as if that many bytes
- * had passed through). */
+ * had passed through), and both buffer indexes where those bytes would
+ * have left them. */
 static void
 set_counters(struct ring *r, size_t start)
 {
     atomic_store(&r->head, start);
     atomic_store(&r->tail, start);
+    r->wpos = r->rpos = start % r->size;
 }
 
 static void
@@ -41,8 +43,8 @@ test_init(void)
     static const struct {
         size_t min, size;
     } cases[] = {
-        {0, 4096},    {1, 4096},    {4095, 4096},    {4096, 4096},       {4097, 8192},
-        {5000, 8192}, {8192, 8192}, {65537, 131072}, {1000000, 1048576},
+        {0, 4096},    {1, 4096},    {4095, 4096},  {4096, 4096},   {4097, 8192},
+        {5000, 8192}, {8192, 8192}, {8193, 12288}, {65537, 69632}, {1000000, 1003520},
     };
     struct ring r;
 
@@ -50,8 +52,7 @@ test_init(void)
         if (!CHECK_INT_EQ(ring_init(&r, cases[i].min), 0))
             continue;
         CHECK_INT_EQ(r.size, cases[i].size);
-        CHECK_INT_EQ(r.mask, cases[i].size - 1);
-        CHECK((r.size & (r.size - 1)) == 0);
+        CHECK(r.size % RING_PAGE == 0); /* whole pages, not a power of two */
         CHECK(r.buf != NULL);
         CHECK_INT_EQ(ring_write_space(&r), r.size);
         CHECK_INT_EQ(ring_read_space(&r), 0);
@@ -154,10 +155,14 @@ test_wrap(void)
     ring_consume(&r, 2000);
     CHECK_INT_EQ(ring_read_space(&r), 0);
 
-    /* Every split position of a record across the end. */
-    for (size_t start = 4096 - 64; start <= 4096; start++) {
+    /* Every split position of a record across the end, in a ring of one
+     * page and in one of three. */
+    for (size_t start = 4096 - 64; start <= 12288; start++) {
+        if (start == 4097)
+            start = 12288 - 64;
+        size_t size = start > 4096 ? 12288 : 4096;
         ring_free(&r);
-        if (!CHECK_INT_EQ(ring_init(&r, 4096), 0))
+        if (!CHECK_INT_EQ(ring_init(&r, size), 0))
             return;
         set_counters(&r, start);
         fill_pattern(a, 100, (unsigned)start);
@@ -418,8 +423,8 @@ test_stress_one(size_t ring_bytes, size_t start)
     CHECK_INT_EQ(s->gaps + (s->attempts - s->last_seq), s->dropped);
     CHECK(s->received > 0);
     CHECK_INT_EQ(ring_read_space(&s->r), 0);
-    printf("  stress ring=%zu start=%s: %lu records (%.1f MB) delivered, %lu dropped\n", s->r.size,
-           start ? "SIZE_MAX-1000" : "0", s->received, (double)s->bytes / 1e6, s->dropped);
+    printf("  stress ring=%zu start=SIZE_MAX-%zu: %lu records (%.1f MB) delivered, %lu dropped\n",
+           s->r.size, SIZE_MAX - start, s->received, (double)s->bytes / 1e6, s->dropped);
     ring_free(&s->r);
     free(s);
 }
@@ -431,6 +436,7 @@ test_stress(void)
      * second run starts the counters just before SIZE_MAX. */
     test_stress_one(4096, 0);
     test_stress_one(65536, SIZE_MAX - 1000);
+    test_stress_one(12288, SIZE_MAX - 5000); /* not a power of two */
 }
 
 int

@@ -27,22 +27,40 @@ meter_db(double linear)
     return db < METER_SILENCE_DB ? METER_SILENCE_DB : (float)db;
 }
 
+/* Eight independent lanes (peak, sum of squares, clips) so the compiler
+ * can keep them in two SSE registers or one AVX register: floating-point
+ * sums may not be reordered behind the programmer's back, so the lanes are
+ * spelled out.  Float accumulation per period: n is small. */
+#define METER_LANES 8
+
 uint32_t
 meter_block(const float *x, uint32_t n, float *peak, float *sumsq)
 {
-    float p = 0.0f;
-    float s = 0.0f; /* float accumulation per period: n is small */
-    uint32_t clips = 0;
+    float p[METER_LANES] = {0}, s[METER_LANES] = {0};
+    uint32_t c[METER_LANES] = {0}, i = 0;
 
-    for (uint32_t i = 0; i < n; i++) {
-        float a = fabsf(x[i]);
-        p = a > p ? a : p;
-        s += x[i] * x[i];
-        clips += a >= 1.0f;
+    for (; i + METER_LANES <= n; i += METER_LANES) {
+        for (int k = 0; k < METER_LANES; k++) {
+            float v = x[i + k], a = fabsf(v);
+            p[k] = a > p[k] ? a : p[k];
+            s[k] += v * v;
+            c[k] += a >= 1.0f;
+        }
     }
-    *peak = p;
-    *sumsq = s;
-    return clips;
+    for (; i < n; i++) {
+        float v = x[i], a = fabsf(v);
+        p[0] = a > p[0] ? a : p[0];
+        s[0] += v * v;
+        c[0] += a >= 1.0f;
+    }
+    for (int k = 1; k < METER_LANES; k++) {
+        p[0] = p[k] > p[0] ? p[k] : p[0];
+        s[0] += s[k];
+        c[0] += c[k];
+    }
+    *peak = p[0];
+    *sumsq = s[0];
+    return c[0];
 }
 
 uint32_t

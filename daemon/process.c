@@ -70,7 +70,7 @@ process_wait_space(struct engine *e, size_t need)
 }
 
 static void
-process_push(struct engine *e, jack_nframes_t nframes, uint64_t tframe)
+process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, uint64_t tframe)
 {
     size_t bytes = (size_t)nframes * sizeof(float);
     size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
@@ -98,7 +98,7 @@ process_push(struct engine *e, jack_nframes_t nframes, uint64_t tframe)
     ring_put(&e->ring, 0, &h, sizeof h);
     size_t off = sizeof h;
     for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes)
-        ring_put(&e->ring, off, jack_port_get_buffer(e->port[e->plan_ch[i]], nframes), bytes);
+        ring_put(&e->ring, off, buf[e->plan_ch[i]], bytes);
     ring_publish(&e->ring, need);
     e->rt_pending = 0;
 }
@@ -138,34 +138,36 @@ static void
 process_residual(struct engine *e, struct engine_meter *m, const float *const *buf, int side,
                  uint32_t off, uint32_t n, float *sum, float *mixout)
 {
-    float mixbuf[ENGINE_CHUNK], xbuf[ENGINE_CHUNK];
+    float mixbuf[ENGINE_CHUNK], xbuf[ENGINE_CHUNK], dbuf[ENGINE_CHUNK], r[ENGINE_CHUNK];
     const float *mix = process_comp(e, ENGINE_MIX_L + side, buf, off, n, mixbuf);
+    const float *a = sum, *b = mix;
     float *dl = e->delay[side];
     uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
-    float peak = 0.0f, ss = 0.0f, r[ENGINE_CHUNK];
+    float peak, ss;
 
-    for (uint32_t i = 0; i < n; i++)
-        sum[i] = 0.0f;
+    memset(sum, 0, n * sizeof *sum);
     for (int s = 0; s < e->nstems; s++) {
         const float *x = process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf);
         for (uint32_t i = 0; i < n; i++)
             sum[i] += x[i];
     }
-    for (uint32_t i = 0; i < n; i++) {
-        float a = sum[i], b = mix[i];
-        mixout[i] = b;
-        if (d) { /* the delayed signal goes through the delay line */
-            float *x = e->offset > 0 ? &a : &b;
+    memcpy(mixout, mix, n * sizeof *mixout);
+    if (d) { /* the delayed signal goes through the delay line */
+        memcpy(dbuf, e->offset > 0 ? sum : mix, n * sizeof *dbuf);
+        for (uint32_t i = 0; i < n; i++) {
             float y = dl[p];
-            dl[p] = *x;
-            *x = y;
+            dl[p] = dbuf[i];
+            dbuf[i] = y;
             p = p + 1 == d ? 0 : p + 1;
         }
-        r[i] = a - b;
-        float ar = fabsf(r[i]);
-        peak = ar > peak ? ar : peak;
-        ss += r[i] * r[i];
+        if (e->offset > 0)
+            a = dbuf;
+        else
+            b = dbuf;
     }
+    for (uint32_t i = 0; i < n; i++)
+        r[i] = a[i] - b[i];
+    meter_block(r, n, &peak, &ss);
     if (peak > m->rpeak[side])
         m->rpeak[side] = peak;
     m->rsumsq[side] += ss;
@@ -182,9 +184,8 @@ process_residual(struct engine *e, struct engine_meter *m, const float *const *b
 /* Per-period meter figures and the null residual for the control thread.
  * A full meter or lag ring drops the figures, never audio. */
 static void
-process_meter(struct engine *e, jack_nframes_t nframes)
+process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
 {
-    const float *buf[ENGINE_MAX_CH];
     struct engine_meter m;
     float sum[2][ENGINE_CHUNK], mixc[2][ENGINE_CHUNK];
     int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
@@ -200,7 +201,6 @@ process_meter(struct engine *e, jack_nframes_t nframes)
     m.ring_fill = (uint32_t)(ring_read_space(&e->ring) * 1000 / e->ring.size);
     for (int k = 0; k < e->nreg; k++) {
         int ch = e->reg_ch[k];
-        buf[ch] = jack_port_get_buffer(e->port[ch], nframes);
         m.clips[ch] = meter_block(buf[ch], nframes, &m.peak[ch], &m.sumsq[ch]);
     }
     if (want_lag && ring_write_space(&e->lag_ring) < lag_bytes)
@@ -311,9 +311,13 @@ process_cycle(jack_nframes_t nframes, void *arg)
     e->rt_rolling = rolling;
     e->rt_tnext = pos.frame + nframes;
     e->rt_cnext = e->rt_clock + nframes;
+    /* Each port's buffer once per cycle (registered ports only). */
+    const float *buf[ENGINE_MAX_CH];
+    for (int k = 0; k < e->nreg; k++)
+        buf[e->reg_ch[k]] = jack_port_get_buffer(e->port[e->reg_ch[k]], nframes);
     if (e->rt_cur)
-        process_push(e, nframes, pos.frame);
-    process_meter(e, nframes);
+        process_push(e, buf, nframes, pos.frame);
+    process_meter(e, buf, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     e->rt_cb_ns = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec));

@@ -238,10 +238,12 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
         goto fail;
     }
-    /* Meter figures for two seconds at 16-frame periods; lag samples for
-     * one second. */
-    size_t meter_bytes = (size_t)e->rate / 16 * 2 * sizeof(struct engine_meter);
-    size_t lag_bytes = (size_t)e->rate * 2 * sizeof(float) * 2;
+    /* Meter figures for two seconds at 64-frame periods (half a second at
+     * 16), lag samples for half a second: the control thread drains both
+     * every MAIN_TICK_MS (25 ms), and a full one drops figures, never audio. */
+    size_t meter_bytes = (size_t)e->rate / 64 * 2 * sizeof(struct engine_meter);
+    size_t lag_bytes =
+        (size_t)e->rate / 2 * 2 * sizeof(float) + 256 * sizeof(struct engine_lag_rec);
     e->null_thr = (float)pow(10.0, c->null_threshold_db / 20.0);
     e->offset = c->mix_offset_frames;
     if (ring_init(&e->meter_ring, meter_bytes) < 0 || ring_init(&e->lag_ring, lag_bytes) < 0 ||

@@ -3,6 +3,7 @@
 #   make deps       install the Debian packages the build and tests need
 #   make demo       record a demo take (private jackd -d dummy when none runs)
 #   make test       unit + integration tests against a real jackd -d dummy
+#   make bench      performance benchmark against jack_capture (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined   sanitizer build (into build/ as well)
 
@@ -40,7 +41,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c
+              daemon/recover.c daemon/pcm.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -51,7 +52,7 @@ TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover
+         $(B)/tests/test_recover $(B)/tests/test_pcm
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -122,6 +123,10 @@ $(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/da
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # Debian packages for building and testing.
@@ -139,11 +144,16 @@ demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
 
+# The performance benchmark (not part of `make test`): see bench/README.md.
+bench: deps
+	$(MAKE) all
+	bash bench/run.sh
+
 format:
-	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch]
+	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch] bench/*.c
 
 check-format:
-	clang-format --dry-run --Werror daemon/*.[ch] clients/*.[ch] tests/*.[ch]
+	clang-format --dry-run --Werror daemon/*.[ch] clients/*.[ch] tests/*.[ch] bench/*.c
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -173,7 +183,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo format check-format install uninstall clean
+.PHONY: all deps test demo bench format check-format install uninstall clean
 
 # libFuzzer harnesses (clang): make fuzz, make fuzz-build; tests/it_fuzz.sh runs them.
 include tests/fuzz.mk

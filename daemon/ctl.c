@@ -341,7 +341,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     if (monitor_init(&c->monitor, &c->engine, conf) < 0)
         goto fail;
     c->monitor_up = 1;
-    if (writer_start(&c->writer, &c->engine.ring) < 0)
+    if (writer_start(&c->writer, &c->engine.ring, &c->engine.freewheeling) < 0)
         goto fail;
     log_info("capturing to %s as %s %s", c->root, conf_format_name(conf->format),
              conf_sample_name(conf->sample_format));

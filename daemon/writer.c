@@ -1,7 +1,9 @@
 /* writer — the disk thread.
  *
  * It wakes every WRITER_POLL_MS (or at once when the control thread has a
- * request), drains every complete record from the capture ring and routes
+ * request), every WRITER_HURRY_MS while JACK freewheels or the ring is more
+ * than a quarter full, drains every complete record from the capture ring
+ * and routes
  * it by take id to one of two slots: the take recording and the next one,
  * which the control thread prepares in advance so that a take can follow
  * another in the very next JACK cycle (a relocate while following the
@@ -13,7 +15,10 @@
  * sample i of every file is timeline position start + i, whatever latency a
  * DAW bus had; at the end every file is cut to the same length.  Channels
  * are staged in per-channel FIFOs for that; files get large interleaved
- * blocks (WRITER_BLOCK frames), not one write per JACK period.
+ * blocks (WRITER_BLOCK frames), not one write per JACK period.  Integer
+ * PCM is interleaved, converted and packed in one pass (pcm.c, the same
+ * bytes libsndfile would write) and handed over with sf_write_raw; float
+ * and double go through sf_writef_float.
  *
  * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW), so a
  * killed daemon leaves files readable up to a second before the kill.  The
@@ -34,10 +39,12 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pcm.h"
 
-#define WRITER_BLOCK    8192 /* frames per file per sf_writef */
-#define WRITER_POLL_MS  20
-#define WRITER_PIECE    4096 /* frames appended at a time */
+#define WRITER_BLOCK    4096 /* frames per file per sf_writef */
+#define WRITER_POLL_MS  100  /* 0.35 MB of 18 channels at 48 kHz: a few large writes */
+#define WRITER_HURRY_MS 5    /* freewheeling or behind: keep the ring from filling */
+#define WRITER_PIECE    2048 /* frames appended at a time */
 #define WRITER_MAX_SKIP CONF_MAX_OFFSET
 
 static double
@@ -76,16 +83,26 @@ writer_flush(struct writer *w, struct writer_slot *s, int force)
         for (int i = 0; i < t->nfiles && !t->error; i++) {
             struct take_file *f = &t->file[i];
             const float *l = s->stage[f->ch[0]] + done, *r = s->stage[f->ch[1]] + done;
-            for (uint32_t k = 0; k < n; k++) {
-                s->scratch[2 * k] = l[k];
-                s->scratch[2 * k + 1] = r[k];
+            sf_count_t got, want;
+            double t0;
+            if (s->pcm_width) {
+                want = (sf_count_t)n * 2 * s->pcm_width;
+                pcm_pack_stereo((unsigned char *)s->scratch, l, r, n, s->pcm_width, s->pcm_big);
+                t0 = writer_now();
+                got = sf_write_raw(f->sf, s->scratch, want);
+            } else {
+                want = n;
+                for (uint32_t k = 0; k < n; k++) {
+                    s->scratch[2 * k] = l[k];
+                    s->scratch[2 * k + 1] = r[k];
+                }
+                t0 = writer_now();
+                got = sf_writef_float(f->sf, s->scratch, n);
             }
-            double t0 = writer_now();
-            sf_count_t got = sf_writef_float(f->sf, s->scratch, n);
             unsigned us = (unsigned)((writer_now() - t0) * 1e6);
             if (us > atomic_load_explicit(&w->write_max_us, memory_order_relaxed))
                 atomic_store_explicit(&w->write_max_us, us, memory_order_relaxed);
-            if (got != (sf_count_t)n)
+            if (got != want)
                 writer_fail(w, t, f, sf_strerror(f->sf));
             else
                 f->frames += n;
@@ -295,8 +312,10 @@ writer_main(void *arg)
             work |= w->slot[i].take && w->slot[i].finish && !w->slot[i].finished;
         if (!work && !w->quit) {
             struct timespec ts;
+            int hurry = (w->hurry && atomic_load_explicit(w->hurry, memory_order_relaxed)) ||
+                        (w->ring && ring_read_space(w->ring) > w->ring->size / 4);
             clock_gettime(CLOCK_MONOTONIC, &ts);
-            ts.tv_nsec += WRITER_POLL_MS * 1000000L;
+            ts.tv_nsec += (hurry ? WRITER_HURRY_MS : WRITER_POLL_MS) * 1000000L;
             if (ts.tv_nsec >= 1000000000L) {
                 ts.tv_sec++;
                 ts.tv_nsec -= 1000000000L;
@@ -347,13 +366,14 @@ writer_main(void *arg)
 }
 
 int
-writer_start(struct writer *w, struct ring *ring)
+writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry)
 {
     pthread_condattr_t ca;
     int e;
 
     memset(w, 0, sizeof *w);
     w->ring = ring;
+    w->hurry = hurry;
     w->stall_path = getenv("STEMCAP_TEST_STALL");
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_init(&ca);
@@ -384,7 +404,13 @@ writer_begin(struct writer *w, struct take *t)
             maxskip = fresh.skip[c];
     }
     fresh.scap = 2 * WRITER_BLOCK + maxskip + WRITER_PIECE;
-    fresh.scratch = malloc((size_t)WRITER_BLOCK * 2 * sizeof(float));
+    /* Integer PCM is packed here; float and double go through libsndfile. */
+    static const int width[] = {
+        [CONF_SAMPLE_PCM16] = 2, [CONF_SAMPLE_PCM24] = 3, [CONF_SAMPLE_PCM32] = 4};
+    if ((size_t)t->sample_format < sizeof width / sizeof width[0])
+        fresh.pcm_width = width[t->sample_format];
+    fresh.pcm_big = t->format == CONF_FORMAT_AIFF;
+    fresh.scratch = malloc((size_t)WRITER_BLOCK * 2 * sizeof(float)); /* >= 2 x 4 bytes a frame */
     int ok = fresh.scratch != NULL;
     for (uint32_t c = 0; ok && c < t->nch; c++)
         ok = (fresh.stage[c] = malloc((size_t)fresh.scap * sizeof(float))) != NULL;

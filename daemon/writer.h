@@ -26,13 +26,16 @@ struct writer_slot {
     float *stage[ENGINE_MAX_CH];
     uint32_t sfill[ENGINE_MAX_CH];
     uint32_t skip[ENGINE_MAX_CH]; /* frames still to skip: latency advance */
-    float *scratch;               /* interleave buffer */
+    float *scratch;               /* interleave buffer (or packed PCM bytes) */
+    int pcm_width;                /* 2, 3, 4: integer PCM packed here (pcm.c); 0: float */
+    int pcm_big;                  /* ... big-endian (AIFF) */
 };
 
 struct writer {
     pthread_t thread;
     int running;
     struct ring *ring;
+    const atomic_int *hurry; /* non-zero: poll fast (JACK freewheels) */
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct writer_slot slot[WRITER_SLOTS]; /* guarded by lock, but see writer.c */
@@ -45,8 +48,10 @@ struct writer {
     size_t rec_cap;
 };
 
-/* Starts the thread.  Returns 0 or -1 (logged). */
-int writer_start(struct writer *w, struct ring *ring);
+/* Starts the thread.  While *hurry is non-zero (JACK freewheels) the
+ * thread polls the ring every few milliseconds instead of every 100.
+ * Returns 0 or -1 (logged). */
+int writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry);
 /* Hands an open take to the writer, before the engine may record it.
  * Returns 0, or -1 when both slots are busy or memory is short (logged). */
 int writer_begin(struct writer *w, struct take *t);

@@ -107,6 +107,20 @@ engine_update_latency(struct engine *e)
         uint32_t d = max - lat[ch];
         if (d > ENGINE_MAX_COMP)
             d = ENGINE_MAX_COMP;
+        if (d > 0 && !atomic_load(&e->cdl[ch])) {
+            /* First compensation of this channel: its delay line, touched
+             * and locked here, published before the new comp is. */
+            float *p = calloc(ENGINE_MAX_COMP, sizeof(float));
+            if (!p) {
+                log_warn("cannot allocate the latency compensation of %s: %s; its null "
+                         "test is not aligned",
+                         engine_port_name(e, ch), strerror(ENOMEM));
+                d = 0;
+            } else {
+                (void)mlock(p, ENGINE_MAX_COMP * sizeof(float)); /* as the ring: best effort */
+                atomic_store(&e->cdl[ch], p);
+            }
+        }
         if (atomic_load(&e->comp[ch]) != d) {
             atomic_store(&e->comp[ch], d);
             changed = 1;
@@ -253,16 +267,6 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
         goto fail;
     }
-    for (int k = 0; k < e->nreg; k++) {
-        float **dl = &e->cdl[e->reg_ch[k]];
-        if (!(*dl = calloc(ENGINE_MAX_COMP, sizeof(float))) ||
-            mlock(*dl, ENGINE_MAX_COMP * sizeof(float)) < 0) {
-            if (*dl)
-                continue; /* not locked: a warning was given for the ring */
-            log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
-            goto fail;
-        }
-    }
     engine_update_latency(e);
     if (!e->ring.locked)
         log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
@@ -315,7 +319,11 @@ engine_close(struct engine *e)
     free(e->delay[1]);
     e->delay[0] = e->delay[1] = NULL;
     for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {
-        free(e->cdl[ch]);
-        e->cdl[ch] = NULL;
+        float *p = atomic_exchange(&e->cdl[ch], NULL);
+        if (p) {
+            munlock(p, ENGINE_MAX_COMP * sizeof(float));
+            free(p);
+        }
+        atomic_store(&e->comp[ch], 0);
     }
 }

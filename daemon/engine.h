@@ -98,7 +98,10 @@ struct engine {
      * the largest capture latency less its own, so the sum and the mix are
      * compared on one timeline.  Set by the control thread. */
     atomic_uint comp[ENGINE_MAX_CH];
-    float *cdl[ENGINE_MAX_CH]; /* delay lines, ENGINE_MAX_COMP frames */
+    /* Delay lines of ENGINE_MAX_COMP frames, allocated (and locked) by the
+     * control thread only for channels that need compensation, published
+     * before their comp. */
+    _Atomic(float *) cdl[ENGINE_MAX_CH];
     uint32_t cpos[ENGINE_MAX_CH], clen[ENGINE_MAX_CH];
     int notify_fd; /* eventfd woken on port registration, shutdown */
 

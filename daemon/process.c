@@ -111,7 +111,7 @@ process_comp(struct engine *e, int ch, const float *const *buf, uint32_t off, ui
 {
     uint32_t d = atomic_load_explicit(&e->comp[ch], memory_order_relaxed);
     const float *x = buf[ch] + off;
-    float *dl = e->cdl[ch];
+    float *dl = atomic_load_explicit(&e->cdl[ch], memory_order_acquire);
 
     if (d == 0 || !dl)
         return x;

@@ -122,11 +122,11 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) 
 # --- /proc ----------------------------------------------------------------------
 # CPU seconds (utime + stime, all threads, reaped threads included) of PID.
 cpu_of() { awk -v hz="$CLK_TCK" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat" 2>/dev/null || echo 0; }
-# "TID POLICY TICKS" for every thread of PID (POLICY 1 = SCHED_FIFO).
+# "TID POLICY TICKS STIME_TICKS" for every thread of PID (POLICY 1 = SCHED_FIFO).
 threads_of() {
     local t
     for t in /proc/"$1"/task/*; do
-        awk -v tid="${t##*/}" '{ sub(/^.*\) /, ""); print tid, $39, $12 + $13 }' "$t/stat" 2>/dev/null
+        awk -v tid="${t##*/}" '{ sub(/^.*\) /, ""); print tid, $39, $12 + $13, $13 }' "$t/stat" 2>/dev/null
     done
 }
 # Samples /proc/PID/status at 5 Hz until PID is gone or this is stopped and
@@ -342,10 +342,11 @@ stemcapd_take() { # TAG SECS [IDLE_SECS]
     d=$(take_dir)
     read -r R_RSS R_ANON R_FILE R_SHM <"$W/rss-$tag"
     # where the CPU went, by thread: main (TID = PID), JACK process thread (FF), others
+    # (the kernel's share of the other threads is mostly the disk thread's write() calls)
     R_THREADS=$(awk -v pid="$DAEMON" -v hz="$CLK_TCK" -v tot="$R_CPU" '
-        NR == FNR { t0[$1] = $3; next }
-        { d = ($3 - t0[$1]) / hz; if ($1 == pid) m += d; else if ($2 == 1) rt += d }
-        END { printf "main %.2f, JACK process thread %.2f, other threads %.2f", m, rt, tot - m - rt }' "$W/thr0-$tag" "$W/thr1-$tag")
+        NR == FNR { t0[$1] = $3; s0[$1] = $4; next }
+        { d = ($3 - t0[$1]) / hz; if ($1 == pid) m += d; else if ($2 == 1) rt += d; else ks += ($4 - s0[$1]) / hz }
+        END { printf "main %.2f, JACK process thread %.2f, other threads %.2f (kernel %.2f)", m, rt, tot - m - rt, ks }' "$W/thr0-$tag" "$W/thr1-$tag")
     # content: every file against the source at one common offset (1 LSB for pcm24)
     local extra=()
     [ "${R_DROPPED:-0}" != 0 ] && extra=(--allow-silence)
@@ -470,7 +471,7 @@ for i in $(seq "$RUNS"); do
     RATIOS+=("$(fdiv "$R_CPU" "$J_CPU")")
 done
 # The floor: a client with the same 18 connected inputs doing nothing.
-FLOOR=n/a
+FLOOR=n/a FLOOR_XRUNS=n/a FLOOR_RSS=n/a
 if cc -O2 -o "$W/idleclient" "$TOP/bench/idleclient.c" $(pkg-config --cflags --libs jack) >>"$LOG" 2>&1; then
     "$W/idleclient" >"$W/idle.out" 2>&1 &
     IC=$!
@@ -478,13 +479,16 @@ if cc -O2 -o "$W/idleclient" "$TOP/bench/idleclient.c" $(pkg-config --cflags --l
     if wait_for 100 grep -q ready "$W/idle.out"; then
         sleep 1
         c0=$(cpu_of "$IC")
+        x0=$(jackd_xruns)
         nap "$FLOOR_SECS"
         FLOOR=$(per10 "$(csub "$(cpu_of "$IC")" "$c0")" "$FLOOR_SECS")
+        FLOOR_XRUNS=$(($(jackd_xruns) - x0))
+        FLOOR_RSS=$(awk '/^RssAnon:/ { a = $2 } /^RssFile:/ { f = $2 } END { printf "%.1f MiB (anon %.1f, file %.1f)", (a + f) / 1024, a / 1024, f / 1024 }' "/proc/$IC/status")
     fi
     stop_pid "$IC"
     forget "$IC"
 fi
-note "floor: a JACK client with the same 18 connected inputs doing nothing (bench/idleclient.c): $FLOOR CPU s per 10 s"
+note "floor: a JACK client with the same 18 connected inputs doing nothing (bench/idleclient.c): $FLOOR CPU s per 10 s, RSS w/o shm $FLOOR_RSS, xruns in its $FLOOR_SECS s: $FLOOR_XRUNS"
 src_stop
 MED_S=$(median "${S_CPUS[@]}")
 MED_J=$(median "${J_CPUS[@]}")
@@ -635,13 +639,31 @@ if [ "$LOAD_SECS" -gt 0 ]; then
     HOG=$!
     PIDS+=("$HOG")
     stemcapd_take load "$LOAD_SECS"
+    # The same time and load with the idle client in stemcapd's place: the
+    # xruns of a graph whose recorder does nothing.
+    LOAD_FLOOR=n/a
+    if [ -x "$W/idleclient" ]; then
+        "$W/idleclient" >"$W/idle-load.out" 2>&1 &
+        IC=$!
+        PIDS+=("$IC")
+        if wait_for 100 grep -q ready "$W/idle-load.out"; then
+            sleep 1
+            x0=$(jackd_xruns)
+            nap "$LOAD_SECS"
+            LOAD_FLOOR=$(($(jackd_xruns) - x0))
+        fi
+        stop_pid "$IC"
+        forget "$IC"
+    fi
     stop_pid "$HOG"
     forget "$HOG"
     src_stop
     jackd_stop
+    note "under load, the idle client in stemcapd's place: $LOAD_FLOOR xruns in $LOAD_SECS s"
     LOAD_DROP=$R_DROPPED
     note "under load: xruns $R_XRUNS (jackd log $R_JX), dropped $R_DROPPED, files $R_CHECK, callback mean $R_MEAN p99 $R_P99 max $R_MAX us"
-    P4_ROW="| $LOAD_SECS s, 64 frames, one core busy | $R_XRUNS ($R_JX) | $R_DROPPED | $R_CHECK | $R_MEAN / $R_P99 / $R_MAX |"
+    P4_ROW="| $LOAD_SECS s, 64 frames, one core busy | $R_XRUNS ($R_JX) | $R_DROPPED | $R_CHECK | $R_MEAN / $R_P99 / $R_MAX |
+| the same with an idle client in stemcapd's place | $LOAD_FLOOR | n/a | n/a | n/a |"
 fi
 
 # =================================================================================
@@ -719,7 +741,11 @@ Machine busy = share of all CPUs busy in the window (everything: the recorder, J
     echo
     echo "- CPU: the idle client's $FLOOR s per 10 s is JACK's own cost of waking a client $((RATE / 64)) times a second;"
     echo "  against jack_capture's $(per10 "$MED_J" "$SECS") it puts the lowest reachable ratio at $(fdiv "$FLOOR" "$(per10 "$MED_J" "$SECS")")."
-    echo "  stemcapd's $(per10 "$MED_S" "$SECS") s per 10 s, by thread in the last take: $S_THREADS_LAST (CPU s per $SECS s)."
+    echo "  stemcapd's $(per10 "$MED_S" "$SECS") s per 10 s, by thread in the last take: $S_THREADS_LAST (CPU s per $SECS s);"
+    echo "  the kernel time of the other threads is the disk thread's write() calls, which any recorder of the same 18 channels pays too."
+    echo "- Memory: the idle client (libjack and the libraries it pulls in, nothing else) has $FLOOR_RSS resident without JACK's shared memory;"
+    echo "  stemcapd's anon memory beyond the ring is $(awk -v a="$MAX_ANON" -v r="${RING:-0}" 'BEGIN { printf "%.1f", a / 1024 - r }') MiB."
+    echo "- xruns with no recorder at work: the idle client in stemcapd's place had $FLOOR_XRUNS xruns in $FLOOR_SECS s (section 1's server)$([ -n "$P4_ROW" ] && echo " and $LOAD_FLOOR in $LOAD_SECS s under the load of section 4")."
     echo "- xruns, from every jackd log of the run (the server's own account): $XRUN_KINDS."
     echo "  \"not woken\" (JACK: state Triggered) means the client had been signalled (its inputs were ready) but its process thread had not"
     echo "  started when the cycle ended, i.e. scheduling latency, not a callback that ran too long (\"still running\")."
@@ -740,10 +766,10 @@ Machine busy = share of all CPUs busy in the window (everything: the recorder, J
         echo "| freewheel >= 50x real time ($p frames/period) | ${x}x (an idle client: ${fl}x) | $(verdict "$x" ">=" 50) |"
         echo "| freewheel at $p frames: 0 dropped, files match the source | $d dropped, files $c | $([ "$d" = 0 ] && [ "$c" = ok ] && echo "**met**" || echo "**missed**") |"
     done
-    echo "| RSS w/o shm <= ring + 8 MB ($((${RING:-0} + 8)) MiB) | $(mb "$MAX_RSS") MiB (anon alone $(mb "$MAX_ANON") MiB, of which the ring $RING MiB) | $(verdict "$MAX_RSS" "<=" "$RSS_LIMIT_KB") |"
-    echo "| 0 dropped in real time (64 frames) | $S_DROP_TOTAL in runs 1-$RUNS, $CB64_DROP in section 3 (64), $CB16_DROP at 16 frames | $([ "$S_DROP_TOTAL" = 0 ] && [ "$CB64_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"
+    echo "| RSS w/o shm <= ring + 8 MB ($((${RING:-0} + 8)) MiB) | $(mb "$MAX_RSS") MiB (anon alone $(mb "$MAX_ANON") MiB, of which the ring $RING MiB; an idle JACK client: $FLOOR_RSS) | $(verdict "$MAX_RSS" "<=" "$RSS_LIMIT_KB") |"
+    echo "| 0 dropped in real time (64 frames) | $S_DROP_TOTAL in runs 1-$RUNS, $CB64_DROP in section 3 (64), $CB16_DROP at 16 frames (an idle client: $FLOOR_XRUNS xruns in $FLOOR_SECS s) | $([ "$S_DROP_TOTAL" = 0 ] && [ "$CB64_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"
     if [ -n "$P4_ROW" ]; then
-        echo "| 0 dropped in $LOAD_SECS s under a one-core load | $LOAD_DROP | $([ "$LOAD_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"
+        echo "| 0 dropped in $LOAD_SECS s under a one-core load | $LOAD_DROP (an idle client: $LOAD_FLOOR xruns) | $([ "$LOAD_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"
     else
         echo "| 0 dropped in 60 s under a one-core load | not run (BENCH_LOAD_SECONDS=0) | n/a |"
     fi

@@ -11,6 +11,22 @@
 #include "pcm.h"
 
 #include <math.h>
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
+/* lrintf without the call into libm that GCC emits unless -fno-math-errno:
+ * on x86 one cvtss2si, which rounds in the current mode (to nearest, even)
+ * and gives 0x80000000 for NaN, exactly as lrintf does there. */
+static inline int32_t
+pcm_round(float v)
+{
+#if defined(__SSE__) || defined(__x86_64__)
+    return _mm_cvt_ss2si(_mm_set_ss(v));
+#else
+    return (int32_t)lrintf(v);
+#endif
+}
 
 static inline int32_t
 pcm_s32(float x)
@@ -20,7 +36,7 @@ pcm_s32(float x)
         return INT32_MAX;
     if (v <= -2147483648.0)
         return INT32_MIN;
-    return (int32_t)lrintf(v);
+    return pcm_round(v);
 }
 
 /* Stores the top `width` bytes of the 32-bit `v`. */

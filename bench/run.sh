@@ -259,7 +259,7 @@ daemon_stop() {
     forget "$DAEMON"
     DAEMON=
 }
-ring_mb() { sed -n 's/.* ports, \([0-9]*\) MB ring.*/\1/p' "$1" | tail -1; }
+ring_mb() { sed -n 's/.* ports, \([0-9.]*\) MiB ring.*/\1/p' "$1" | tail -1; }
 files_args() { # DIR: checktake FILE:CHL,CHR arguments for the 9 files of a take
     local k
     for k in 1 2 3 4 5 6 7 8; do printf '%s\n' "$1/Bench - Stem$k.wav:$((2 * k - 2)),$((2 * k - 1))"; done
@@ -652,7 +652,7 @@ fi
 # results
 # =================================================================================
 verdict() { awk -v a="$1" -v op="$2" -v b="$3" 'BEGIN { if (a == "n/a" || a == "") { print "n/a"; exit } ok = (op == "<=") ? (a + 0 <= b + 0) : (a + 0 >= b + 0); print ok ? "**met**" : "**missed**" }'; }
-RSS_LIMIT_KB=$(((${RING:-0} + 8) * 1024))
+RSS_LIMIT_KB=$(awk -v r="${RING:-0}" 'BEGIN { printf "%d", (r + 8) * 1024 }')
 CB_MEAN_MED=$(median "${CB_MEANS[@]}")
 XRUN_KINDS=$(for f in "$W"/jackd-*.log; do
     [ -f "$f" ] || continue
@@ -692,7 +692,7 @@ Machine busy = share of all CPUs busy in the window (everything: the recorder, J
     echo "- stemcapd idle (connected, armed, metering + null monitor, not recording): median $MED_IDLE CPU s per 10 s"
     echo "- floor: a JACK client with the same 18 connected inputs whose callback only fetches its buffers (bench/idleclient.c): $FLOOR CPU s per 10 s against jack_capture's $(per10 "$MED_J" "$SECS"): a ratio of $(fdiv "$FLOOR" "$(per10 "$MED_J" "$SECS")") is the lowest any JACK recorder could reach here"
     echo "- stemcapd CPU by thread in the last run: $S_THREADS_LAST"
-    echo "- stemcapd capture ring: ${RING:-?} MiB (buffer_seconds = 10 of 18 channels as float, rounded up to a power of two)"
+    echo "- stemcapd capture ring: ${RING:-?} MiB (buffer_seconds = 10 of 18 channels as float and a small header per period, in whole pages)"
     echo
     echo "## 2. Freewheel bounce, 18 channels pcm24, stemcapd following the transport"
     echo
@@ -749,7 +749,7 @@ Machine busy = share of all CPUs busy in the window (everything: the recorder, J
         echo "| freewheel >= 50x real time ($p frames/period) | ${x}x (an idle client: ${fl}x) | $(verdict "$x" ">=" 50) |"
         echo "| freewheel at $p frames: 0 dropped, files match the source | $d dropped, files $c | $([ "$d" = 0 ] && [ "$c" = ok ] && echo "**met**" || echo "**missed**") |"
     done
-    echo "| RSS w/o shm <= ring + 8 MB ($((${RING:-0} + 8)) MiB) | $(mb "$MAX_RSS") MiB (anon alone $(mb "$MAX_ANON") MiB, of which the ring $RING MiB; an idle JACK client: $FLOOR_RSS) | $(verdict "$MAX_RSS" "<=" "$RSS_LIMIT_KB") |"
+    echo "| RSS w/o shm <= ring + 8 MB ($(awk -v r="${RING:-0}" 'BEGIN { printf "%.1f", r + 8 }') MiB) | $(mb "$MAX_RSS") MiB (anon alone $(mb "$MAX_ANON") MiB, of which the ring $RING MiB; an idle JACK client: $FLOOR_RSS) | $(verdict "$MAX_RSS" "<=" "$RSS_LIMIT_KB") |"
     echo "| 0 dropped in real time (64 frames) | $S_DROP_TOTAL in runs 1-$RUNS, $CB64_DROP in section 3 (64), $CB16_DROP at 16 frames (an idle client: $FLOOR_XRUNS xruns in $FLOOR_SECS s) | $([ "$S_DROP_TOTAL" = 0 ] && [ "$CB64_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"
     if [ -n "$P4_ROW" ]; then
         echo "| 0 dropped in $LOAD_SECS s under a one-core load | $LOAD_DROP (an idle client: $LOAD_FLOOR xruns) | $([ "$LOAD_DROP" = 0 ] && echo "**met**" || echo "**missed**") |"

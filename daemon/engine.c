@@ -286,9 +286,9 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot activate JACK client '%s'", jack_get_client_name(e->client));
         goto fail;
     }
-    log_info("JACK client '%s' active: %u Hz, %u frames per period, %zu ports, %zu MB ring",
+    log_info("JACK client '%s' active: %u Hz, %u frames per period, %zu ports, %.1f MiB ring",
              jack_get_client_name(e->client), e->rate, jack_get_buffer_size(e->client), max_ch,
-             e->ring.size >> 20);
+             (double)e->ring.size / 1048576.0);
     engine_connect(e, c, 1);
     return 0;
 

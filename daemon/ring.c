@@ -106,6 +106,15 @@ ring_peek(const struct ring *r, size_t off, void *dst, size_t len)
     }
 }
 
+const void *
+ring_peek_ptr(const struct ring *r, size_t off, size_t len)
+{
+    size_t pos = r->rpos + off;
+    if (pos >= r->size)
+        pos -= r->size;
+    return r->size - pos >= len ? r->buf + pos : NULL;
+}
+
 void
 ring_consume(struct ring *r, size_t len)
 {

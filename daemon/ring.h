@@ -42,6 +42,10 @@ void ring_publish(struct ring *r, size_t len);
 size_t ring_read_space(const struct ring *r);
 /* Copies `len` bytes from offset `off` past the tail; does not consume. */
 void ring_peek(const struct ring *r, size_t off, void *dst, size_t len);
+/* The `len` bytes from offset `off` past the tail in place, or NULL when
+ * they wrap around the end of the buffer (then ring_peek them); valid until
+ * ring_consume.  Does not consume. */
+const void *ring_peek_ptr(const struct ring *r, size_t off, size_t len);
 /* Releases `len` bytes back to the producer. */
 void ring_consume(struct ring *r, size_t len);
 

@@ -208,7 +208,9 @@ writer_drain(struct writer *w, struct ring *ring)
         int use = s && !s->discard && !s->finished;
         pthread_mutex_unlock(&w->lock);
         if (use && h.nch == s->take->nch) {
-            if (bytes > w->rec_cap) {
+            /* In place when the record does not wrap (nearly always). */
+            const float *src = ring_peek_ptr(ring, sizeof h, bytes);
+            if (!src && bytes > w->rec_cap) {
                 float *p = realloc(w->rec, bytes);
                 if (!p) {
                     log_error("writer: out of memory for a %zu-byte period", bytes);
@@ -218,7 +220,10 @@ writer_drain(struct writer *w, struct ring *ring)
                 w->rec = p;
                 w->rec_cap = bytes;
             }
-            ring_peek(ring, sizeof h, w->rec, bytes);
+            if (!src) {
+                ring_peek(ring, sizeof h, w->rec, bytes);
+                src = w->rec;
+            }
             if (!s->started) {
                 s->started = 1;
                 s->last_header = writer_now();
@@ -226,7 +231,7 @@ writer_drain(struct writer *w, struct ring *ring)
                               h.tframe >= h.dropped_before ? h.tframe - h.dropped_before : 0);
             }
             writer_silence(w, s, h.dropped_before);
-            writer_append(w, s, w->rec, h.nframes);
+            writer_append(w, s, src, h.nframes);
             s->pos += h.nframes;
         }
         ring_consume(ring, sizeof h + bytes);

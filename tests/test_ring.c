@@ -173,6 +173,16 @@ test_wrap(void)
         ring_peek(&r, 0, b, 100);
         if (!CHECK(memcmp(a, b, 100) == 0))
             break;
+        /* In place exactly when the record does not wrap. */
+        const unsigned char *in = ring_peek_ptr(&r, 0, 100);
+        size_t pos = start % size;
+        if (!CHECK((in != NULL) == (size - pos >= 100)))
+            break;
+        if (in && !CHECK(memcmp(in, a, 100) == 0))
+            break;
+        in = ring_peek_ptr(&r, 37, 63);
+        if (in && !CHECK(memcmp(in, a + 37, 63) == 0))
+            break;
         ring_consume(&r, 100);
     }
     ring_free(&r);

@@ -22,6 +22,8 @@
 # bench/README.md.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tests/shared.sh
+. "$TOP/tests/shared.sh"
 B=${B:-$TOP/build}
 SECS=${BENCH_SECONDS:-20}
 RUNS=${BENCH_RUNS:-3}
@@ -91,17 +93,8 @@ trap 'say "bench: interrupted"; exit 130' INT TERM
 ) &
 WD=$!
 
-# Waits until the command succeeds, up to $1 tenths of a second.
-wait_for() {
-    local n=$1
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    return 1
-}
+# Waits until the command succeeds, up to $1 tenths of a second (tests/shared.sh).
+wait_for() { t_wait "$@"; }
 now() { date +%s.%N; }
 # A sleep that a signal interrupts at once (bash runs traps only between
 # foreground commands, but right away in `wait`).
@@ -163,9 +156,6 @@ others() {
     ((n > OTHER_MAX)) && OTHER_MAX=$n
     return 0
 }
-# JACK's server registry (8 entries; dead ones linger): tests/jackreg.sh.
-# shellcheck source=tests/jackreg.sh
-. "$TOP/tests/jackreg.sh"
 jackd_full() { jack_registry_full "$1"; }
 JACKD_N=0
 jackd_start() { # PERIOD
@@ -483,15 +473,7 @@ say "   median CPU: stemcapd $MED_S s, jack_capture $MED_J s; ratios ${RATIOS[*]
 # =================================================================================
 # 2. freewheel bounce
 # =================================================================================
-daw() { # send one command to the test DAW, wait for its acknowledgement
-    echo "$*" >&"$DAW_IN"
-    local line
-    while read -r -t 30 line <&"$DAW_OUT"; do
-        case $line in ok*) DAW_REPLY=$line; return 0 ;; error*) DAW_REPLY=$line; return 1 ;; esac
-    done
-    DAW_REPLY="(no answer)"
-    return 1
-}
+daw() { daw_cmd "$DAW_IN" "$DAW_OUT" 30 "$@"; } # one command to the test DAW, acknowledged
 waiting() { wait_for "$1" sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:waiting'"; }
 # The floor of a bounce: the same freewheel bounce from the test DAW with
 # bench/idleclient (18 inputs connected, a callback that only fetches its

@@ -11,15 +11,7 @@ t_jackd
 
 coproc DAW { "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
 T_PIDS+=("$DAW_PID")
-daw() { # send one command, wait for its acknowledgement
-    echo "$*" >&"${DAW[1]}"
-    local line
-    while read -r -t 20 line <&"${DAW[0]}"; do
-        case $line in ok*) DAW_REPLY=$line; return 0 ;; error*) DAW_REPLY=$line; return 1 ;; esac
-    done
-    DAW_REPLY="(no answer)"
-    return 1
-}
+daw() { daw_cmd "${DAW[1]}" "${DAW[0]}" 20 "$@"; } # one command, acknowledged
 read -r -t 20 line <&"${DAW[0]}"
 check '[ "$line" = ready ]' "test DAW ready"
 

@@ -14,6 +14,9 @@
 #   ok MSG / fail MSG / check COND MSG
 #   t_done                  print the verdict line, exit 0/1
 
+# shellcheck source=tests/shared.sh
+. "$(dirname "${BASH_SOURCE[0]}")/shared.sh"
+
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 B=${B:-$TOP/build}
@@ -66,20 +69,7 @@ t_cleanup() {
     if [ "$T_FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "  (kept $T)"; fi
 }
 
-# Waits until the command succeeds, up to $1 tenths of a second.
-t_wait() {
-    local n=$1
-    shift
-    while [ "$n" -gt 0 ]; do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    return 1
-}
 
-# shellcheck source=tests/jackreg.sh
-. "$(dirname "${BASH_SOURCE[0]}")/jackreg.sh"
 t_jackd() {
     local try
     for try in 1 2; do

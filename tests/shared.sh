@@ -1,5 +1,12 @@
-# tests/jackreg.sh — JACK's server registry, sourced by tests/lib.sh and
-# bench/run.sh.
+# tests/shared.sh — shell helpers of the tests and the bench, sourced by
+# tests/lib.sh and bench/run.sh.
+#
+#   t_wait N CMD...        runs CMD until it succeeds, up to N tenths of a second
+#   daw_cmd IN OUT S CMD   sends one command to stemcap-testdaw on fd IN and
+#                          waits up to S seconds on fd OUT for its "ok ..." or
+#                          "error ..." line, kept in DAW_REPLY; 0 on ok
+#
+# JACK's server registry:
 #
 # jackd keeps at most 8 servers in /dev/shm/jack-shm-registry.  A server that
 # dies without unregistering (SIGKILL, or SIGTERM while clients are still
@@ -12,6 +19,28 @@
 #   jack_reclaim LOGFILE   frees them the way JACK does (a server of that name
 #                          starts and stops cleanly); prints one line per name
 #   jack_registry_full LOG true when a jackd log says the registry was full
+
+t_wait() {
+    local n=$1
+    shift
+    while [ "$n" -gt 0 ]; do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+daw_cmd() {
+    local in=$1 out=$2 secs=$3 line
+    shift 3
+    echo "$*" >&"$in"
+    while read -r -t "$secs" line <&"$out"; do
+        case $line in ok*) DAW_REPLY=$line; return 0 ;; error*) DAW_REPLY=$line; return 1 ;; esac
+    done
+    DAW_REPLY="(no answer)"
+    return 1
+}
 
 jack_dead_servers() {
     local reg=/dev/shm/jack-shm-registry off name pid

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonfile.h"
 #include "log.h"
 
 /* dB figures to 0.01 dB: more digits only look precise. */
@@ -129,31 +130,12 @@ int
 manifest_write(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
 {
     json_t *root = manifest_build(t, m, x);
-    int fd = -1, rc = -1;
 
     if (!root) {
         log_error("%s: cannot build manifest.json", t->dir);
         return -1;
     }
-    fd = openat(t->dirfd, "manifest.json.tmp",
-                O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        log_error("%s/manifest.json.tmp: cannot create: %s", t->dir, strerror(errno));
-        goto out;
-    }
-    if (json_dumpfd(root, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0 ||
-        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-        log_error("%s/manifest.json.tmp: cannot write: %s", t->dir, strerror(errno));
-        goto out;
-    }
-    if (renameat(t->dirfd, "manifest.json.tmp", t->dirfd, "manifest.json") < 0) {
-        log_error("%s/manifest.json: cannot rename into place: %s", t->dir, strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    if (fd >= 0)
-        close(fd);
+    int rc = jsonfile_save(t->dirfd, t->dir, "manifest.json", root);
     json_decref(root);
     return rc;
 }

@@ -100,6 +100,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonfile.h"
 #include "log.h"
 
 #define RECOVER_MAX_FILES  64      /* audio files looked at per take folder */
@@ -828,28 +829,7 @@ recover_sample_name(const struct recover_file *f)
 static int
 recover_write_manifest(const struct recover_take *t, json_t *m)
 {
-    int fd = openat(t->fd, "manifest.json.tmp",
-                    O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-    int rc = -1;
-
-    if (fd < 0) {
-        log_error("%s/manifest.json.tmp: cannot create: %s", t->path, strerror(errno));
-        return -1;
-    }
-    if (json_dumpfd(m, fd, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) < 0 ||
-        write(fd, "\n", 1) != 1 || fsync(fd) < 0) {
-        log_error("%s/manifest.json.tmp: cannot write: %s", t->path, strerror(errno));
-        goto out;
-    }
-    if (renameat(t->fd, "manifest.json.tmp", t->fd, "manifest.json") < 0) {
-        log_error("%s/manifest.json: cannot rename into place: %s", t->path, strerror(errno));
-        goto out;
-    }
-    fsync(t->fd);
-    rc = 0;
-out:
-    close(fd);
-    return rc;
+    return jsonfile_save(t->fd, t->path, "manifest.json", m);
 }
 
 /* A prepared take that never started: its audio files and the folder go.

@@ -102,11 +102,12 @@
 
 #include "jsonfile.h"
 #include "log.h"
+#include "writer.h"
 
-#define RECOVER_MAX_FILES  64      /* audio files looked at per take folder */
-#define RECOVER_MAX_CUT    8192    /* one writer block (WRITER_BLOCK in writer.c) */
-#define RECOVER_MAX_CHUNKS 256     /* chunks walked per file */
-#define RECOVER_MAX_HEADER 1048576 /* bytes before the data chunk, for an RF64 rewrite */
+#define RECOVER_MAX_FILES  64           /* audio files looked at per take folder */
+#define RECOVER_MAX_CUT    WRITER_BLOCK /* the files of a take differ by one block at most */
+#define RECOVER_MAX_CHUNKS 256          /* chunks walked per file */
+#define RECOVER_MAX_HEADER 1048576      /* bytes before the data chunk, for an RF64 rewrite */
 #define RECOVER_NAME_MAX   256
 #define RECOVER_FRESH_S    10 /* an empty take folder younger than this may be another daemon's */
 

@@ -41,7 +41,6 @@
 #include "log.h"
 #include "pcm.h"
 
-#define WRITER_BLOCK    2048 /* frames per file per write (12 KB of 24-bit stereo) */
 #define WRITER_POLL_MS  100  /* 0.35 MB of 18 channels at 48 kHz: a few large writes */
 #define WRITER_HURRY_MS 5    /* freewheeling or behind: keep the ring from filling */
 #define WRITER_PIECE    1024 /* frames appended at a time */

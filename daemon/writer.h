@@ -31,6 +31,11 @@ struct writer_slot {
     int pcm_big;                  /* ... big-endian (AIFF) */
 };
 
+/* Frames per file per write (12 KB of 24-bit stereo): the files of a take
+ * are written a block each in turn, so a killed daemon leaves them at most
+ * one block apart (recover.c relies on that). */
+#define WRITER_BLOCK 2048
+
 struct writer {
     pthread_t thread;
     int running;

@@ -321,6 +321,12 @@ ctl_is_stopped(struct ctl *c)
 }
 
 int
+ctl_tick_ms(const struct ctl *c)
+{
+    return c->following ? CTL_TICK_FOLLOW_MS : CTL_TICK_MS;
+}
+
+int
 ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
 {
     memset(c, 0, sizeof *c);

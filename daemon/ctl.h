@@ -100,6 +100,15 @@ void ctl_status(struct ctl *c, struct ctl_status *s);
  * logs the settings that need a restart.  Returns 0. */
 int ctl_reload(struct ctl *c, const struct conf *n);
 
+/* How many milliseconds the control loop may sleep before it must call
+ * ctl_poll again: CTL_TICK_FOLLOW_MS while following the transport (a take
+ * that starts must have the next one prepared before the DAW relocates
+ * again), else CTL_TICK_MS; OSC traffic and JACK notifications wake the loop
+ * earlier anyway. */
+#define CTL_TICK_FOLLOW_MS 25
+#define CTL_TICK_MS        100
+int ctl_tick_ms(const struct ctl *c);
+
 /* Housekeeping after a wake-up or a timer tick: take events from the
  * engine, meters, the null alarm, configured connections for ports that
  * appeared, a write error or a vanished server ending the take. */

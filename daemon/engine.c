@@ -254,7 +254,8 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     }
     /* Meter figures for two seconds at 64-frame periods (half a second at
      * 16), lag samples for half a second: the control thread drains both
-     * every MAIN_TICK_MS (25 ms), and a full one drops figures, never audio. */
+     * at least every CTL_TICK_MS (100 ms), and a full one drops figures,
+     * never audio. */
     size_t meter_bytes = (size_t)e->rate / 64 * 2 * sizeof(struct engine_meter);
     size_t lag_bytes =
         (size_t)e->rate / 2 * 2 * sizeof(float) + 256 * sizeof(struct engine_lag_rec);

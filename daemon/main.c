@@ -29,8 +29,6 @@
 #include "notify.h"
 #include "osc.h"
 
-#define MAIN_TICK_MS 25
-
 static void
 usage(FILE *to)
 {
@@ -135,7 +133,7 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char
         {.fd = notify_fd, .events = POLLIN},
     };
 
-    int timeout = MAIN_TICK_MS;
+    int timeout = ctl_tick_ms(ctl);
 
     for (;;) {
         int n = poll(pfd, 3, timeout);
@@ -166,9 +164,9 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char
             osc_handle(osc);
         osc_push_events(osc);
         main_health(ctl, &health);
-        timeout = osc_tick(osc);
-        if (timeout > MAIN_TICK_MS)
-            timeout = MAIN_TICK_MS;
+        timeout = osc_tick(osc); /* the next push to a subscriber */
+        if (timeout > ctl_tick_ms(ctl))
+            timeout = ctl_tick_ms(ctl);
     }
 }
 

@@ -63,7 +63,11 @@ t_cleanup() {
     for p in "${T_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
     for p in "${T_PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$p" 2>/dev/null
+        if kill -0 "$p" 2>/dev/null; then
+            # Say where it hangs before the SIGKILL: each thread's wait channel.
+            t_log "cleanup: $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) did not exit within 5 s of SIGTERM; threads waiting in: $(cat /proc/"$p"/task/*/wchan 2>/dev/null | tr '\n' ' ')"
+            kill -KILL "$p" 2>/dev/null
+        fi
     done
     [ -n "${T_JACKD:-}" ] && { kill -TERM "$T_JACKD" 2>/dev/null; wait "$T_JACKD" 2>/dev/null; }
     if [ "$T_FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "  (kept $T)"; fi

@@ -202,13 +202,6 @@ recover_put_le64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static void
-recover_put_be32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * (3 - i)));
-}
-
 static int
 recover_printable(const unsigned char *id)
 {
@@ -262,6 +255,18 @@ recover_pwrite(int fd, const void *buf, size_t n, uint64_t off)
         done += (size_t)r;
     }
     return 0;
+}
+
+/* Writes the low `width` (4 or 8) bytes of v at off, little-endian or
+ * big-endian: one field of a header.  0 or -1 (errno). */
+static int
+recover_field(int fd, uint64_t off, uint64_t v, int width, int big)
+{
+    unsigned char b[8];
+
+    for (int i = 0; i < width; i++)
+        b[i] = (unsigned char)(v >> (8 * (big ? width - 1 - i : i)));
+    return recover_pwrite(fd, b, (size_t)width, off);
 }
 
 /* ---- headers ---- */
@@ -617,6 +622,7 @@ recover_fix(const struct recover_take *t, struct recover_file *f)
         b[0] = 0;
         e |= recover_pwrite(f->fd, b, 1, size - 1);
     }
+    uint32_t frames32 = frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames;
     switch (f->kind) {
     case RECOVER_WAV:
         if (size - 8 > UINT32_MAX) {
@@ -624,47 +630,30 @@ recover_fix(const struct recover_take *t, struct recover_file *f)
                 return -1;
             break;
         }
-        recover_put_le32(b, (uint32_t)(size - 8));
-        e |= recover_pwrite(f->fd, b, 4, 4);
-        recover_put_le32(b, (uint32_t)bytes);
-        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
-        if (f->fact) {
-            recover_put_le32(b, frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
-            e |= recover_pwrite(f->fd, b, 4, f->fact + 8);
-        }
+        e |= recover_field(f->fd, 4, size - 8, 4, 0);
+        e |= recover_field(f->fd, f->data_hdr + 4, bytes, 4, 0);
+        if (f->fact)
+            e |= recover_field(f->fd, f->fact + 8, frames32, 4, 0);
         break;
     case RECOVER_RF64:
-        recover_put_le32(b, UINT32_MAX);
-        e |= recover_pwrite(f->fd, b, 4, 4);
-        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
-        recover_put_le64(b, size - 8);
-        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 8);
-        recover_put_le64(b, bytes);
-        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 16);
-        recover_put_le64(b, frames);
-        e |= recover_pwrite(f->fd, b, 8, f->ds64 + 24);
-        if (f->fact) {
-            recover_put_le32(b, frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames);
-            e |= recover_pwrite(f->fd, b, 4, f->fact + 8);
-        }
+        e |= recover_field(f->fd, 4, UINT32_MAX, 4, 0);
+        e |= recover_field(f->fd, f->data_hdr + 4, UINT32_MAX, 4, 0);
+        e |= recover_field(f->fd, f->ds64 + 8, size - 8, 8, 0);
+        e |= recover_field(f->fd, f->ds64 + 16, bytes, 8, 0);
+        e |= recover_field(f->fd, f->ds64 + 24, frames, 8, 0);
+        if (f->fact)
+            e |= recover_field(f->fd, f->fact + 8, frames32, 4, 0);
         break;
     case RECOVER_AIFF:
-        recover_put_be32(b, (uint32_t)(size - 8));
-        e |= recover_pwrite(f->fd, b, 4, 4);
-        recover_put_be32(b, (uint32_t)(bytes + 8 + f->ssnd_offset));
-        e |= recover_pwrite(f->fd, b, 4, f->data_hdr + 4);
-        recover_put_be32(b, (uint32_t)frames);
-        e |= recover_pwrite(f->fd, b, 4, f->comm + 10);
+        e |= recover_field(f->fd, 4, size - 8, 4, 1);
+        e |= recover_field(f->fd, f->data_hdr + 4, bytes + 8 + f->ssnd_offset, 4, 1);
+        e |= recover_field(f->fd, f->comm + 10, frames, 4, 1);
         break;
     case RECOVER_W64:
-        recover_put_le64(b, size);
-        e |= recover_pwrite(f->fd, b, 8, 16);
-        recover_put_le64(b, bytes + 24);
-        e |= recover_pwrite(f->fd, b, 8, f->data_hdr + 16);
-        if (f->fact) {
-            recover_put_le64(b, frames);
-            e |= recover_pwrite(f->fd, b, f->fact_size >= 8 ? 8 : 4, f->fact + 24);
-        }
+        e |= recover_field(f->fd, 16, size, 8, 0);
+        e |= recover_field(f->fd, f->data_hdr + 16, bytes + 24, 8, 0);
+        if (f->fact)
+            e |= recover_field(f->fd, f->fact + 24, frames, f->fact_size >= 8 ? 8 : 4, 0);
         break;
     }
     if (e || fsync(f->fd) < 0) {

@@ -92,8 +92,6 @@ trap 'say "bench: interrupted"; exit 130' INT TERM
 ) &
 WD=$!
 
-# Waits until the command succeeds, up to $1 tenths of a second (tests/shared.sh).
-wait_for() { t_wait "$@"; }
 now() { date +%s.%N; }
 # A sleep that a signal interrupts at once (bash runs traps only between
 # foreground commands, but right away in `wait`).
@@ -165,7 +163,7 @@ jackd_start() { # PERIOD
     if [ "${BENCH_RT:-1}" != 0 ] && [ "$JACK_MODE" != "non-realtime (-r)" ]; then
         jackd -R -P 70 -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p" >"$log" 2>&1 &
         JACKD=$!
-        if wait_for 100 jack_lsp && jackd_rt; then
+        if t_wait 100 jack_lsp && jackd_rt; then
             JACK_MODE="realtime (-R -P 70, SCHED_FIFO)"
             return 0
         fi
@@ -181,7 +179,7 @@ jackd_start() { # PERIOD
     fi
     jackd -r -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p" >"$log" 2>&1 &
     JACKD=$!
-    if ! wait_for 100 jack_lsp; then
+    if ! t_wait 100 jack_lsp; then
         if jackd_full "$log"; then
             jackd_registry_full "$log"
             jackd_start "$p"
@@ -237,9 +235,9 @@ daemon_start() { # CONF LOG
     "$B/stemcapd" -c "$1" >"$2" 2>&1 &
     DAEMON=$!
     PIDS+=("$DAEMON")
-    wait_for 100 "$B/stemcap" -t 200 ping || die "stemcapd did not answer ping: $(tail -5 "$2")"
+    t_wait 100 "$B/stemcap" -t 200 ping || die "stemcapd did not answer ping: $(tail -5 "$2")"
     # idle: all 18 ports connected and the daemon ready
-    wait_for 100 sh -c "[ \$(grep -c 'info: connected' '$2') -ge 18 ] && grep -q ' ready ' '$2'" ||
+    t_wait 100 sh -c "[ \$(grep -c 'info: connected' '$2') -ge 18 ] && grep -q ' ready ' '$2'" ||
         die "stemcapd did not connect its 18 ports: $(tail -5 "$2")"
     "$B/stemcap" arm all >/dev/null || die "arm all failed"
 }
@@ -260,7 +258,7 @@ src_start() { # testsrc in noise mode
     "$B/tests/stemcap-testsrc" -m noise -q >"$W/src.out" 2>"$W/src.log" &
     SRC=$!
     PIDS+=("$SRC")
-    wait_for 100 grep -q ready "$W/src.out" || die "stemcap-testsrc did not become ready: $(cat "$W/src.log")"
+    t_wait 100 grep -q ready "$W/src.out" || die "stemcap-testsrc did not become ready: $(cat "$W/src.log")"
 }
 src_stop() {
     stop_pid "$SRC"
@@ -349,10 +347,10 @@ jack_capture_take() { # TAG SECS
         jack_capture -b 24 -c 18 "${PORTS[@]}" -dc -ns "$W/jc-$tag.wav" </dev/null >"$W/jc-$tag.out" 2>&1 &
     tp=$!
     PIDS+=("$tp")
-    wait_for 50 pgrep -P "$tp" || die "jack_capture did not start"
+    t_wait 50 pgrep -P "$tp" || die "jack_capture did not start"
     jc=$(pgrep -P "$tp" | head -1)
     PIDS+=("$jc")
-    wait_for 100 sh -c "[ \$(jack_lsp -c | grep -c '^   jack_capture') -ge 18 ]" ||
+    t_wait 100 sh -c "[ \$(jack_lsp -c | grep -c '^   jack_capture') -ge 18 ]" ||
         die "jack_capture did not connect its 18 ports: $(tail -3 "$W/jc-$tag.out")"
     x0=$(jackd_xruns)
     others
@@ -431,7 +429,7 @@ floor_take() { # SECS: appends to F_CPUS_RAW and F_XRUNS_ALL, sets FLOOR_RSS
     "$IDLECLIENT" >"$W/idle.out" 2>&1 &
     ic=$!
     PIDS+=("$ic")
-    if wait_for 100 grep -q ready "$W/idle.out"; then
+    if t_wait 100 grep -q ready "$W/idle.out"; then
         sleep 1
         c0=$(cpu_of "$ic")
         x0=$(jackd_xruns)
@@ -495,7 +493,7 @@ say "   median CPU: stemcapd $MED_S s, jack_capture $MED_J s; ratios ${RATIOS[*]
 # 2. freewheel bounce
 # =================================================================================
 daw() { daw_cmd "$DAW_IN" "$DAW_OUT" 30 "$@"; } # one command to the test DAW, acknowledged
-waiting() { wait_for "$1" sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:waiting'"; }
+waiting() { t_wait "$1" sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:waiting'"; }
 # The floor of a bounce: the same freewheel bounce from the test DAW with
 # bench/idleclient (18 inputs connected, a callback that only fetches its
 # buffers) in stemcapd's place.  In freewheel the graph runs its clients one
@@ -507,7 +505,7 @@ fw_floor() { # PERIOD
     "$W/idleclient" -s stemcap-daw >"$W/idle-fw.out" 2>&1 &
     ic=$!
     PIDS+=("$ic")
-    if wait_for 100 grep -q ready "$W/idle-fw.out" && daw locate 0 && daw frame; then
+    if t_wait 100 grep -q ready "$W/idle-fw.out" && daw locate 0 && daw frame; then
         f0=$(echo "$DAW_REPLY" | awk '{ print $3 }')
         t0=$(now)
         if daw freewheel on && daw play && daw wait-rolling && daw sleep "$FW_MS" && daw stop &&
@@ -631,7 +629,7 @@ if [ "$LOAD_SECS" -gt 0 ]; then
         "$W/idleclient" >"$W/idle-load.out" 2>&1 &
         IC=$!
         PIDS+=("$IC")
-        if wait_for 100 grep -q ready "$W/idle-load.out"; then
+        if t_wait 100 grep -q ready "$W/idle-load.out"; then
             sleep 1
             x0=$(jackd_xruns)
             nap "$LOAD_SECS"

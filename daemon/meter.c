@@ -1,12 +1,12 @@
 /* meter — level and null arithmetic.
  *
  * The real-time thread does only meter_block() per channel per period (a
- * peak and a sum of squares, one pass, vectorisable); the control thread
- * keeps a sliding window of those per-period figures per channel, so the
- * window's peak and RMS cost nothing on the JACK thread.  The window is a
- * ring of periods: it covers the last window_frames frames rounded up to
- * whole periods, which at any usual period size is within a period of the
- * configured window.
+ * peak and a sum of squares, one pass, vectorisable) and gathers a few
+ * periods into one record; the control thread keeps a sliding window of
+ * those records per channel, so the window's peak and RMS cost nothing on
+ * the JACK thread.  The window is a ring of records: it covers the last
+ * window_frames frames rounded up to whole records, which monitor.c keeps
+ * to an eighth of the window at most.
  *
  * meter_lag() is a plain time-domain normalised cross-correlation: it runs
  * off the real-time thread, at most once a second, over a few thousand
@@ -15,6 +15,12 @@
 
 #include <float.h>
 #include <math.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define METER_SSE2 1
+#else
+#define METER_SSE2 0
+#endif
 
 float
 meter_db(double linear)
@@ -27,10 +33,12 @@ meter_db(double linear)
     return db < METER_SILENCE_DB ? METER_SILENCE_DB : (float)db;
 }
 
-/* Eight independent lanes (peak, sum of squares, clips) so the compiler
- * can keep them in two SSE registers or one AVX register: floating-point
+/* Eight independent lanes (peak, sum of squares, clips): floating-point
  * sums may not be reordered behind the programmer's back, so the lanes are
- * spelled out.  Float accumulation per period: n is small. */
+ * spelled out, and on x86 they are two SSE2 registers written out by hand
+ * (GCC at -O2 keeps such lanes in memory).  Both paths add in the same
+ * order, so they give the same bits.  Float accumulation per call: n is a
+ * period or less. */
 #define METER_LANES 8
 
 uint32_t
@@ -39,6 +47,27 @@ meter_block(const float *x, uint32_t n, float *peak, float *sumsq)
     float p[METER_LANES] = {0}, s[METER_LANES] = {0};
     uint32_t c[METER_LANES] = {0}, i = 0;
 
+#if METER_SSE2
+    const __m128 absmask = _mm_castsi128_ps(_mm_set1_epi32(0x7fffffff)), one = _mm_set1_ps(1.0f);
+    __m128 p0 = _mm_setzero_ps(), p1 = p0, s0 = p0, s1 = p0;
+    __m128i c0 = _mm_setzero_si128(), c1 = c0;
+    for (; i + METER_LANES <= n; i += METER_LANES) {
+        __m128 v0 = _mm_loadu_ps(x + i), v1 = _mm_loadu_ps(x + i + 4);
+        __m128 a0 = _mm_and_ps(v0, absmask), a1 = _mm_and_ps(v1, absmask);
+        p0 = _mm_max_ps(a0, p0); /* a > p ? a : p, as below (NaN keeps p) */
+        p1 = _mm_max_ps(a1, p1);
+        s0 = _mm_add_ps(s0, _mm_mul_ps(v0, v0));
+        s1 = _mm_add_ps(s1, _mm_mul_ps(v1, v1));
+        c0 = _mm_sub_epi32(c0, _mm_castps_si128(_mm_cmpge_ps(a0, one))); /* true is -1 */
+        c1 = _mm_sub_epi32(c1, _mm_castps_si128(_mm_cmpge_ps(a1, one)));
+    }
+    _mm_storeu_ps(p, p0);
+    _mm_storeu_ps(p + 4, p1);
+    _mm_storeu_ps(s, s0);
+    _mm_storeu_ps(s + 4, s1);
+    _mm_storeu_si128((__m128i *)(void *)c, c0);
+    _mm_storeu_si128((__m128i *)(void *)(c + 4), c1);
+#else
     for (; i + METER_LANES <= n; i += METER_LANES) {
         for (int k = 0; k < METER_LANES; k++) {
             float v = x[i + k], a = fabsf(v);
@@ -47,6 +76,7 @@ meter_block(const float *x, uint32_t n, float *peak, float *sumsq)
             c[k] += a >= 1.0f;
         }
     }
+#endif
     for (; i < n; i++) {
         float v = x[i], a = fabsf(v);
         p[0] = a > p[0] ? a : p[0];
@@ -61,6 +91,30 @@ meter_block(const float *x, uint32_t n, float *peak, float *sumsq)
     *peak = p[0];
     *sumsq = s[0];
     return c[0];
+}
+
+void
+meter_add(float *acc, const float *x, uint32_t n)
+{
+    uint32_t i = 0;
+#if METER_SSE2
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(acc + i, _mm_add_ps(_mm_loadu_ps(acc + i), _mm_loadu_ps(x + i)));
+#endif
+    for (; i < n; i++)
+        acc[i] += x[i];
+}
+
+void
+meter_sub(float *out, const float *a, const float *b, uint32_t n)
+{
+    uint32_t i = 0;
+#if METER_SSE2
+    for (; i + 4 <= n; i += 4)
+        _mm_storeu_ps(out + i, _mm_sub_ps(_mm_loadu_ps(a + i), _mm_loadu_ps(b + i)));
+#endif
+    for (; i < n; i++)
+        out[i] = a[i] - b[i];
 }
 
 uint32_t

@@ -1,4 +1,4 @@
-/* meter — level and null arithmetic: per-period figures (cheap enough for
+/* meter — level and null arithmetic: per-block figures (cheap enough for
  * the real-time thread), sliding windows over them, dBFS, and the lag
  * estimate between the stems' sum and the mix.  Pure functions and plain
  * structs; unit-tested without JACK. */
@@ -17,9 +17,12 @@ float meter_db(double linear);
 /* Peak |x| and sum of squares of n samples; returns how many samples have
  * |x| >= 1.0 (0 dBFS: a clip).  Real-time safe. */
 uint32_t meter_block(const float *x, uint32_t n, float *peak, float *sumsq);
+/* acc[i] += x[i]; out[i] = a[i] - b[i] (SIMD, real-time safe). */
+void meter_add(float *acc, const float *x, uint32_t n);
+void meter_sub(float *out, const float *a, const float *b, uint32_t n);
 
-/* Sliding window over per-period figures: peak and RMS of the last
- * `window_frames` frames (to the period).  Storage is given by the caller
+/* Sliding window over per-block figures: peak and RMS of the last
+ * `window_frames` frames (to the block).  Storage is given by the caller
  * and sized with meter_win_entries(). */
 struct meter_win {
     uint32_t cap;    /* entries */
@@ -32,7 +35,7 @@ struct meter_win {
     uint32_t *nframes;
 };
 
-/* Entries a window of `window_frames` needs at `min_period` frames/period. */
+/* Entries a window of `window_frames` needs with blocks of `min_period` frames. */
 uint32_t meter_win_entries(uint64_t window_frames, uint32_t min_period);
 void meter_win_init(struct meter_win *w, uint64_t window_frames, uint32_t cap, float *peak,
                     double *sumsq, uint32_t *nframes);

@@ -1,5 +1,6 @@
 /* test_meter — unit tests of daemon/meter.c: dBFS with its -150 floor, the
- * per-period figures of meter_block(), the sliding window of periods
+ * per-block figures of meter_block() (its SIMD path bit for bit against a
+ * plain model of its lanes), meter_add/meter_sub, the sliding window
  * (meter_win_*) against a brute-force model, and the lag estimate of
  * meter_lag() on deterministic noise. */
 #include "meter.h"
@@ -41,6 +42,76 @@ test_db(void)
     CHECK(meter_db(1e-7) > METER_SILENCE_DB);      /* -140 dB is above it */
     NEAR(meter_db(1e-7), -140.0, 1e-3);
     CHECK_INT_EQ((int)METER_SILENCE_DB, -150);
+}
+
+/* The lanes of meter_block() written the plain way: the SIMD path must give
+ * the same bits, whatever the length and alignment. */
+static uint32_t
+block_model(const float *x, uint32_t n, float *peak, float *sumsq)
+{
+    float p[8] = {0}, s[8] = {0};
+    uint32_t c[8] = {0}, i = 0;
+
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) {
+            volatile float v = x[i + k]; /* no contraction into an FMA */
+            float a = fabsf(v), sq = v * v;
+            p[k] = a > p[k] ? a : p[k];
+            s[k] += sq;
+            c[k] += a >= 1.0f;
+        }
+    for (; i < n; i++) {
+        volatile float v = x[i];
+        float a = fabsf(v), sq = v * v;
+        p[0] = a > p[0] ? a : p[0];
+        s[0] += sq;
+        c[0] += a >= 1.0f;
+    }
+    for (int k = 1; k < 8; k++) {
+        p[0] = p[k] > p[0] ? p[k] : p[0];
+        s[0] += s[k];
+        c[0] += c[k];
+    }
+    *peak = p[0];
+    *sumsq = s[0];
+    return c[0];
+}
+
+static void
+test_block_simd(void)
+{
+    float x[1100], y[1100], acc[1100], out[1100];
+    int same = 1, ops = 1;
+
+    for (int i = 0; i < 1100; i++) {
+        x[i] = 1.3f * noise();
+        y[i] = noise();
+    }
+    x[5] = NAN;
+    x[77] = -INFINITY;
+    x[300] = 1.0f;
+    x[301] = -1.0f;
+    x[640] = -NAN;
+    for (uint32_t off = 0; off < 9; off++) {
+        for (uint32_t n = 0; n < 1090; n += (n < 40 ? 1 : 37)) {
+            float p1, s1, p2, s2;
+            uint32_t c1 = meter_block(x + off, n, &p1, &s1);
+            uint32_t c2 = block_model(x + off, n, &p2, &s2);
+            if (c1 != c2 || memcmp(&p1, &p2, sizeof p1) || memcmp(&s1, &s2, sizeof s1))
+                same = 0;
+            memcpy(acc, y, sizeof acc);
+            meter_add(acc + off, x + 1, n);
+            meter_sub(out, y + off, x + 3, n);
+            for (uint32_t i = 0; i < n; i++) {
+                volatile float a = y[off + i] + x[1 + i], d = y[off + i] - x[3 + i];
+                if (memcmp(&acc[off + i], (const void *)&a, sizeof a) ||
+                    memcmp(&out[i], (const void *)&d, sizeof d))
+                    ops = 0;
+            }
+        }
+    }
+    CHECK(same);
+    CHECK(ops);
 }
 
 static void
@@ -386,6 +457,7 @@ main(void)
 {
     test_db();
     test_block();
+    test_block_simd();
     test_win_fixed_periods();
     test_win_variable_periods();
     test_win_capacity();

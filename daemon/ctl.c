@@ -35,7 +35,6 @@
 #include "recover.h"
 
 #define CTL_ACK_TIMEOUT_MS 2000
-#define CTL_DEFAULT_BAR_S  2.0 /* lead-in check without the transport's BBT */
 
 const char *const ctl_song_keys[CTL_SONG_KEYS] = {"title", "artist", "album", "track",
                                                   "isrc",  "upc",    "label"};
@@ -237,7 +236,7 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     c->last_failed = 0;
     atomic_store(&c->writer.write_max_us, 0);
     monitor_take_start(&c->monitor, t->id, ev->frame,
-                       ev->bar_frames ? ev->bar_frames : (uint64_t)(CTL_DEFAULT_BAR_S * e->rate));
+                       ev->bar_frames ? ev->bar_frames : (uint64_t)ENGINE_DEFAULT_BAR_S * e->rate);
     ctl_check_rules(c, t, &x, 0);
     manifest_write(t, &c->monitor, &x);
     log_info("take %d of '%s' recording: %d files in %s, transport frame %llu", t->number,

@@ -252,13 +252,15 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
         goto fail;
     }
-    /* Meter figures for two seconds at 64-frame periods (half a second at
-     * 16), lag samples for half a second: the control thread drains both
-     * at least every CTL_TICK_MS (100 ms), and a full one drops figures,
-     * never audio. */
-    size_t meter_bytes = (size_t)e->rate / 64 * 2 * sizeof(struct engine_meter);
+    /* Meter records for ENGINE_METER_RECS gatherings (well over a second at
+     * the default; a full ring makes records longer, never loses figures),
+     * lag samples for a quarter of a second: the control thread drains both
+     * at least every CTL_TICK_MS (100 ms), and a full lag ring drops
+     * samples, never audio. */
+    size_t meter_bytes = ENGINE_METER_RECS * sizeof(struct engine_meter);
     size_t lag_bytes =
-        (size_t)e->rate / 2 * 2 * sizeof(float) + 256 * sizeof(struct engine_lag_rec);
+        (size_t)e->rate / 4 * 2 * sizeof(float) + 128 * sizeof(struct engine_lag_rec);
+    atomic_store(&e->meter_frames, ENGINE_METER_FRAMES);
     e->null_thr = (float)pow(10.0, c->null_threshold_db / 20.0);
     e->offset = c->mix_offset_frames;
     if (ring_init(&e->meter_ring, meter_bytes) < 0 || ring_init(&e->lag_ring, lag_bytes) < 0 ||

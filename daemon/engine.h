@@ -46,25 +46,41 @@ struct engine_event {
     uint32_t pad;
 };
 
-/* One meter record per JACK cycle, always (recording or not), on the meter
- * ring: the cheap per-period figures; windows and dBFS are computed by the
- * control thread (monitor.c).  Channels that are not registered read 0. */
+/* Meter records, on the meter ring: the real-time thread gathers the cheap
+ * per-period figures of up to `meter_frames` frames (ENGINE_METER_FRAMES at
+ * most, always whole periods) into one record, recording or not; windows
+ * and dBFS are computed by the control thread (monitor.c).  A record never
+ * spans two takes, the end of a take's first bar, or a jump of the frame
+ * clock.  When the ring is full the record keeps growing instead of being
+ * dropped, so peaks, clips and the null residual are never lost; only the
+ * windows get coarser while the control thread is behind.  Channels that
+ * are not registered read 0. */
+#define ENGINE_METER_FRAMES  512 /* ~11 ms at 48 kHz: 94 records a second */
+#define ENGINE_METER_CB      32  /* callback times a record carries */
+#define ENGINE_METER_RECS    128 /* records the meter ring holds */
+#define ENGINE_DEFAULT_BAR_S 2   /* lead-in bar without the transport's BBT */
 struct engine_meter {
-    uint64_t cycle; /* value of `cycles` for this period */
-    uint64_t frame; /* JACK frame time (64-bit) of the first sample */
-    uint32_t nframes;
-    uint32_t take; /* take recording in this period, 0 = none */
+    uint64_t cycle;   /* value of `cycles` for its first period */
+    uint64_t frame;   /* JACK frame time (64-bit) of the first sample */
+    uint32_t nframes; /* frames covered */
+    uint32_t ncycles; /* periods covered */
+    uint32_t take;    /* take recording in these periods, 0 = none */
     float peak[ENGINE_MAX_CH];
     float sumsq[ENGINE_MAX_CH];
     uint32_t clips[ENGINE_MAX_CH]; /* samples with |x| >= 1.0 */
     /* Null residual (sum of registered stems - mix), per side. */
     float rpeak[2];
     float rsumsq[2];
-    int32_t rover[2]; /* first sample over the threshold, -1 = none */
-    /* Instrumentation: the previous cycle's callback time, and how full
-     * the capture ring is (per mille). */
-    uint32_t cb_ns;
+    int32_t rover[2];  /* record-relative frame of the first sample over the threshold, -1 */
+    uint32_t rpeak_at; /* record-relative frame of the period with the highest residual */
+    /* Instrumentation: callback times (each period reports the previous
+     * one's), how full the capture ring got (per mille). */
     uint32_t ring_fill;
+    uint32_t cb_n; /* callback times summed */
+    uint32_t cb_max_ns;
+    uint64_t cb_sum_ns;
+    uint32_t ncb;                 /* of them, in cb[] */
+    uint16_t cb[ENGINE_METER_CB]; /* 100 ns units, saturating */
 };
 
 /* Lag analysis: per cycle, a header and nframes samples of the stems' sum
@@ -82,7 +98,7 @@ struct engine {
     jack_client_t *client;
     jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
     struct ring ring;                 /* audio records of the take */
-    struct ring meter_ring;           /* struct engine_meter, one per cycle */
+    struct ring meter_ring;           /* struct engine_meter */
     struct ring lag_ring;             /* struct engine_lag_rec + samples */
     uint32_t rate;
     /* Fixed at open: registered channels and the null set-up. */
@@ -136,6 +152,7 @@ struct engine {
     atomic_int server_gone;             /* JACK shut us down */
     atomic_uint_least64_t graph_cycle;  /* `cycles` at the last graph change */
     atomic_int lag_wanted;              /* control wants lag samples */
+    atomic_uint meter_frames;           /* frames a meter record gathers (monitor.c) */
     atomic_int ports_appeared;          /* a port was registered somewhere */
     atomic_int latency_changed;         /* JACK recomputed capture latencies */
 
@@ -145,11 +162,13 @@ struct engine {
     uint64_t rt_clock;   /* JACK frame time extended to 64 bits */
     uint32_t rt_last;    /* jack_last_frame_time() of the previous cycle */
     int rt_clock_valid;
-    uint64_t rt_expected; /* rt_clock the next cycle of the take should have */
-    uint64_t rt_tnext;    /* transport frame the next rolling cycle should have */
-    uint64_t rt_cnext;    /* rt_clock the next cycle should have */
-    int rt_rolling;       /* transport rolling in the previous cycle */
-    uint32_t rt_cb_ns;    /* duration of the previous callback */
+    uint64_t rt_expected;         /* rt_clock the next cycle of the take should have */
+    uint64_t rt_tnext;            /* transport frame the next rolling cycle should have */
+    uint64_t rt_cnext;            /* rt_clock the next cycle should have */
+    int rt_rolling;               /* transport rolling in the previous cycle */
+    uint32_t rt_cb_ns;            /* duration of the previous callback */
+    uint64_t rt_lead_end;         /* rt_clock where the take's first bar ends, 0 = none */
+    struct engine_meter rt_meter; /* the record being gathered */
 };
 
 /* Opens the JACK client named in `c`, registers the ports of the registered

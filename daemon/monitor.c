@@ -1,7 +1,9 @@
 /* monitor — levels and the live null test, on the control thread.
  *
- * The real-time thread hands over one small record per period (peaks, sums
- * of squares, clip counts, the residual's peak and first offending sample);
+ * The real-time thread hands over one small record per ENGINE_METER_FRAMES
+ * or so (peaks, sums of squares, clip counts, the residual's peak and first
+ * offending sample, callback times), so this thread wakes to a few dozen
+ * records, not one per period;
  * everything else happens here: sliding windows (meter.c), dBFS, peak holds
  * and clip counts since the take started, the take's worst residual and the
  * alarm.
@@ -31,7 +33,13 @@ int
 monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
 {
     uint64_t wf = (uint64_t)e->rate * (uint64_t)c->meter_window_ms / 1000;
-    uint32_t cap = meter_win_entries(wf ? wf : 1, 16);
+    /* Records of an eighth of the window at most, so the window keeps its
+     * length to within an eighth; a few more entries than it needs for the
+     * shorter records at take boundaries. */
+    uint32_t agg = wf / 8 < ENGINE_METER_FRAMES ? (uint32_t)(wf / 8) : ENGINE_METER_FRAMES;
+    if (agg == 0)
+        agg = 1;
+    uint32_t cap = meter_win_entries(wf ? wf : 1, agg) + 8;
     size_t per = (size_t)cap * (sizeof(float) + sizeof(double) + sizeof(uint32_t));
     unsigned char *p;
 
@@ -63,6 +71,7 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->worst = 0.0f;
     m->worst_frame = -1;
     m->first_frame = -1;
+    atomic_store(&e->meter_frames, agg);
     return 0;
 }
 
@@ -79,6 +88,7 @@ void
 monitor_stats_reset(struct monitor *m)
 {
     m->cb_count = 0;
+    m->cb_hist_n = 0;
     m->cb_sum_us = 0;
     m->cb_max_ns = 0;
     memset(m->cb_hist, 0, sizeof m->cb_hist);
@@ -88,13 +98,13 @@ monitor_stats_reset(struct monitor *m)
 void
 monitor_stats(const struct monitor *m, struct monitor_stats *out)
 {
-    uint64_t want = m->cb_count - m->cb_count / 100, seen = 0; /* 99th percentile */
+    uint64_t want = m->cb_hist_n - m->cb_hist_n / 100, seen = 0; /* 99th percentile */
     uint32_t bin = 0;
 
     memset(out, 0, sizeof *out);
     out->cycles = m->cb_count;
     out->ring_fill_max_pct = m->ring_fill_max / 10.0;
-    if (!m->cb_count)
+    if (!m->cb_count || !m->cb_hist_n)
         return;
     out->cb_mean_us = m->cb_sum_us / (double)m->cb_count;
     out->cb_max_us = m->cb_max_ns / 1000.0;
@@ -124,14 +134,14 @@ monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint6
     m->alarm = 0;
 }
 
-/* Is cycle c close to the last graph change? */
+/* Are cycles c0..c1 close to the last graph change? */
 static int
-monitor_in_transient(const struct monitor *m, uint64_t c)
+monitor_in_transient(const struct monitor *m, uint64_t c0, uint64_t c1)
 {
     uint64_t g = atomic_load(&m->e->graph_cycle);
     if (g == 0)
         return 0;
-    return (c > g ? c - g : g - c) <= m->quiet;
+    return g + m->quiet >= c0 && g <= c1 + m->quiet;
 }
 
 static void
@@ -139,7 +149,7 @@ monitor_commit(struct monitor *m)
 {
     if (!m->pending)
         return;
-    if (monitor_in_transient(m, m->pending_cycle)) {
+    if (monitor_in_transient(m, m->pending_c0, m->pending_cycle)) {
         m->pending = 0;
         return;
     }
@@ -158,7 +168,7 @@ monitor_take_end(struct monitor *m)
 {
     /* The last periods of the take cannot wait for later ones: an offence
      * still pending counts unless a graph change is already known near it. */
-    if (m->pending && !monitor_in_transient(m, m->pending_cycle))
+    if (m->pending && !monitor_in_transient(m, m->pending_c0, m->pending_cycle))
         m->last_cycle = m->pending_cycle + m->quiet;
     monitor_commit(m);
 }
@@ -167,19 +177,21 @@ static void
 monitor_feed(struct monitor *m, const struct engine_meter *r)
 {
     int in_take = m->take && r->take == m->take;
+    uint64_t last = r->cycle + (r->ncycles ? r->ncycles - 1 : 0);
 
-    if (r->cb_ns) {
-        uint32_t bin = r->cb_ns / 1000;
+    m->cb_count += r->cb_n;
+    m->cb_sum_us += r->cb_sum_ns / 1000.0;
+    if (r->cb_max_ns > m->cb_max_ns)
+        m->cb_max_ns = r->cb_max_ns;
+    for (uint32_t k = 0; k < r->ncb && k < ENGINE_METER_CB; k++) {
+        uint32_t bin = r->cb[k] / 10; /* 100 ns units to 1 us bins */
         m->cb_hist[bin < MONITOR_CB_BINS ? bin : MONITOR_CB_BINS]++;
-        m->cb_count++;
-        m->cb_sum_us += r->cb_ns / 1000.0;
-        if (r->cb_ns > m->cb_max_ns)
-            m->cb_max_ns = r->cb_ns;
+        m->cb_hist_n++;
     }
     if (r->ring_fill > m->ring_fill_max)
         m->ring_fill_max = r->ring_fill;
 
-    m->last_cycle = r->cycle;
+    m->last_cycle = last;
     for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {
         meter_win_push(&m->win[ch], r->peak[ch], r->sumsq[ch], r->nframes);
         if (in_take) {
@@ -200,12 +212,12 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
         uint64_t end = (uint64_t)rel + r->nframes;
         m->lead_covered = end < m->lead_frames ? end : m->lead_frames;
     }
-    if (monitor_in_transient(m, r->cycle))
+    if (monitor_in_transient(m, r->cycle, last))
         return;
     float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
     if (peak > m->worst) {
         m->worst = peak;
-        m->worst_frame = rel;
+        m->worst_frame = rel + r->rpeak_at;
     }
     if (!m->flagged && !m->pending && (r->rover[0] >= 0 || r->rover[1] >= 0)) {
         int32_t at = r->rover[0] < 0             ? r->rover[1]
@@ -213,7 +225,8 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
                      : r->rover[0] < r->rover[1] ? r->rover[0]
                                                  : r->rover[1];
         m->pending = 1;
-        m->pending_cycle = r->cycle;
+        m->pending_c0 = r->cycle;
+        m->pending_cycle = last;
         m->pending_frame = rel + at;
         m->pending_peak = peak;
     }

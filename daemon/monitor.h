@@ -1,5 +1,5 @@
 /* monitor — levels and the live null test, off the real-time thread: it
- * reads the engine's per-period meter records and keeps the windowed
+ * reads the engine's meter records and keeps the windowed
  * levels, peak holds, clip counts, the residual, the take's worst residual,
  * the null alarm and the measured lag between the stems' sum and the mix.
  * Control thread only. */
@@ -55,14 +55,15 @@ struct monitor {
     /* An offence seen but not yet committed: it becomes an alarm once
      * `quiet` cycles passed without a graph change near it. */
     int pending;
-    uint64_t pending_cycle;
+    uint64_t pending_c0, pending_cycle; /* cycles of the record it was in */
     int64_t pending_frame;
     float pending_peak;
     int alarm; /* an alarm was committed and not yet taken */
     /* Instrumentation since the take started (or the last reset): callback
      * times in a histogram of 1-microsecond bins, the ring's high-water
      * mark. */
-    uint64_t cb_count;
+    uint64_t cb_count;  /* callback times in the mean */
+    uint64_t cb_hist_n; /* ... and in the histogram (most of them) */
     double cb_sum_us;
     uint32_t cb_max_ns;
     uint32_t cb_hist[MONITOR_CB_BINS + 1];

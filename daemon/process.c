@@ -21,7 +21,8 @@
  *     and cycles JACK never ran for us (a jump of the frame clock), are
  *     counted as dropped and the writer fills them with silence, so the
  *     files stay aligned with each other and with the timeline;
- *  4. meter figures and the null residual for the control thread. */
+ *  4. meter figures and the null residual, gathered into one meter record
+ *     per ENGINE_METER_FRAMES or so for the control thread. */
 #include <math.h>
 #include <sched.h>
 #include <time.h>
@@ -133,11 +134,12 @@ process_comp(struct engine *e, int ch, const float *const *buf, uint32_t off, ui
  * sum (in stem order, as a float mix bus adds) minus the mix, every channel
  * aligned by its capture latency and one of the two delayed by [mix]
  * offset_frames.  Fills `sum` and `mixout` (before the offset) for the lag
- * analysis. */
+ * analysis; the period starts `at` frames into the meter record. */
 static void
-process_residual(struct engine *e, struct engine_meter *m, const float *const *buf, int side,
-                 uint32_t off, uint32_t n, float *sum, float *mixout)
+process_residual(struct engine *e, const float *const *buf, int side, uint32_t off, uint32_t n,
+                 uint32_t at, float *sum, float *mixout, float *cpeak)
 {
+    struct engine_meter *m = &e->rt_meter;
     float mixbuf[ENGINE_CHUNK], xbuf[ENGINE_CHUNK], dbuf[ENGINE_CHUNK], r[ENGINE_CHUNK];
     const float *mix = process_comp(e, ENGINE_MIX_L + side, buf, off, n, mixbuf);
     const float *a = sum, *b = mix;
@@ -147,9 +149,7 @@ process_residual(struct engine *e, struct engine_meter *m, const float *const *b
 
     memset(sum, 0, n * sizeof *sum);
     for (int s = 0; s < e->nstems; s++) {
-        const float *x = process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf);
-        for (uint32_t i = 0; i < n; i++)
-            sum[i] += x[i];
+        meter_add(sum, process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf), n);
     }
     memcpy(mixout, mix, n * sizeof *mixout);
     if (d) { /* the delayed signal goes through the delay line */
@@ -165,43 +165,68 @@ process_residual(struct engine *e, struct engine_meter *m, const float *const *b
         else
             b = dbuf;
     }
-    for (uint32_t i = 0; i < n; i++)
-        r[i] = a[i] - b[i];
+    meter_sub(r, a, b, n);
     meter_block(r, n, &peak, &ss);
-    if (peak > m->rpeak[side])
-        m->rpeak[side] = peak;
+    if (peak > *cpeak)
+        *cpeak = peak;
     m->rsumsq[side] += ss;
     if (m->rover[side] < 0 && peak > e->null_thr) {
         uint32_t i = 0;
         while (fabsf(r[i]) <= e->null_thr)
             i++;
-        m->rover[side] = (int32_t)(off + i);
+        m->rover[side] = (int32_t)(at + off + i);
     }
     if (side == 1)
         e->delay_pos = p;
 }
 
-/* Per-period meter figures and the null residual for the control thread.
- * A full meter or lag ring drops the figures, never audio. */
+/* Hands the meter record over.  When the ring is full the record stays and
+ * keeps growing, unless `force` (a take boundary): then it is dropped. */
+static void
+process_meter_flush(struct engine *e, int force)
+{
+    struct engine_meter *m = &e->rt_meter;
+
+    if (!m->ncycles)
+        return;
+    if (ring_write_space(&e->meter_ring) >= sizeof *m) {
+        ring_put(&e->meter_ring, 0, m, sizeof *m);
+        ring_publish(&e->meter_ring, sizeof *m);
+    } else if (!force) {
+        return;
+    }
+    m->ncycles = 0;
+}
+
+/* Meter figures and the null residual of this period, gathered into the
+ * meter record; lag samples for the control thread while it asks for them
+ * (a full lag ring drops them, never audio). */
 static void
 process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
 {
-    struct engine_meter m;
-    float sum[2][ENGINE_CHUNK], mixc[2][ENGINE_CHUNK];
+    struct engine_meter *m = &e->rt_meter;
+    float sum[2][ENGINE_CHUNK], mixc[2][ENGINE_CHUNK], cpeak[2] = {0.0f, 0.0f};
     int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
     size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
+    uint64_t end = m->frame + m->nframes;
 
-    memset(&m, 0, sizeof m);
-    m.cycle = atomic_load_explicit(&e->cycles, memory_order_relaxed);
-    m.frame = e->rt_clock;
-    m.nframes = nframes;
-    m.take = e->rt_cur;
-    m.rover[0] = m.rover[1] = -1;
-    m.cb_ns = e->rt_cb_ns;
-    m.ring_fill = (uint32_t)(ring_read_space(&e->ring) * 1000 / e->ring.size);
+    if (m->ncycles && (m->take != e->rt_cur || e->rt_clock != end ||
+                       (m->frame < e->rt_lead_end && end + nframes > e->rt_lead_end)))
+        process_meter_flush(e, 1);
+    if (!m->ncycles) {
+        memset(m, 0, sizeof *m);
+        m->cycle = atomic_load_explicit(&e->cycles, memory_order_relaxed);
+        m->frame = e->rt_clock;
+        m->take = e->rt_cur;
+        m->rover[0] = m->rover[1] = -1;
+    }
+    uint32_t at = m->nframes;
     for (int k = 0; k < e->nreg; k++) {
         int ch = e->reg_ch[k];
-        m.clips[ch] = meter_block(buf[ch], nframes, &m.peak[ch], &m.sumsq[ch]);
+        float p, ss;
+        m->clips[ch] += meter_block(buf[ch], nframes, &p, &ss);
+        m->peak[ch] = p > m->peak[ch] ? p : m->peak[ch];
+        m->sumsq[ch] += ss;
     }
     if (want_lag && ring_write_space(&e->lag_ring) < lag_bytes)
         want_lag = 0;
@@ -211,25 +236,42 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
     }
     for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
         uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
-        process_residual(e, &m, buf, 0, off, n, sum[0], mixc[0]);
-        process_residual(e, &m, buf, 1, off, n, sum[1], mixc[1]);
+        process_residual(e, buf, 0, off, n, at, sum[0], mixc[0], &cpeak[0]);
+        process_residual(e, buf, 1, off, n, at, sum[1], mixc[1], &cpeak[1]);
         if (want_lag) {
             float mono[ENGINE_CHUNK];
-            size_t at = sizeof(struct engine_lag_rec) + off * sizeof(float);
-            for (uint32_t i = 0; i < n; i++)
-                mono[i] = sum[0][i] + sum[1][i];
-            ring_put(&e->lag_ring, at, mono, n * sizeof(float));
-            for (uint32_t i = 0; i < n; i++)
-                mono[i] = mixc[0][i] + mixc[1][i];
-            ring_put(&e->lag_ring, at + nframes * sizeof(float), mono, n * sizeof(float));
+            size_t lat = sizeof(struct engine_lag_rec) + off * sizeof(float);
+            memcpy(mono, sum[0], n * sizeof(float));
+            meter_add(mono, sum[1], n);
+            ring_put(&e->lag_ring, lat, mono, n * sizeof(float));
+            memcpy(mono, mixc[0], n * sizeof(float));
+            meter_add(mono, mixc[1], n);
+            ring_put(&e->lag_ring, lat + nframes * sizeof(float), mono, n * sizeof(float));
         }
     }
     if (want_lag)
         ring_publish(&e->lag_ring, lag_bytes);
-    if (ring_write_space(&e->meter_ring) >= sizeof m) {
-        ring_put(&e->meter_ring, 0, &m, sizeof m);
-        ring_publish(&e->meter_ring, sizeof m);
+    float was = m->rpeak[0] > m->rpeak[1] ? m->rpeak[0] : m->rpeak[1];
+    if (cpeak[0] > was || cpeak[1] > was)
+        m->rpeak_at = at;
+    for (int side = 0; side < 2; side++)
+        m->rpeak[side] = cpeak[side] > m->rpeak[side] ? cpeak[side] : m->rpeak[side];
+
+    uint32_t ns = e->rt_cb_ns;
+    if (ns) {
+        m->cb_n++;
+        m->cb_sum_ns += ns;
+        m->cb_max_ns = ns > m->cb_max_ns ? ns : m->cb_max_ns;
+        if (m->ncb < ENGINE_METER_CB)
+            m->cb[m->ncb++] = (uint16_t)(ns / 100 < UINT16_MAX ? ns / 100 : UINT16_MAX);
     }
+    uint32_t fill = (uint32_t)(ring_read_space(&e->ring) * 1000 / e->ring.size);
+    m->ring_fill = fill > m->ring_fill ? fill : m->ring_fill;
+    m->nframes += nframes;
+    m->ncycles++;
+    if (m->nframes >= atomic_load_explicit(&e->meter_frames, memory_order_relaxed) ||
+        m->ncycles >= ENGINE_METER_CB)
+        process_meter_flush(e, 0);
 }
 
 static void
@@ -242,9 +284,11 @@ process_end_take(struct engine *e)
         .dropped = atomic_load_explicit(&e->take_dropped, memory_order_relaxed),
         .tail_dropped = e->rt_pending,
     };
+    process_meter_flush(e, 1); /* the take's last figures before its end */
     process_event(e, &ev);
     e->rt_cur = 0;
     e->rt_pending = 0;
+    e->rt_lead_end = 0;
     atomic_store_explicit(&e->rt_take, 0, memory_order_release);
 }
 
@@ -267,6 +311,7 @@ process_start_take(struct engine *e, const jack_position_t *pos)
             (uint32_t)(pos->beats_per_bar * 60.0 / pos->beats_per_minute * (double)pos->frame_rate);
     e->rt_cur = id;
     e->rt_pending = 0;
+    e->rt_lead_end = e->rt_clock + (ev.bar_frames ? ev.bar_frames : ENGINE_DEFAULT_BAR_S * e->rate);
     e->rt_expected = e->rt_clock;
     atomic_store_explicit(&e->take_frames, 0, memory_order_relaxed);
     atomic_store_explicit(&e->take_dropped, 0, memory_order_relaxed);

@@ -3,8 +3,9 @@
  * and big-endian (AIFF): each case is written once through sf_writef_float
  * and once through pcm_pack_stereo + sf_write_raw, and the two files must
  * be identical byte for byte.  The samples cover the edges that matter:
- * full scale and beyond (clipping), infinities, values half a code apart
- * (rounding), denormals, and a few hundred thousand random values. */
+ * full scale and beyond (clipping), infinities, NaN, values half a code apart
+ * (rounding), denormals, and a few hundred thousand random values; an odd
+ * frame count runs the SIMD path and the scalar tail of little-endian. */
 #include "pcm.h"
 #include "unit.h"
 
@@ -15,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define N 200000
+#define N 199999 /* not a multiple of 4: the SIMD path and the scalar tail */
 
 static float L[N], R[N];
 static unsigned char packed[N * 2 * 4];
@@ -35,9 +36,9 @@ static uint32_t
 fill(void)
 {
     static const float edge[] = {
-        0.0f,         -0.0f,      1.0f,        -1.0f,   0.5f,   -0.5f,   0.99999994f,
-        -0.99999994f, 1.0000001f, -1.0000001f, 2.0f,    -2.0f,  1e30f,   -1e30f,
-        INFINITY,     -INFINITY,  1e-40f,      -1e-40f, 1e-10f, -1e-10f,
+        0.0f,       -0.0f,       1.0f,   -1.0f,   0.5f,  -0.5f,  0.99999994f, -0.99999994f,
+        1.0000001f, -1.0000001f, 2.0f,   -2.0f,   1e30f, -1e30f, INFINITY,    -INFINITY,
+        1e-40f,     -1e-40f,     1e-10f, -1e-10f, NAN,   -NAN,
     };
     uint32_t n = 0;
 

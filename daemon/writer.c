@@ -41,9 +41,9 @@
 #include "log.h"
 #include "pcm.h"
 
-#define WRITER_POLL_MS  100  /* 0.35 MB of 18 channels at 48 kHz: a few large writes */
-#define WRITER_HURRY_MS 5    /* freewheeling or behind: keep the ring from filling */
-#define WRITER_PIECE    1024 /* frames appended at a time */
+#define WRITER_POLL_MS  100 /* 0.35 MB of 18 channels at 48 kHz: a few large writes */
+#define WRITER_HURRY_MS 5   /* freewheeling or behind: keep the ring from filling */
+#define WRITER_PIECE    256 /* frames appended at a time (at most a JACK period) */
 #define WRITER_MAX_SKIP CONF_MAX_OFFSET
 
 static double
@@ -120,9 +120,13 @@ writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t
 {
     struct take *t = s->take;
 
+    /* Never true (see writer_begin); if it were, writing out what every
+     * stage has keeps the files aligned and makes room. */
     for (uint32_t c = 0; c < t->nch; c++)
-        if (s->sfill[c] + n > s->scap)
-            writer_flush(w, s, 0);
+        if (s->sfill[c] + n > s->scap) {
+            writer_flush(w, s, 1);
+            break;
+        }
     for (uint32_t c = 0; c < t->nch; c++) {
         uint32_t k = s->skip[c] < n ? s->skip[c] : n;
         s->skip[c] -= k;
@@ -407,7 +411,10 @@ writer_begin(struct writer *w, struct take *t)
         if (fresh.skip[c] > maxskip)
             maxskip = fresh.skip[c];
     }
-    fresh.scap = 2 * WRITER_BLOCK + maxskip + WRITER_PIECE;
+    /* The stages differ by the latency skipped (maxskip at most) and are
+     * written out whenever the shortest holds a block, so before each
+     * append every stage holds less than WRITER_BLOCK + maxskip frames. */
+    fresh.scap = WRITER_BLOCK + maxskip + WRITER_PIECE;
     /* Integer PCM is packed here; float and double go through libsndfile. */
     static const int width[] = {
         [CONF_SAMPLE_PCM16] = 2, [CONF_SAMPLE_PCM24] = 3, [CONF_SAMPLE_PCM32] = 4};

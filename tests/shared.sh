@@ -60,10 +60,15 @@ jack_reclaim() {
     for n in $(jack_dead_servers); do
         jackd -n "$n" -d dummy -r 48000 -p 1024 >"$1" 2>&1 &
         p=$!
-        for i in $(seq 50); do JACK_DEFAULT_SERVER=$n jack_lsp >/dev/null 2>&1 && break; sleep 0.1; done
+        local up=0
+        for i in $(seq 50); do JACK_DEFAULT_SERVER=$n jack_lsp >/dev/null 2>&1 && up=1 && break; sleep 0.1; done
         kill -TERM "$p" 2>/dev/null
         wait "$p" 2>/dev/null
-        echo "freed the registry entry of dead JACK server '$n'"
+        if [ "$up" = 1 ]; then
+            echo "freed the registry entry of dead JACK server '$n'"
+        else
+            echo "could not free the registry entry of dead JACK server '$n' (see $1)"
+        fi
     done
 }
 

@@ -252,18 +252,14 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
         goto fail;
     }
-    /* Meter records for ENGINE_METER_RECS gatherings (well over a second at
-     * the default; a full ring makes records longer, never loses figures),
-     * lag samples for a quarter of a second: the control thread drains both
-     * at least every CTL_TICK_MS (100 ms), and a full lag ring drops
-     * samples, never audio. */
+    /* Meter records for ENGINE_METER_RECS gatherings (over a second at the
+     * default; a full ring makes records longer, never loses figures): the
+     * control thread drains it at least every CTL_TICK_MS (100 ms). */
     size_t meter_bytes = ENGINE_METER_RECS * sizeof(struct engine_meter);
-    size_t lag_bytes =
-        (size_t)e->rate / 4 * 2 * sizeof(float) + 128 * sizeof(struct engine_lag_rec);
     atomic_store(&e->meter_frames, ENGINE_METER_FRAMES);
     e->null_thr = (float)pow(10.0, c->null_threshold_db / 20.0);
     e->offset = c->mix_offset_frames;
-    if (ring_init(&e->meter_ring, meter_bytes) < 0 || ring_init(&e->lag_ring, lag_bytes) < 0 ||
+    if (ring_init(&e->meter_ring, meter_bytes) < 0 ||
         ring_init(&e->event_ring, 256 * sizeof(struct engine_event)) < 0 ||
         !(e->delay[0] = calloc(CONF_MAX_OFFSET + 1, sizeof(float))) ||
         !(e->delay[1] = calloc(CONF_MAX_OFFSET + 1, sizeof(float)))) {
@@ -300,6 +296,30 @@ fail:
     return -1;
 }
 
+struct ring *
+engine_lag_ring(struct engine *e)
+{
+    struct ring *r = atomic_load_explicit(&e->lag_ring, memory_order_acquire);
+
+    if (r || e->lag_failed)
+        return r;
+    /* A quarter of a second of samples: the control thread drains it at
+     * least every CTL_TICK_MS (100 ms); a full ring drops lag samples,
+     * never audio. */
+    size_t bytes = (size_t)e->rate / 4 * 2 * sizeof(float) + 128 * sizeof(struct engine_lag_rec);
+    r = calloc(1, sizeof *r);
+    if (!r || ring_init(r, bytes) < 0) {
+        log_warn("cannot allocate the null test's lag analysis (%zu KB): %s; the lag is not "
+                 "measured",
+                 bytes >> 10, strerror(ENOMEM));
+        free(r);
+        e->lag_failed = 1;
+        return NULL;
+    }
+    atomic_store_explicit(&e->lag_ring, r, memory_order_release);
+    return r;
+}
+
 void
 engine_close(struct engine *e)
 {
@@ -316,7 +336,12 @@ engine_close(struct engine *e)
     memset(e->port, 0, sizeof e->port);
     ring_free(&e->ring);
     ring_free(&e->meter_ring);
-    ring_free(&e->lag_ring);
+    struct ring *lag = atomic_exchange(&e->lag_ring, NULL);
+    if (lag) {
+        ring_free(lag);
+        free(lag);
+    }
+    e->lag_failed = 0;
     ring_free(&e->event_ring);
     free(e->delay[0]);
     free(e->delay[1]);

@@ -57,7 +57,7 @@ struct engine_event {
  * are not registered read 0. */
 #define ENGINE_METER_FRAMES  512 /* ~11 ms at 48 kHz: 94 records a second */
 #define ENGINE_METER_CB      32  /* callback times a record carries */
-#define ENGINE_METER_RECS    128 /* records the meter ring holds */
+#define ENGINE_METER_RECS    64  /* records the meter ring holds */
 #define ENGINE_DEFAULT_BAR_S 2   /* lead-in bar without the transport's BBT */
 struct engine_meter {
     uint64_t cycle;   /* value of `cycles` for its first period */
@@ -99,7 +99,10 @@ struct engine {
     jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
     struct ring ring;                 /* audio records of the take */
     struct ring meter_ring;           /* struct engine_meter */
-    struct ring lag_ring;             /* struct engine_lag_rec + samples */
+    /* struct engine_lag_rec + samples: allocated (touched and locked) by
+     * the control thread the first time the null fails, engine_lag_ring(). */
+    _Atomic(struct ring *) lag_ring;
+    int lag_failed; /* its allocation failed: not tried again */
     uint32_t rate;
     /* Fixed at open: registered channels and the null set-up. */
     int nreg;
@@ -189,6 +192,10 @@ uint32_t engine_latency(const struct engine *e, int ch);
 /* Reads the capture latencies of every registered channel and sets the
  * null test's compensation; returns 1 when it changed. */
 int engine_update_latency(struct engine *e);
+
+/* The lag analysis ring, allocated on first use (control thread); returns
+ * it, or NULL when memory is short (logged once). */
+struct ring *engine_lag_ring(struct engine *e);
 
 /* process.c: installs the real-time callbacks (before activation). */
 int process_install(struct engine *e);

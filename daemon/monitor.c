@@ -235,9 +235,11 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
 static void
 monitor_lag_drain(struct monitor *m)
 {
-    struct ring *ring = &m->e->lag_ring;
+    struct ring *ring = atomic_load(&m->e->lag_ring);
     struct engine_lag_rec h;
 
+    if (!ring)
+        return;
     while (ring_read_space(ring) >= sizeof h) {
         ring_peek(ring, 0, &h, sizeof h);
         size_t n = h.nframes;
@@ -289,21 +291,28 @@ monitor_update(struct monitor *m, double now)
 {
     struct ring *ring = &m->e->meter_ring;
     struct engine_meter r;
+    float recent = 0.0f;
+    int fed = 0;
 
     while (ring_read_space(ring) >= sizeof r) {
         ring_peek(ring, 0, &r, sizeof r);
         ring_consume(ring, sizeof r);
         monitor_feed(m, &r);
         monitor_commit(m);
+        fed = 1;
+        if (!monitor_in_transient(m, r.cycle, r.cycle + (r.ncycles ? r.ncycles - 1 : 0)))
+            for (int side = 0; side < 2; side++)
+                recent = r.rpeak[side] > recent ? r.rpeak[side] : recent;
     }
     monitor_commit(m);
 
-    /* Ask for lag samples while the null fails; estimate once a second. */
-    float rp = meter_win_peak(&m->rwin[0]);
-    if (meter_win_peak(&m->rwin[1]) > rp)
-        rp = meter_win_peak(&m->rwin[1]);
-    int failing = rp > m->thr;
-    atomic_store(&m->e->lag_wanted, failing);
+    /* Ask for lag samples while the null fails (in what arrived since the
+     * last update, graph changes aside: connecting ports one by one is no
+     * reason to analyse); estimate once a second. */
+    if (fed)
+        m->failing = recent > m->thr;
+    int failing = m->failing;
+    atomic_store(&m->e->lag_wanted, failing && engine_lag_ring(m->e));
     monitor_lag_drain(m);
     if (!failing) {
         m->hist_fill = 0;

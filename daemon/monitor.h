@@ -74,6 +74,7 @@ struct monitor {
     float lead_peak;
     uint64_t last_cycle;
     /* Lag estimation. */
+    int failing; /* the residual is over the threshold: lag samples wanted */
     float *hist_sum, *hist_mix;
     uint32_t hist_pos, hist_fill;
     double last_lag_time;

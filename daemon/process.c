@@ -7,7 +7,9 @@
  * real-time) it waits for room in the ring rather than dropping audio.  It
  * talks to the other threads only through lock-free SPSC rings (ring.c) and
  * C11 atomics.  All memory it touches is allocated, touched and mlock()ed
- * before activation; denormals are flushed to zero on this thread.
+ * before activation, or (latency delay lines, the lag ring) by the control
+ * thread before it publishes the pointer with a release store; denormals
+ * are flushed to zero on this thread.
  *
  * Each cycle:
  *  1. extend JACK's 32-bit frame time to 64 bits, read the transport;
@@ -206,7 +208,9 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
 {
     struct engine_meter *m = &e->rt_meter;
     float sum[2][ENGINE_CHUNK], mixc[2][ENGINE_CHUNK], cpeak[2] = {0.0f, 0.0f};
-    int want_lag = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed);
+    struct ring *lr = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed)
+                          ? atomic_load_explicit(&e->lag_ring, memory_order_acquire)
+                          : NULL;
     size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
     uint64_t end = m->frame + m->nframes;
 
@@ -228,29 +232,29 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         m->peak[ch] = p > m->peak[ch] ? p : m->peak[ch];
         m->sumsq[ch] += ss;
     }
-    if (want_lag && ring_write_space(&e->lag_ring) < lag_bytes)
-        want_lag = 0;
-    if (want_lag) {
+    if (lr && ring_write_space(lr) < lag_bytes)
+        lr = NULL;
+    if (lr) {
         struct engine_lag_rec h = {.frame = e->rt_clock, .nframes = nframes};
-        ring_put(&e->lag_ring, 0, &h, sizeof h);
+        ring_put(lr, 0, &h, sizeof h);
     }
     for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
         uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
         process_residual(e, buf, 0, off, n, at, sum[0], mixc[0], &cpeak[0]);
         process_residual(e, buf, 1, off, n, at, sum[1], mixc[1], &cpeak[1]);
-        if (want_lag) {
+        if (lr) {
             float mono[ENGINE_CHUNK];
             size_t lat = sizeof(struct engine_lag_rec) + off * sizeof(float);
             memcpy(mono, sum[0], n * sizeof(float));
             meter_add(mono, sum[1], n);
-            ring_put(&e->lag_ring, lat, mono, n * sizeof(float));
+            ring_put(lr, lat, mono, n * sizeof(float));
             memcpy(mono, mixc[0], n * sizeof(float));
             meter_add(mono, mixc[1], n);
-            ring_put(&e->lag_ring, lat + nframes * sizeof(float), mono, n * sizeof(float));
+            ring_put(lr, lat + nframes * sizeof(float), mono, n * sizeof(float));
         }
     }
-    if (want_lag)
-        ring_publish(&e->lag_ring, lag_bytes);
+    if (lr)
+        ring_publish(lr, lag_bytes);
     float was = m->rpeak[0] > m->rpeak[1] ? m->rpeak[0] : m->rpeak[1];
     if (cpeak[0] > was || cpeak[1] > was)
         m->rpeak_at = at;

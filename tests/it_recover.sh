@@ -38,7 +38,7 @@ sleep 2.5
 at_kill=$(t_status_field 3)
 kill -KILL "$T_DAEMON"
 wait "$T_DAEMON" 2>/dev/null
-T_PIDS=()
+t_forget "$T_DAEMON"
 dir="$T/takes/Crash/take-01"
 t_log "killed at frame ${at_kill:-?} of take-01"
 
@@ -77,7 +77,7 @@ t_wait 50 test -e "$T/takes/Crash/take-02/Crash - Mix.wav"
 check '[ ! -e "$T/takes/Crash/take-02/manifest.json" ] && [ "$(ls "$T/takes/Crash/take-02" | wc -l)" = 9 ]' "following the transport: take-02 prepared (9 files, no manifest)"
 kill -KILL "$T_DAEMON"
 wait "$T_DAEMON" 2>/dev/null
-T_PIDS=()
+t_forget "$T_DAEMON"
 t_daemon "$T/r.ini"
 check '[ ! -e "$T/takes/Crash/take-02" ] && [ -d "$dir" ]' "after kill -9 and a restart the prepared take is removed, take-01 kept"
 check 'grep -q "take-02: removed the prepared take" "$T/stemcapd.log"' "and that is logged"

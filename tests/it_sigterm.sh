@@ -17,7 +17,7 @@ for sig in TERM INT; do
     kill -$sig "$T_DAEMON"
     wait "$T_DAEMON"
     rc=$?
-    T_PIDS=()
+    t_forget "$T_DAEMON"
     check '[ $rc = 0 ]' "SIG$sig mid-take: exit status 0"
     dir=$(ls -d "$T/takes/Term/take-"* | tail -1)
     args=()

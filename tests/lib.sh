@@ -11,6 +11,7 @@
 #   t_daemon CONF           start stemcapd, wait until it answers ping
 #   t_src ARGS              start the test source client, wait until it is ready
 #   t_cli ARGS              run build/stemcap against this test's daemon
+#   t_forget PID            the cleanup need not stop PID (it exited)
 #   ok MSG / fail MSG / check COND MSG
 #   t_done                  print the verdict line, exit 0/1
 
@@ -124,12 +125,21 @@ t_daemon() {
     fi
 }
 
+# Drops PID (one that already exited) from what the cleanup stops; the rest
+# (the test source above all) must still be stopped before jackd, or jackd
+# may leave its entry in JACK's registry of servers.
+t_forget() {
+    local p keep=()
+    for p in "${T_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+    T_PIDS=("${keep[@]}")
+}
+
 # Stops the daemon with SIGTERM; returns its exit status.
 t_daemon_stop() {
     kill -TERM "$T_DAEMON"
     wait "$T_DAEMON"
     local rc=$?
-    T_PIDS=("${T_PIDS[@]/$T_DAEMON/}")
+    t_forget "$T_DAEMON"
     return $rc
 }
 

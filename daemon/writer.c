@@ -41,7 +41,7 @@
 #include "log.h"
 #include "pcm.h"
 
-#define WRITER_POLL_MS  100 /* 0.35 MB of 18 channels at 48 kHz: a few large writes */
+#define WRITER_POLL_MS  250 /* 0.86 MB of 18 channels at 48 kHz: many blocks per wake */
 #define WRITER_HURRY_MS 5   /* freewheeling or behind: keep the ring from filling */
 #define WRITER_PIECE    256 /* frames appended at a time (at most a JACK period) */
 #define WRITER_MAX_SKIP CONF_MAX_OFFSET

@@ -261,8 +261,8 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     e->offset = c->mix_offset_frames;
     if (ring_init(&e->meter_ring, meter_bytes) < 0 ||
         ring_init(&e->event_ring, 256 * sizeof(struct engine_event)) < 0 ||
-        !(e->delay[0] = calloc(CONF_MAX_OFFSET + 1, sizeof(float))) ||
-        !(e->delay[1] = calloc(CONF_MAX_OFFSET + 1, sizeof(float)))) {
+        !(e->delay[0] = calloc((size_t)abs(e->offset) + 1, sizeof(float))) ||
+        !(e->delay[1] = calloc((size_t)abs(e->offset) + 1, sizeof(float)))) {
         log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
         goto fail;
     }

@@ -21,6 +21,7 @@
  * a user reads "mix lags stems by 64 samples" instead of only a failed null. */
 #include "monitor.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,9 +53,7 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * e->rate / (period ? period : 64)) + 4;
     m->win_cap = cap;
     m->mem = calloc(ENGINE_MAX_CH + 2, per);
-    m->hist_sum = calloc(MONITOR_LAG_HISTORY, sizeof(float));
-    m->hist_mix = calloc(MONITOR_LAG_HISTORY, sizeof(float));
-    if (!m->mem || !m->hist_sum || !m->hist_mix) {
+    if (!m->mem) {
         log_error("cannot allocate the meters");
         monitor_free(m);
         return -1;
@@ -232,13 +231,32 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
     }
 }
 
+/* The lag history and the engine's lag ring, allocated the first time the
+ * null fails (most sessions never need them).  Returns 0 or -1. */
+static int
+monitor_lag_alloc(struct monitor *m)
+{
+    if (!m->hist_sum)
+        m->hist_sum = calloc(MONITOR_LAG_HISTORY, sizeof(float));
+    if (!m->hist_mix)
+        m->hist_mix = calloc(MONITOR_LAG_HISTORY, sizeof(float));
+    if (!m->hist_sum || !m->hist_mix) {
+        if (!m->lag_nomem)
+            log_warn("cannot allocate the null test's lag history: %s; the lag is not measured",
+                     strerror(ENOMEM));
+        m->lag_nomem = 1;
+        return -1;
+    }
+    return engine_lag_ring(m->e) ? 0 : -1;
+}
+
 static void
 monitor_lag_drain(struct monitor *m)
 {
     struct ring *ring = atomic_load(&m->e->lag_ring);
     struct engine_lag_rec h;
 
-    if (!ring)
+    if (!ring || !m->hist_sum || !m->hist_mix)
         return;
     while (ring_read_space(ring) >= sizeof h) {
         ring_peek(ring, 0, &h, sizeof h);
@@ -312,7 +330,7 @@ monitor_update(struct monitor *m, double now)
     if (fed)
         m->failing = recent > m->thr;
     int failing = m->failing;
-    atomic_store(&m->e->lag_wanted, failing && engine_lag_ring(m->e));
+    atomic_store(&m->e->lag_wanted, failing && monitor_lag_alloc(m) == 0);
     monitor_lag_drain(m);
     if (!failing) {
         m->hist_fill = 0;

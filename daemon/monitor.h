@@ -74,8 +74,9 @@ struct monitor {
     float lead_peak;
     uint64_t last_cycle;
     /* Lag estimation. */
-    int failing; /* the residual is over the threshold: lag samples wanted */
-    float *hist_sum, *hist_mix;
+    int failing;                /* the residual is over the threshold: lag samples wanted */
+    float *hist_sum, *hist_mix; /* allocated when the null first fails */
+    int lag_nomem;
     uint32_t hist_pos, hist_fill;
     double last_lag_time;
     int lag, lag_valid;

@@ -130,4 +130,13 @@ t_cli null >"$T/null.out"
 check_rt 'grep -q "mix lags stems by 32 samples" "$T/null.out"' "stemcap null: $(tail -1 "$T/null.out")"
 t_cli levels >"$T/levels.out"
 check 'grep -q "^8 FX" "$T/levels.out" && grep -q "^Mix" "$T/levels.out"' "stemcap levels lists every stem and the mix"
+
+# [mix] offset_frames = 32 delays the stems' sum by as much: the same mix nulls.
+t_daemon_stop >/dev/null
+sed 's/^\[mix\]$/[mix]\noffset_frames = 32/' "$T/m.ini" >"$T/o.ini"
+t_daemon "$T/o.ini"
+t_mark
+sleep 1.5
+n=$(R -m /stemcap/null)
+check_rt '[ "$(echo "$n" | arg 1)" = -150 ]' "[mix] offset_frames = 32 aligns the stems' sum with the mix delayed by 32: residual peak $(echo "$n" | arg 1) dBFS ($n)"
 t_done

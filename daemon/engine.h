@@ -172,6 +172,7 @@ struct engine {
     uint32_t rt_cb_ns;            /* duration of the previous callback */
     uint64_t rt_lead_end;         /* rt_clock where the take's first bar ends, 0 = none */
     struct engine_meter rt_meter; /* the record being gathered */
+    size_t rt_fill_max;           /* ... and the fullest the capture ring was, bytes */
 };
 
 /* Opens the JACK client named in `c`, registers the ports of the registered

@@ -191,6 +191,7 @@ process_meter_flush(struct engine *e, int force)
 
     if (!m->ncycles)
         return;
+    m->ring_fill = (uint32_t)(e->rt_fill_max * 1000 / e->ring.size);
     if (ring_write_space(&e->meter_ring) >= sizeof *m) {
         ring_put(&e->meter_ring, 0, m, sizeof *m);
         ring_publish(&e->meter_ring, sizeof *m);
@@ -198,6 +199,7 @@ process_meter_flush(struct engine *e, int force)
         return;
     }
     m->ncycles = 0;
+    e->rt_fill_max = 0;
 }
 
 /* Meter figures and the null residual of this period, gathered into the
@@ -269,8 +271,8 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         if (m->ncb < ENGINE_METER_CB)
             m->cb[m->ncb++] = (uint16_t)(ns / 100 < UINT16_MAX ? ns / 100 : UINT16_MAX);
     }
-    uint32_t fill = (uint32_t)(ring_read_space(&e->ring) * 1000 / e->ring.size);
-    m->ring_fill = fill > m->ring_fill ? fill : m->ring_fill;
+    size_t fill = ring_read_space(&e->ring); /* per mille at the flush */
+    e->rt_fill_max = fill > e->rt_fill_max ? fill : e->rt_fill_max;
     m->nframes += nframes;
     m->ncycles++;
     if (m->nframes >= atomic_load_explicit(&e->meter_frames, memory_order_relaxed) ||

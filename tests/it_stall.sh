@@ -29,6 +29,8 @@ sleep 0.5
 t_cli stop >/dev/null
 dir=$(t_take_dir)
 check_rt '[ "$(R -m /stemcap/status | arg 5)" = 0 ]' "1.2 s stall within a 2 s ring: 0 frames dropped"
+fill=$(R -m /stemcap/stats | arg 5)
+check 'awk -v f="$fill" "BEGIN { exit !(f >= 50 && f < 100) }"' "/stemcap/stats: the ring filled to $fill % during the stall (1.2 s of 2 s)"
 files "$dir"
 "$B/tests/checktake" -m noise -l 0 "${args[@]}" >"$T/c1.out" 2>&1 || true
 check_rt 'tail -1 "$T/c1.out" | grep -q "^OK"' "every file complete and in sync ($(tail -1 "$T/c1.out"))"

@@ -70,7 +70,16 @@ t_cleanup() {
             kill -KILL "$p" 2>/dev/null
         fi
     done
-    [ -n "${T_JACKD:-}" ] && { kill -TERM "$T_JACKD" 2>/dev/null; wait "$T_JACKD" 2>/dev/null; }
+    if [ -n "${T_JACKD:-}" ]; then
+        kill -TERM "$T_JACKD" 2>/dev/null
+        wait "$T_JACKD" 2>/dev/null
+        local rc=$?
+        # A jackd that died on the way out leaves its entry in JACK's
+        # registry of servers (eight make every later jackd fail): free it.
+        if jack_dead_servers | grep -qxF "$JACK_DEFAULT_SERVER"; then
+            t_log "cleanup: jackd (exit status $rc) left its registry entry; $(jack_reclaim "$T/reclaim.log" "$JACK_DEFAULT_SERVER")"
+        fi
+    fi
     if [ "$T_FAILS" = 0 ] && [ -z "${KEEP:-}" ]; then rm -rf "$T"; else echo "  (kept $T)"; fi
 }
 
@@ -78,7 +87,10 @@ t_cleanup() {
 t_jackd() {
     local try
     for try in 1 2; do
-        jackd -n "$JACK_DEFAULT_SERVER" -r -d dummy -r 48000 -p "${T_PERIOD:-512}" "$@" >"$T/jackd.log" 2>&1 &
+        # SIGPIPE ignored: jackd writing to a client that died on its way
+        # out must not kill it before it unregisters (it_jackrestart).
+        (trap '' PIPE && exec jackd -n "$JACK_DEFAULT_SERVER" -r -d dummy -r 48000 \
+            -p "${T_PERIOD:-512}" "$@") >"$T/jackd.log" 2>&1 &
         T_JACKD=$!
         t_wait 100 jack_lsp && return 0
         # JACK's registry full of servers killed elsewhere: free them, once.

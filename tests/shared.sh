@@ -16,8 +16,10 @@
 # active".
 #
 #   jack_dead_servers      prints the names of entries whose server is gone
-#   jack_reclaim LOGFILE   frees them the way JACK does (a server of that name
-#                          starts and stops cleanly); prints one line per name
+#   jack_reclaim LOGFILE [NAME...]
+#                          frees them (only the NAMEs, if given) the way JACK
+#                          does: a server of that name starts and stops
+#                          cleanly; prints one line per name
 #   jack_registry_full LOG true when a jackd log says the registry was full
 
 t_wait() {
@@ -56,9 +58,13 @@ jack_dead_servers() {
 }
 
 jack_reclaim() {
-    local n p i
+    local n p i log=$1
+    shift
     for n in $(jack_dead_servers); do
-        jackd -n "$n" -d dummy -r 48000 -p 1024 >"$1" 2>&1 &
+        if [ $# -gt 0 ]; then
+            case " $* " in *" $n "*) ;; *) continue ;; esac
+        fi
+        jackd -n "$n" -d dummy -r 48000 -p 1024 >"$log" 2>&1 &
         p=$!
         local up=0
         for i in $(seq 50); do JACK_DEFAULT_SERVER=$n jack_lsp >/dev/null 2>&1 && up=1 && break; sleep 0.1; done
@@ -67,7 +73,7 @@ jack_reclaim() {
         if [ "$up" = 1 ]; then
             echo "freed the registry entry of dead JACK server '$n'"
         else
-            echo "could not free the registry entry of dead JACK server '$n' (see $1)"
+            echo "could not free the registry entry of dead JACK server '$n' (see $log)"
         fi
     done
 }

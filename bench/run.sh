@@ -161,7 +161,9 @@ jackd_start() { # PERIOD
     log=$W/jackd-$JACKD_N-p$p.log
     echo "jackd-$JACKD_N-p$p.log ${JACKD_LABEL:-$p frames}" >>"$W/jackd-labels"
     if [ "${BENCH_RT:-1}" != 0 ] && [ "$JACK_MODE" != "non-realtime (-r)" ]; then
-        jackd -R -P 70 -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p" >"$log" 2>&1 &
+        # SIGPIPE ignored, as in tests/lib.sh: a client dying on its way out
+        # must not kill jackd before it leaves JACK's registry.
+        (trap '' PIPE && exec jackd -R -P 70 -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p") >"$log" 2>&1 &
         JACKD=$!
         if t_wait 100 jack_lsp && jackd_rt; then
             JACK_MODE="realtime (-R -P 70, SCHED_FIFO)"
@@ -177,7 +179,7 @@ jackd_start() { # PERIOD
         stop_pid "$JACKD"
         JACKD=
     fi
-    jackd -r -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p" >"$log" 2>&1 &
+    (trap '' PIPE && exec jackd -r -n "$JACK_DEFAULT_SERVER" -d dummy -r $RATE -p "$p") >"$log" 2>&1 &
     JACKD=$!
     if ! t_wait 100 jack_lsp; then
         if jackd_full "$log"; then

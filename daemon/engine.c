@@ -341,7 +341,6 @@ engine_close(struct engine *e)
         ring_free(lag);
         free(lag);
     }
-    e->lag_failed = 0;
     ring_free(&e->event_ring);
     free(e->delay[0]);
     free(e->delay[1]);

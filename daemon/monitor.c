@@ -172,11 +172,15 @@ monitor_take_end(struct monitor *m)
     monitor_commit(m);
 }
 
-static void
+/* Takes one record in; returns its residual peak, or 0 when it is close to
+ * a graph change (connecting ports is not a failed null). */
+static float
 monitor_feed(struct monitor *m, const struct engine_meter *r)
 {
     int in_take = m->take && r->take == m->take;
     uint64_t last = r->cycle + (r->ncycles ? r->ncycles - 1 : 0);
+    int transient = monitor_in_transient(m, r->cycle, last);
+    float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
 
     m->cb_count += r->cb_n;
     m->cb_sum_us += r->cb_sum_ns / 1000.0;
@@ -202,7 +206,7 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
     for (int side = 0; side < 2; side++)
         meter_win_push(&m->rwin[side], r->rpeak[side], r->rsumsq[side], r->nframes);
     if (!in_take)
-        return;
+        return transient ? 0.0f : peak;
     int64_t rel = (int64_t)(r->frame - m->take_start);
     if (rel >= 0 && (uint64_t)rel < m->lead_frames) {
         for (int ch = 0; ch < ENGINE_MAX_CH; ch++)
@@ -211,9 +215,8 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
         uint64_t end = (uint64_t)rel + r->nframes;
         m->lead_covered = end < m->lead_frames ? end : m->lead_frames;
     }
-    if (monitor_in_transient(m, r->cycle, last))
-        return;
-    float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
+    if (transient)
+        return 0.0f;
     if (peak > m->worst) {
         m->worst = peak;
         m->worst_frame = rel + r->rpeak_at;
@@ -229,6 +232,7 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
         m->pending_frame = rel + at;
         m->pending_peak = peak;
     }
+    return peak;
 }
 
 /* The lag history and the engine's lag ring, allocated the first time the
@@ -315,12 +319,10 @@ monitor_update(struct monitor *m, double now)
     while (ring_read_space(ring) >= sizeof r) {
         ring_peek(ring, 0, &r, sizeof r);
         ring_consume(ring, sizeof r);
-        monitor_feed(m, &r);
+        float peak = monitor_feed(m, &r);
         monitor_commit(m);
         fed = 1;
-        if (!monitor_in_transient(m, r.cycle, r.cycle + (r.ncycles ? r.ncycles - 1 : 0)))
-            for (int side = 0; side < 2; side++)
-                recent = r.rpeak[side] > recent ? r.rpeak[side] : recent;
+        recent = peak > recent ? peak : recent;
     }
     monitor_commit(m);
 

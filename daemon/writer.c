@@ -14,14 +14,19 @@
  * advances each channel by its own latency (skips its first L samples), so
  * sample i of every file is timeline position start + i, whatever latency a
  * DAW bus had; at the end every file is cut to the same length.  Channels
- * are staged in per-channel FIFOs for that; files get large interleaved
- * blocks (WRITER_BLOCK frames), not one write per JACK period.  Integer
- * PCM is interleaved, converted and packed in one pass (pcm.c, the same
- * bytes libsndfile would write) and handed over with sf_write_raw; float
- * and double go through sf_writef_float.
+ * out of step are held in per-channel stages until the others catch up;
+ * channels in step (the usual case: no latency, or the same on every port)
+ * go straight from the ring record into the files' blocks, with no copy in
+ * between.  Files get large interleaved blocks (WRITER_BLOCK frames), not
+ * one write per JACK period.  Integer PCM is interleaved, converted and
+ * packed in one pass (pcm.c, the same bytes libsndfile would write) and
+ * handed over with sf_write_raw; float and double go through
+ * sf_writef_float.
  *
- * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW), so a
- * killed daemon leaves files readable up to a second before the kill.  The
+ * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW) to
+ * describe the blocks written so far, so a killed daemon leaves files
+ * readable up to a second and a block before the kill (recovery gets back
+ * the rest that reached the disk).  The
  * bext chunk goes in before the first audio, when the first record tells
  * the transport frame.  Dropped periods (dropped_before) become silence in
  * every file at their position.  Write errors are logged once and
@@ -64,69 +69,124 @@ writer_fail(struct writer *w, struct take *t, struct take_file *f, const char *w
     t->error = 1;
 }
 
-/* Writes the frames every channel has (all of them when `force`, else only
- * whole blocks) to every file, and shifts the stages. */
+static size_t
+writer_frame_bytes(const struct writer_slot *s)
+{
+    return s->pcm_width ? 2u * (size_t)s->pcm_width : 2 * sizeof(float);
+}
+
+/* Writes the frames packed so far to every file, one file after another. */
 static void
-writer_flush(struct writer *w, struct writer_slot *s, int force)
+writer_emit(struct writer *w, struct writer_slot *s)
 {
     struct take *t = s->take;
+    uint32_t n = s->ofill;
+
+    s->ofill = 0;
+    for (int i = 0; i < t->nfiles && n && !t->error; i++) {
+        struct take_file *f = &t->file[i];
+        sf_count_t got, want;
+        double t0 = writer_now();
+        if (s->pcm_width) {
+            want = (sf_count_t)(n * writer_frame_bytes(s));
+            got = sf_write_raw(f->sf, s->out[i], want);
+        } else {
+            want = n;
+            got = sf_writef_float(f->sf, (const float *)(const void *)s->out[i], n);
+        }
+        unsigned us = (unsigned)((writer_now() - t0) * 1e6);
+        if (us > atomic_load_explicit(&w->write_max_us, memory_order_relaxed))
+            atomic_store_explicit(&w->write_max_us, us, memory_order_relaxed);
+        if (got != want)
+            writer_fail(w, t, f, sf_strerror(f->sf));
+        else
+            f->frames += n;
+    }
+}
+
+/* Packs `n` frames into every file's block, channel position c read from
+ * ch[c] (ch NULL: silence), and writes the blocks whenever they are full.
+ * Every file gets the same frames at the same time, so one fill count
+ * serves them all. */
+static void
+writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uint32_t n)
+{
+    struct take *t = s->take;
+    size_t fb = writer_frame_bytes(s);
+
+    for (uint32_t done = 0; done < n && !t->error;) {
+        uint32_t k = n - done < WRITER_BLOCK - s->ofill ? n - done : WRITER_BLOCK - s->ofill;
+        for (int i = 0; i < t->nfiles; i++) {
+            unsigned char *o = s->out[i] + (size_t)s->ofill * fb;
+            if (!ch) {
+                memset(o, 0, k * fb); /* 0.0f and integer 0 are both all zero bytes */
+                continue;
+            }
+            const float *l = ch[t->file[i].ch[0]] + done, *r = ch[t->file[i].ch[1]] + done;
+            if (s->pcm_width) {
+                pcm_pack_stereo(o, l, r, k, s->pcm_width, s->pcm_big);
+            } else {
+                float *x = (float *)(void *)o;
+                for (uint32_t j = 0; j < k; j++) {
+                    x[2 * j] = l[j];
+                    x[2 * j + 1] = r[j];
+                }
+            }
+        }
+        s->ofill += k;
+        done += k;
+        if (s->ofill == WRITER_BLOCK)
+            writer_emit(w, s);
+    }
+}
+
+/* Packs the frames every stage has and shifts what is left to the front:
+ * the frames a channel is ahead of the others by its smaller latency. */
+static void
+writer_unstage(struct writer *w, struct writer_slot *s)
+{
+    struct take *t = s->take;
+    const float *ch[ENGINE_MAX_CH];
     uint32_t ready = UINT32_MAX;
 
-    for (uint32_t c = 0; c < t->nch; c++)
+    for (uint32_t c = 0; c < t->nch; c++) {
+        ch[c] = s->stage[c];
         if (s->sfill[c] < ready)
             ready = s->sfill[c];
-    if (!force)
-        ready -= ready % WRITER_BLOCK;
-    for (uint32_t done = 0; done < ready;) {
-        uint32_t n = ready - done > WRITER_BLOCK ? WRITER_BLOCK : ready - done;
-        for (int i = 0; i < t->nfiles && !t->error; i++) {
-            struct take_file *f = &t->file[i];
-            const float *l = s->stage[f->ch[0]] + done, *r = s->stage[f->ch[1]] + done;
-            sf_count_t got, want;
-            double t0;
-            if (s->pcm_width) {
-                want = (sf_count_t)n * 2 * s->pcm_width;
-                pcm_pack_stereo((unsigned char *)s->scratch, l, r, n, s->pcm_width, s->pcm_big);
-                t0 = writer_now();
-                got = sf_write_raw(f->sf, s->scratch, want);
-            } else {
-                want = n;
-                for (uint32_t k = 0; k < n; k++) {
-                    s->scratch[2 * k] = l[k];
-                    s->scratch[2 * k + 1] = r[k];
-                }
-                t0 = writer_now();
-                got = sf_writef_float(f->sf, s->scratch, n);
-            }
-            unsigned us = (unsigned)((writer_now() - t0) * 1e6);
-            if (us > atomic_load_explicit(&w->write_max_us, memory_order_relaxed))
-                atomic_store_explicit(&w->write_max_us, us, memory_order_relaxed);
-            if (got != want)
-                writer_fail(w, t, f, sf_strerror(f->sf));
-            else
-                f->frames += n;
-        }
-        done += n;
     }
+    if (!ready || ready == UINT32_MAX)
+        return;
+    writer_pack(w, s, ch, ready);
     for (uint32_t c = 0; c < t->nch; c++) {
         memmove(s->stage[c], s->stage[c] + ready, (s->sfill[c] - ready) * sizeof(float));
         s->sfill[c] -= ready;
     }
 }
 
-/* Appends n <= WRITER_PIECE frames of planar `src` (NULL = silence). */
+/* Appends n <= WRITER_PIECE frames of planar `src` (channel position c at
+ * src + c * stride; NULL = silence).  While every channel is in step (no
+ * latency left to skip, nothing staged) the frames go straight from the
+ * ring record into the files' blocks; otherwise through the stages, which
+ * hold each channel until every other one has caught up with it. */
 static void
 writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t stride, uint32_t n)
 {
     struct take *t = s->take;
 
-    /* Never true (see writer_begin); if it were, writing out what every
-     * stage has keeps the files aligned and makes room. */
+    if (!s->staged) {
+        const float *ch[ENGINE_MAX_CH];
+        for (uint32_t c = 0; src && c < t->nch; c++)
+            ch[c] = src + (size_t)c * stride;
+        writer_pack(w, s, src ? ch : NULL, n);
+        return;
+    }
     for (uint32_t c = 0; c < t->nch; c++)
         if (s->sfill[c] + n > s->scap) {
-            writer_flush(w, s, 1);
-            break;
+            /* Cannot happen (see writer_begin): refuse rather than overrun. */
+            writer_fail(w, t, &t->file[0], "internal error: a latency stage overflowed");
+            return;
         }
+    int staged = 0;
     for (uint32_t c = 0; c < t->nch; c++) {
         uint32_t k = s->skip[c] < n ? s->skip[c] : n;
         s->skip[c] -= k;
@@ -136,13 +196,12 @@ writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t
         else
             memset(dst, 0, (n - k) * sizeof(float));
         s->sfill[c] += n - k;
+        staged |= s->skip[c] != 0;
     }
-    uint32_t min = UINT32_MAX;
+    writer_unstage(w, s);
     for (uint32_t c = 0; c < t->nch; c++)
-        if (s->sfill[c] < min)
-            min = s->sfill[c];
-    if (min >= WRITER_BLOCK)
-        writer_flush(w, s, 0);
+        staged |= s->sfill[c] != 0;
+    s->staged = staged;
 }
 
 static void
@@ -242,11 +301,10 @@ writer_drain(struct writer *w, struct ring *ring)
 }
 
 static void
-writer_update_headers(struct writer *w, struct writer_slot *s)
+writer_update_headers(struct writer_slot *s)
 {
     struct take *t = s->take;
 
-    writer_flush(w, s, 1);
     if (t->error)
         return;
     for (int i = 0; i < t->nfiles; i++)
@@ -258,7 +316,8 @@ writer_slot_free(struct writer_slot *s)
 {
     for (int c = 0; c < ENGINE_MAX_CH; c++)
         free(s->stage[c]);
-    free(s->scratch);
+    for (int i = 0; i < TAKE_MAX_FILES; i++)
+        free(s->out[i]);
     memset(s, 0, sizeof *s);
 }
 
@@ -270,7 +329,8 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
 
     if (!s->discard) {
         writer_silence(w, s, s->tail);
-        writer_flush(w, s, 1); /* every channel to the shortest: same length */
+        writer_unstage(w, s); /* every channel to the shortest: same length */
+        writer_emit(w, s);
         t->frames = t->nfiles ? t->file[0].frames : 0;
         if (t->error) {
             /* A write failed part-way through a block (disk full): cut
@@ -351,7 +411,7 @@ writer_main(void *arg)
                 writer_close_slot(w, s);
             else if (live[i] && s->started && !s->take->error &&
                      writer_now() - s->last_header >= 1.0) {
-                writer_update_headers(w, s);
+                writer_update_headers(s);
                 s->last_header = writer_now();
             }
         }
@@ -411,19 +471,22 @@ writer_begin(struct writer *w, struct take *t)
         if (fresh.skip[c] > maxskip)
             maxskip = fresh.skip[c];
     }
-    /* The stages differ by the latency skipped (maxskip at most) and are
-     * written out whenever the shortest holds a block, so before each
-     * append every stage holds less than WRITER_BLOCK + maxskip frames. */
-    fresh.scap = WRITER_BLOCK + maxskip + WRITER_PIECE;
+    /* A stage is needed only when some channel has latency to skip.  After
+     * each piece the stages give up what all of them have, so one holds at
+     * most maxskip frames more than the shortest (zero) before an append of
+     * at most WRITER_PIECE. */
+    fresh.staged = maxskip > 0;
+    fresh.scap = maxskip + WRITER_PIECE;
     /* Integer PCM is packed here; float and double go through libsndfile. */
     static const int width[] = {
         [CONF_SAMPLE_PCM16] = 2, [CONF_SAMPLE_PCM24] = 3, [CONF_SAMPLE_PCM32] = 4};
     if ((size_t)t->sample_format < sizeof width / sizeof width[0])
         fresh.pcm_width = width[t->sample_format];
     fresh.pcm_big = t->format == CONF_FORMAT_AIFF;
-    fresh.scratch = malloc((size_t)WRITER_BLOCK * 2 * sizeof(float)); /* >= 2 x 4 bytes a frame */
-    int ok = fresh.scratch != NULL;
-    for (uint32_t c = 0; ok && c < t->nch; c++)
+    int ok = 1;
+    for (int i = 0; ok && i < t->nfiles; i++)
+        ok = (fresh.out[i] = malloc(WRITER_BLOCK * writer_frame_bytes(&fresh))) != NULL;
+    for (uint32_t c = 0; ok && fresh.staged && c < t->nch; c++)
         ok = (fresh.stage[c] = malloc((size_t)fresh.scap * sizeof(float))) != NULL;
     if (!ok) {
         log_error("writer: cannot allocate the buffers of take %d: %s", t->number,

@@ -22,19 +22,21 @@ struct writer_slot {
     int started;  /* first record seen: bext written */
     uint64_t pos; /* frames of the take received (arrival order) */
     double last_header;
-    uint32_t scap; /* frames each stage holds */
-    float *stage[ENGINE_MAX_CH];
+    unsigned char *out[TAKE_MAX_FILES]; /* each file's next block, packed */
+    uint32_t ofill;                     /* frames in every one of them */
+    int staged;                         /* channels out of step: appends go through the stages */
+    uint32_t scap;                      /* frames each stage holds */
+    float *stage[ENGINE_MAX_CH];        /* allocated only when a channel has latency */
     uint32_t sfill[ENGINE_MAX_CH];
     uint32_t skip[ENGINE_MAX_CH]; /* frames still to skip: latency advance */
-    float *scratch;               /* interleave buffer (or packed PCM bytes) */
     int pcm_width;                /* 2, 3, 4: integer PCM packed here (pcm.c); 0: float */
     int pcm_big;                  /* ... big-endian (AIFF) */
 };
 
-/* Frames per file per write (12 KB of 24-bit stereo): the files of a take
- * are written a block each in turn, so a killed daemon leaves them at most
- * one block apart (recover.c relies on that). */
-#define WRITER_BLOCK 2048
+/* Frames per file per write (24 KB of 24-bit stereo, 85 ms at 48 kHz): the
+ * files of a take are written a block each in turn, so a killed daemon
+ * leaves them at most one block apart (recover.c relies on that). */
+#define WRITER_BLOCK 4096
 
 struct writer {
     pthread_t thread;
@@ -54,7 +56,7 @@ struct writer {
 };
 
 /* Starts the thread.  While *hurry is non-zero (JACK freewheels) the
- * thread polls the ring every few milliseconds instead of every 100.
+ * thread polls the ring every few milliseconds instead of every 250.
  * Returns 0 or -1 (logged). */
 int writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry);
 /* Hands an open take to the writer, before the engine may record it.

@@ -82,20 +82,18 @@ static void
 main_health(struct ctl *ctl, struct main_health *h)
 {
     struct ctl_status s;
-    char status[160];
 
     ctl_status(ctl, &s);
-    if (s.take)
-        snprintf(status, sizeof status, "%s; take %d of '%s'; %u xruns, %llu dropped", s.state,
-                 s.take, s.song, s.xruns, (unsigned long long)s.dropped);
-    else
-        snprintf(status, sizeof status, "%s", s.state);
     /* Once per change of state or take, not for every xrun. */
     char key[32];
     snprintf(key, sizeof key, "%s/%d", s.state, s.take);
     if (strcmp(key, h->status) != 0) {
         snprintf(h->status, sizeof h->status, "%s", key);
-        notify_status("%s", status);
+        if (s.take)
+            notify_status("%s; take %d of '%s'; %u xruns, %llu dropped", s.state, s.take, s.song,
+                          s.xruns, (unsigned long long)s.dropped);
+        else
+            notify_status("%s", s.state);
     }
     double iv = notify_watchdog_interval(), now = main_now();
     if (iv <= 0 || now < h->next_ping)

@@ -135,8 +135,9 @@ process_comp(struct engine *e, int ch, const float *const *buf, uint32_t off, ui
 /* Residual of one side for frames [off, off+n) of the period: the stems'
  * sum (in stem order, as a float mix bus adds) minus the mix, every channel
  * aligned by its capture latency and one of the two delayed by [mix]
- * offset_frames.  Fills `sum` and `mixout` (before the offset) for the lag
- * analysis; the period starts `at` frames into the meter record. */
+ * offset_frames.  Fills `sum` and, unless NULL, `mixout` (before the
+ * offset) for the lag analysis; the period starts `at` frames into the
+ * meter record. */
 static void
 process_residual(struct engine *e, const float *const *buf, int side, uint32_t off, uint32_t n,
                  uint32_t at, float *sum, float *mixout, float *cpeak)
@@ -149,11 +150,17 @@ process_residual(struct engine *e, const float *const *buf, int side, uint32_t o
     uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
     float peak, ss;
 
-    memset(sum, 0, n * sizeof *sum);
+    if (e->nstems == 0)
+        memset(sum, 0, n * sizeof *sum);
     for (int s = 0; s < e->nstems; s++) {
-        meter_add(sum, process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf), n);
+        const float *x = process_comp(e, e->stem_ch[s] + side, buf, off, n, xbuf);
+        if (s == 0)
+            memcpy(sum, x, n * sizeof *sum); /* 0 + x, without the pass */
+        else
+            meter_add(sum, x, n);
     }
-    memcpy(mixout, mix, n * sizeof *mixout);
+    if (mixout)
+        memcpy(mixout, mix, n * sizeof *mixout);
     if (d) { /* the delayed signal goes through the delay line */
         memcpy(dbuf, e->offset > 0 ? sum : mix, n * sizeof *dbuf);
         for (uint32_t i = 0; i < n; i++) {
@@ -242,8 +249,8 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
     }
     for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
         uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
-        process_residual(e, buf, 0, off, n, at, sum[0], mixc[0], &cpeak[0]);
-        process_residual(e, buf, 1, off, n, at, sum[1], mixc[1], &cpeak[1]);
+        process_residual(e, buf, 0, off, n, at, sum[0], lr ? mixc[0] : NULL, &cpeak[0]);
+        process_residual(e, buf, 1, off, n, at, sum[1], lr ? mixc[1] : NULL, &cpeak[1]);
         if (lr) {
             float mono[ENGINE_CHUNK];
             size_t lat = sizeof(struct engine_lag_rec) + off * sizeof(float);

@@ -103,6 +103,7 @@ process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, 
     for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes)
         ring_put(&e->ring, off, buf[e->plan_ch[i]], bytes);
     ring_publish(&e->ring, need);
+    ring_prefetch(&e->ring, need); /* the next period's record, while we are idle */
     e->rt_pending = 0;
 }
 

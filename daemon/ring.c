@@ -82,6 +82,22 @@ ring_publish(struct ring *r, size_t len)
     atomic_store_explicit(&r->head, head + len, memory_order_release);
 }
 
+void
+ring_prefetch(const struct ring *r, size_t len)
+{
+    size_t pos = r->wpos & ~(size_t)63; /* buf is 64-byte aligned, size a page multiple */
+
+    len += r->wpos & 63;
+    if (len > r->size)
+        len = r->size;
+    for (size_t i = 0; i < len; i += 64) {
+        __builtin_prefetch(r->buf + pos, 1, 3);
+        pos += 64;
+        if (pos >= r->size)
+            pos -= r->size;
+    }
+}
+
 size_t
 ring_read_space(const struct ring *r)
 {

@@ -5,7 +5,7 @@
 # machine allows it, else -r; the output says which):
 #   1. 18 channels (8 stereo stems + mix, pcm24 WAV) from stemcap-testsrc
 #      (noise) for BENCH_SECONDS (20) s at 64 frames, recorded alternately by
-#      stemcapd and by jack_capture, BENCH_RUNS (3) times each: CPU seconds
+#      stemcapd and by jack_capture, BENCH_RUNS (5) times each: CPU seconds
 #      (user+sys from /proc/PID/stat), peak RSS without JACK's shared memory,
 #      xruns, dropped frames; the median ratio stemcapd/jack_capture;
 #   2. freewheel bounces of the same 18 channels from stemcap-testdaw with
@@ -18,7 +18,7 @@
 #      one core is kept busy: dropped frames and xruns under load.
 # Prints a table and writes it as markdown to bench/results.md (BENCH_OUT).
 # Every process it starts is stopped on exit; the whole run is bounded by
-# BENCH_TIMEOUT (600) seconds.  KEEP=1 keeps the work folder.  See
+# BENCH_TIMEOUT (900) seconds.  KEEP=1 keeps the work folder.  See
 # bench/README.md.
 set -u
 TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,13 +26,13 @@ TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$TOP/tests/shared.sh"
 B=${B:-$TOP/build}
 SECS=${BENCH_SECONDS:-20}
-RUNS=${BENCH_RUNS:-3}
+RUNS=${BENCH_RUNS:-5}
 FW_MS=${BENCH_FREEWHEEL_MS:-6000}
 FW_PERIODS=${BENCH_FREEWHEEL_PERIODS:-64 1024}
 STATS_SECS=${BENCH_STATS_SECONDS:-10}
 LOAD_SECS=${BENCH_LOAD_SECONDS:-60}
 IDLE_SECS=${BENCH_IDLE_SECONDS:-5}
-LIMIT=${BENCH_TIMEOUT:-600}
+LIMIT=${BENCH_TIMEOUT:-900}
 OUT=${BENCH_OUT:-$TOP/bench/results.md}
 RATE=48000
 

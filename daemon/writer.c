@@ -26,14 +26,13 @@
  * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW) to
  * describe the blocks written so far, so a killed daemon leaves files
  * readable up to a second and a block before the kill (recovery gets back
- * the rest that reached the disk).  The
- * bext chunk goes in before the first audio, when the first record tells
- * the transport frame.  Dropped periods (dropped_before) become silence in
- * every file at their position.  Write errors are logged once and
- * published in `failed`; after one nothing more is written to any file of
- * the take, so every file ends at the same frame.  The writer never talks
- * OSC; the control thread never touches a take's files while the writer
- * owns them (writer_begin .. writer_finish/discard). */
+ * the rest that reached the disk).  The bext chunk goes in before the first
+ * audio, when the first record tells the transport frame.  Dropped periods
+ * (dropped_before) become silence in every file at their position.  Write
+ * errors are logged once and published in `failed`; after one nothing more
+ * is written to any file of the take, so every file ends at the same frame.
+ * The writer never talks OSC; the control thread never touches a take's
+ * files while the writer owns them (writer_begin .. writer_finish/discard). */
 #include "writer.h"
 
 #include <errno.h>

@@ -201,6 +201,7 @@ conf_defaults(struct conf *c)
 {
     memset(c, 0, sizeof *c);
     snprintf(c->jack_client, sizeof c->jack_client, "stemcap");
+    snprintf(c->jack_pretty_name, sizeof c->jack_pretty_name, "stemcap");
     c->osc_port = 9951;
     snprintf(c->osc_bind, sizeof c->osc_bind, "127.0.0.1");
     snprintf(c->capture_dir, sizeof c->capture_dir, "takes");
@@ -403,7 +404,7 @@ conf_set_port(struct conf_ctx *x, const char *sec, const char *key, char *dst, c
 }
 
 /* Key tables: the index of a key in its table is its bit in seen_keys. */
-static const char *const keys_jack[] = {"server", "client", NULL};
+static const char *const keys_jack[] = {"server", "client", "pretty_name", NULL};
 static const char *const keys_osc[] = {
     "port", "bind", "subscription_ttl", "max_subscribers", "bundle", "allow", NULL};
 static const char *const keys_capture[] = {
@@ -442,6 +443,8 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
     case SEC_JACK:
         if (key == 0) {
             conf_set_str(x, section, name, c->jack_server, sizeof c->jack_server, v, 1);
+        } else if (key == 2) {
+            conf_set_str(x, section, name, c->jack_pretty_name, sizeof c->jack_pretty_name, v, 1);
         } else {
             if (strchr(v, ':'))
                 conf_err(x, section, name, "'%s' must not contain ':'", v);

@@ -44,6 +44,7 @@ struct conf {
     /* [jack] */
     char jack_server[CONF_ID_MAX]; /* "" = $JACK_DEFAULT_SERVER or default */
     char jack_client[CONF_ID_MAX];
+    char jack_pretty_name[CONF_NAME_MAX]; /* the client's JACK pretty-name, "" = none */
     /* [osc] */
     int osc_port;
     char osc_bind[64];

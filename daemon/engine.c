@@ -135,19 +135,52 @@ engine_port_name(const struct engine *e, int ch)
     return e->port[ch] ? jack_port_name(e->port[ch]) : "";
 }
 
+/* JACK metadata of one port: its pretty-name ("Drums L"), its port group
+ * (the L/R pair: "Drums") and its order among stemcap's ports, so
+ * patchbays (QjackCtl, Carla, RaySession) show the stems as stereo pairs,
+ * in order, by name.  Best effort: a server without metadata gets a warning
+ * once per port. */
+static void
+engine_port_metadata(struct engine *e, int ch, const char *group)
+{
+    jack_port_t *p = e->port[ch];
+    jack_uuid_t u = jack_port_uuid(p);
+    char pretty[CONF_NAME_MAX + 8], order[16];
+
+    snprintf(pretty, sizeof pretty, "%s %c", group, ch % 2 ? 'R' : 'L');
+    snprintf(order, sizeof order, "%d", ch + 1);
+    if (jack_set_property(e->client, u, JACK_METADATA_PRETTY_NAME, pretty, "text/plain") != 0 ||
+        jack_set_property(e->client, u, JACK_METADATA_PORT_GROUP, group, "text/plain") != 0 ||
+        jack_set_property(e->client, u, JACK_METADATA_ORDER, order,
+                          "http://www.w3.org/2001/XMLSchema#int") != 0)
+        log_warn("cannot set the JACK metadata (pretty-name, port group, order) of %s",
+                 jack_port_name(p));
+}
+
 void
 engine_set_stem_name(struct engine *e, int stem, const char *name)
 {
-    for (int side = 0; side < 2; side++) {
-        jack_port_t *p = e->port[2 * stem + side];
-        char pretty[CONF_NAME_MAX + 8];
-        if (!p)
-            continue;
-        snprintf(pretty, sizeof pretty, "%s %c", name, side ? 'R' : 'L');
-        if (jack_set_property(e->client, jack_port_uuid(p), JACK_METADATA_PRETTY_NAME, pretty,
-                              "text/plain") != 0)
-            log_warn("cannot set the pretty-name of %s", jack_port_name(p));
-    }
+    for (int side = 0; side < 2; side++)
+        if (e->port[2 * stem + side])
+            engine_port_metadata(e, 2 * stem + side, name);
+}
+
+/* The client's pretty-name ([jack] pretty_name), which patchbays show
+ * instead of a session manager's generated client name. */
+static void
+engine_client_metadata(struct engine *e, const char *pretty)
+{
+    char *id = jack_get_uuid_for_client_name(e->client, jack_get_client_name(e->client));
+    jack_uuid_t u;
+
+    if (!*pretty)
+        return;
+    if (!id || jack_uuid_parse(id, &u) != 0 ||
+        jack_set_property(e->client, u, JACK_METADATA_PRETTY_NAME, pretty, "text/plain") != 0)
+        log_warn("cannot set the JACK pretty-name of client '%s'", jack_get_client_name(e->client));
+    else
+        e->client_uuid = u;
+    jack_free(id);
 }
 
 static void
@@ -186,7 +219,7 @@ engine_connect(struct engine *e, const struct conf *c, int verbose)
 }
 
 static int
-engine_register(struct engine *e, int ch, const char *short_name, const char *pretty)
+engine_register(struct engine *e, int ch, const char *short_name, const char *group)
 {
     e->port[ch] = jack_port_register(e->client, short_name, JACK_DEFAULT_AUDIO_TYPE,
                                      JackPortIsInput | JackPortIsTerminal, 0);
@@ -194,9 +227,7 @@ engine_register(struct engine *e, int ch, const char *short_name, const char *pr
         log_error("cannot register JACK port %s:%s", jack_get_client_name(e->client), short_name);
         return -1;
     }
-    if (jack_set_property(e->client, jack_port_uuid(e->port[ch]), JACK_METADATA_PRETTY_NAME, pretty,
-                          "text/plain") != 0)
-        log_warn("cannot set the pretty-name of %s", jack_port_name(e->port[ch]));
+    engine_port_metadata(e, ch, group);
     return 0;
 }
 
@@ -205,7 +236,7 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
 {
     jack_status_t status;
     jack_options_t opts = JackNoStartServer | JackUseExactName;
-    char name[32], pretty[CONF_NAME_MAX + 8];
+    char name[32];
     size_t max_ch = 0;
 
     memset(e, 0, sizeof *e);
@@ -229,17 +260,17 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
             continue;
         for (int side = 0; side < 2; side++) {
             snprintf(name, sizeof name, "stem%d_%c", s + 1, side ? 'R' : 'L');
-            snprintf(pretty, sizeof pretty, "%s %c", c->stem[s].name, side ? 'R' : 'L');
-            if (engine_register(e, 2 * s + side, name, pretty) < 0)
+            if (engine_register(e, 2 * s + side, name, c->stem[s].name) < 0)
                 goto fail;
             e->reg_ch[e->nreg++] = 2 * s + side;
             max_ch++;
         }
         e->stem_ch[e->nstems++] = 2 * s;
     }
-    if (engine_register(e, ENGINE_MIX_L, "mix_L", "Mix L") < 0 ||
-        engine_register(e, ENGINE_MIX_R, "mix_R", "Mix R") < 0)
+    if (engine_register(e, ENGINE_MIX_L, "mix_L", "Mix") < 0 ||
+        engine_register(e, ENGINE_MIX_R, "mix_R", "Mix") < 0)
         goto fail;
+    engine_client_metadata(e, c->jack_pretty_name);
     e->reg_ch[e->nreg++] = ENGINE_MIX_L;
     e->reg_ch[e->nreg++] = ENGINE_MIX_R;
     max_ch += 2;
@@ -327,6 +358,8 @@ engine_close(struct engine *e)
         for (int ch = 0; ch < ENGINE_MAX_CH; ch++)
             if (e->port[ch] && !atomic_load(&e->server_gone))
                 jack_remove_properties(e->client, jack_port_uuid(e->port[ch]));
+        if (!jack_uuid_empty(e->client_uuid) && !atomic_load(&e->server_gone))
+            jack_remove_properties(e->client, e->client_uuid);
         if (!atomic_load(&e->server_gone)) {
             jack_deactivate(e->client);
             jack_client_close(e->client);

@@ -5,6 +5,7 @@
 #define STEMCAP_ENGINE_H
 
 #include <jack/jack.h>
+#include <jack/uuid.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -96,6 +97,7 @@ struct engine_lag_rec {
 
 struct engine {
     jack_client_t *client;
+    jack_uuid_t client_uuid;          /* carries our pretty-name; empty when none set */
     jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
     struct ring ring;                 /* audio records of the take */
     struct ring meter_ring;           /* struct engine_meter */

@@ -14,6 +14,16 @@ CONF
 t_daemon "$T/arm.ini"
 check 'jack_property -p -l stemcap:stem1_L | grep -q "pretty-name value: Drums L"' "stem1_L carries the pretty-name 'Drums L'"
 check 'jack_property -p -l stemcap:mix_R | grep -q "pretty-name value: Mix R"' "mix_R carries the pretty-name 'Mix R'"
+# Port groups and order, so patchbays show the stems as stereo pairs in order.
+check 'jack_property -p -l stemcap:stem1_L | grep -q "port-group value: Drums type"' "stem1_L is in port group 'Drums'"
+check 'jack_property -p -l stemcap:stem1_R | grep -q "port-group value: Drums type"' "stem1_R is in port group 'Drums'"
+check 'jack_property -p -l stemcap:stem2_L | grep -q "port-group value: Bass type"' "stem2_L is in port group 'Bass'"
+check 'jack_property -p -l stemcap:mix_L | grep -q "port-group value: Mix type"' "mix_L is in port group 'Mix'"
+orders=$(for p in stem1_L stem1_R stem2_L stem2_R stem3_L stem4_R mix_L mix_R; do
+    jack_property -p -l "stemcap:$p" | sed -n 's/.*metadata\/order value: \([0-9]*\) type: http:\/\/www.w3.org\/2001\/XMLSchema#int$/\1/p'
+done | tr '\n' ' ')
+check '[ "$orders" = "1 2 3 4 5 8 17 18 " ]' "ports ordered stem1_L..mix_R as integers (got: $orders)"
+check 'jack_property -c -l stemcap | grep -q "pretty-name value: stemcap type"' "the client carries its pretty-name"
 check '! jack_lsp | grep -q "^stemcap:stem5_L"' "unlisted stems are not registered"
 check 'jack_lsp -c stemcap:stem2_R | grep -q "stemcap-src:stem2_R"' "configured connection made at start"
 

@@ -49,6 +49,7 @@ check 'R -m /stemcap/song/upc s 123 | grep -q "^/stemcap/error .*not a UPC"' "a 
 check 'R -m /stemcap/song/tempo s 120 | grep -q "^/stemcap/error .*unknown song key"' "an unknown song key is refused"
 check '[ "$(R -m /stemcap/stem/1/name s "Kick & Snare")" = "/stemcap/stem/1/name s:Kick & Snare" ]' "/stemcap/stem/1/name renames"
 check 'jack_property -p -l stemcap:stem1_L | grep -q "pretty-name value: Kick & Snare L"' "the port's pretty-name follows the new name"
+check 'jack_property -p -l stemcap:stem1_R | grep -q "port-group value: Kick & Snare type"' "the port group follows the new name"
 check 'R -m /stemcap/stem/2/name s "kick & snare" | grep -q "^/stemcap/error .*same file name as stem 1"' "a name colliding with another stem's file name is refused"
 check 'R -m /stemcap/stem/2/name s "Mix" | grep -q "^/stemcap/error .*collide with the mix"' "a stem named Mix is refused while the mix is recorded"
 R -m /stemcap/song s "Meta" >/dev/null

@@ -117,6 +117,7 @@ test_defaults(void)
     CHECK_STR_EQ(c.path, "");
     CHECK_STR_EQ(c.jack_server, "");
     CHECK_STR_EQ(c.jack_client, "stemcap");
+    CHECK_STR_EQ(c.jack_pretty_name, "stemcap");
     CHECK_INT_EQ(c.osc_port, 9951);
     CHECK_STR_EQ(c.osc_bind, "127.0.0.1");
     CHECK_STR_EQ(c.capture_dir, "takes");
@@ -170,6 +171,7 @@ test_full_file(void)
              "[jack]\n"
              "server = studio\n"
              "client = recorder\n"
+             "pretty_name = Stem recorder\n"
              "\n"
              "[osc]\n"
              "port = 9000\n"
@@ -207,6 +209,7 @@ test_full_file(void)
              "connect_left=a:b\n");
     CHECK_STR_EQ(c.jack_server, "studio");
     CHECK_STR_EQ(c.jack_client, "recorder");
+    CHECK_STR_EQ(c.jack_pretty_name, "Stem recorder");
     CHECK_INT_EQ(c.osc_port, 9000);
     CHECK_STR_EQ(c.osc_bind, "0.0.0.0");
     CHECK_STR_EQ(c.capture_dir, "/srv/stems/takes");

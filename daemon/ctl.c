@@ -571,9 +571,11 @@ ctl_reload(struct ctl *c, const struct conf *n)
 
     for (int s = 0; s < CONF_MAX_STEMS; s++)
         reg_differs |= o->stem[s].registered != n->stem[s].registered;
-    ctl_needs_restart(
-        restart, sizeof restart,
-        strcmp(o->jack_server, n->jack_server) || strcmp(o->jack_client, n->jack_client), "[jack]");
+    ctl_needs_restart(restart, sizeof restart,
+                      strcmp(o->jack_server, n->jack_server) ||
+                          strcmp(o->jack_client, n->jack_client) ||
+                          strcmp(o->jack_pretty_name, n->jack_pretty_name),
+                      "[jack]");
     ctl_needs_restart(restart, sizeof restart,
                       o->osc_port != n->osc_port || strcmp(o->osc_bind, n->osc_bind) ||
                           strcmp(o->osc_allow, n->osc_allow) ||

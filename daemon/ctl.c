@@ -78,6 +78,11 @@ ctl_prepare(struct ctl *c)
         log_error("not connected to a JACK server");
         return -1;
     }
+    if (!c->monitor_up || atomic_load(&e->srate) != e->rate) {
+        log_error("the JACK sample rate changed to %u Hz and stemcapd is not set up for it",
+                  atomic_load(&e->srate));
+        return -1;
+    }
     struct statvfs fs;
     if (fstatvfs(c->rootfd, &fs) == 0) {
         unsigned long long mb = (unsigned long long)fs.f_bavail * fs.f_frsize >> 20;
@@ -114,6 +119,7 @@ ctl_prepare(struct ctl *c)
 }
 
 static void ctl_events(struct ctl *c);
+static void ctl_check_rate(struct ctl *c);
 
 /* Gives up the prepared take.  When the real-time thread claimed it first,
  * it is recording: its START event is processed instead. */
@@ -246,15 +252,17 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
         log_error("following the transport, but the next take cannot be prepared");
 }
 
-/* The take ended (END event, or the server went away: tail unknown). */
+/* The take ended (END event, or the server went away: tail unknown);
+ * `why` says what ended it (the manifest's ended_by). */
 static void
-ctl_on_end(struct ctl *c, uint64_t tail)
+ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
 {
     struct take *t = c->cur;
     struct manifest_extra x = {.state = "complete"};
 
     if (!c->recording || !t)
         return;
+    t->ended_by = why;
     int rc = writer_finish(&c->writer, t, tail);
     c->recording = 0;
     t->xruns = atomic_load(&c->engine.xruns) - c->xrun_base;
@@ -263,6 +271,11 @@ ctl_on_end(struct ctl *c, uint64_t tail)
     monitor_take_end(&c->monitor);
     if (rc < 0)
         x.state = "failed";
+    if (strcmp(why, "sample rate changed") == 0)
+        ctl_warn(&x,
+                 "the JACK sample rate changed from %u to %u Hz during the take: it ends at "
+                 "frame %llu, before the first period at the new rate (every file stays at %u Hz)",
+                 t->rate, atomic_load(&c->engine.srate), (unsigned long long)t->frames, t->rate);
     ctl_check_rules(c, t, &x, 1);
     manifest_write(t, &c->monitor, &x);
     take_release(t);
@@ -271,6 +284,21 @@ ctl_on_end(struct ctl *c, uint64_t tail)
              t->rate ? (double)t->frames / t->rate : 0.0, (unsigned long long)t->dropped, t->xruns,
              rc < 0 ? ", WITH ERRORS (see above)" : "");
     c->events |= CTL_EV_STATUS;
+}
+
+static const char *
+ctl_end_reason(struct ctl *c, uint32_t reason)
+{
+    switch (reason) {
+    case ENGINE_END_TRANSPORT:
+        return "transport stopped";
+    case ENGINE_END_RELOCATE:
+        return "transport relocated";
+    case ENGINE_END_RATE:
+        return "sample rate changed";
+    default:
+        return c->stop_why ? c->stop_why : "stop";
+    }
 }
 
 /* Processes the engine's take events. */
@@ -284,7 +312,7 @@ ctl_events(struct ctl *c)
         ring_peek(r, 0, &ev, sizeof ev);
         ring_consume(r, sizeof ev);
         if (ev.type == ENGINE_EV_END && c->cur && c->cur->id == ev.take)
-            ctl_on_end(c, ev.tail_dropped);
+            ctl_on_end(c, ev.tail_dropped, ctl_end_reason(c, ev.reason));
         else if (ev.type == ENGINE_EV_START)
             ctl_on_start(c, &ev);
     }
@@ -375,9 +403,11 @@ ctl_shutdown(struct ctl *c)
 
     atomic_store(&c->engine.follow, 0);
     c->following = 0;
+    c->stop_why = "shutdown";
     if (c->recording && ctl_stop(c, why) < 0)
         log_error("%s", why);
     ctl_withdraw(c);
+    c->stop_why = "shutdown";
     if (c->recording) /* claimed at the last moment */
         ctl_stop(c, why);
     writer_stop(&c->writer);
@@ -404,6 +434,7 @@ ctl_start(struct ctl *c, char *why)
                              "/stemcap/transport/follow off");
     if (ctl_server_gone(c))
         return ctl_fail(why, "not connected to a JACK server");
+    ctl_check_rate(c);
     if (ctl_prepare(c) < 0)
         return ctl_fail(why, "%s", log_last_error());
     atomic_store_explicit(&e->start_req, 1, memory_order_release);
@@ -433,8 +464,9 @@ ctl_stop(struct ctl *c, char *why)
         log_warn("take %d: JACK stopped before the take's last period; finishing with what "
                  "was captured",
                  c->cur->number);
-        ctl_on_end(c, 0);
+        ctl_on_end(c, 0, "JACK stopped");
     }
+    c->stop_why = NULL;
     if (c->last_failed)
         return ctl_fail(why, "take %d ended with a write error: %s", c->cur->number,
                         log_last_error());
@@ -704,6 +736,44 @@ ctl_engine_retry(struct ctl *c)
     c->events |= CTL_EV_STATUS;
 }
 
+/* The server's sample rate changed (PipeWire does that under running
+ * clients).  The real-time thread has ended a take in progress before its
+ * first period at the new rate, and starts none while the rates differ;
+ * once no take records, everything that depends on the rate is set up
+ * again (the prepared take, the capture ring, the meters), so no file is
+ * ever written with a rate in its header that its audio does not have. */
+static void
+ctl_check_rate(struct ctl *c)
+{
+    struct engine *e = &c->engine;
+    uint32_t sr = atomic_load(&e->srate), old = e->rate;
+
+    if (sr == 0 || sr == old || c->recording)
+        return;
+    ctl_withdraw(c); /* prepared at the old rate (the engine cannot claim it) */
+    if (c->recording || c->next)
+        return; /* cannot happen: the engine starts nothing while the rates differ */
+    writer_set_ring(&c->writer, NULL);
+    if (c->monitor_up)
+        monitor_free(&c->monitor);
+    c->monitor_up = 0;
+    if (engine_set_rate(e, &c->conf, sr) < 0) {
+        log_error("the JACK sample rate changed from %u to %u Hz, and no capture ring could be "
+                  "allocated: nothing can be recorded",
+                  old, sr);
+        return;
+    }
+    writer_set_ring(&c->writer, &e->ring);
+    if (monitor_init(&c->monitor, e, &c->conf) == 0)
+        c->monitor_up = 1;
+    log_warn("the JACK sample rate changed from %u to %u Hz: takes from now on are recorded at "
+             "%u Hz",
+             old, sr, sr);
+    c->events |= CTL_EV_STATUS;
+    if (c->following && ctl_prepare(c) < 0)
+        log_error("following the transport, but the next take cannot be prepared");
+}
+
 void
 ctl_poll(struct ctl *c, int ports_changed)
 {
@@ -712,18 +782,22 @@ ctl_poll(struct ctl *c, int ports_changed)
         return;
     }
     ctl_events(c);
-    monitor_update(&c->monitor, ctl_now());
-    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
-        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
-                 "(threshold %.1f) at frame %lld",
-                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
-                 (long long)c->alarm_frame);
-        c->events |= CTL_EV_ALARM;
+    ctl_check_rate(c);
+    if (c->monitor_up) { /* down only when no ring could be had at a new rate (logged) */
+        monitor_set_period(&c->monitor, atomic_load(&c->engine.period));
+        monitor_update(&c->monitor, ctl_now());
+        if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
+            log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
+                     "(threshold %.1f) at frame %lld",
+                     c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
+                     (long long)c->alarm_frame);
+            c->events |= CTL_EV_ALARM;
+        }
     }
     if (atomic_load(&c->engine.server_gone)) {
         if (c->recording) {
             log_error("JACK server went away during take %d; finishing the take", c->cur->number);
-            ctl_on_end(c, 0);
+            ctl_on_end(c, 0, "JACK server gone");
         }
         if (c->next) {
             /* Nobody can claim it any more. */
@@ -745,6 +819,7 @@ ctl_poll(struct ctl *c, int ports_changed)
             log_error("no longer following the transport after the write error");
             ctl_follow(c, 0, why);
         }
+        c->stop_why = "write error";
         ctl_stop(c, why);
     }
     (void)ports_changed;

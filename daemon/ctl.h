@@ -55,6 +55,7 @@ struct ctl {
     int following; /* follow the JACK transport */
     unsigned xrun_base;
     int last_failed;
+    const char *stop_why;   /* ended_by of a take ctl_stop() ends */
     double latency_checked; /* when capture latencies were last read */
     double reconnect_at;    /* JACK gone: when to try the server again */
     double reconnect_wait;  /* the back-off, seconds */

@@ -71,6 +71,31 @@ engine_latency_changed(jack_latency_callback_mode_t mode, void *arg)
     }
 }
 
+/* The server's sample rate changed (PipeWire, under running clients):
+ * the real-time thread ends a take in progress before its first period
+ * at the new rate, and the control thread sets everything up again for
+ * it.  PipeWire runs this on the client's own thread and holds the
+ * process callback back until it has run; jack2 calls it once when it is
+ * set. */
+static int
+engine_rate_changed(jack_nframes_t rate, void *arg)
+{
+    struct engine *e = arg;
+    atomic_store(&e->srate, rate);
+    engine_wake(e);
+    return 0;
+}
+
+/* The period size changed: nothing is sized by it (records carry their
+ * own length); the control thread rescales what counts in periods. */
+static int
+engine_period_changed(jack_nframes_t nframes, void *arg)
+{
+    struct engine *e = arg;
+    atomic_store(&e->period, nframes);
+    return 0;
+}
+
 static void
 engine_shutdown(jack_status_t code, const char *reason, void *arg)
 {
@@ -231,6 +256,45 @@ engine_register(struct engine *e, int ch, const char *short_name, const char *gr
     return 0;
 }
 
+/* The capture ring: `seconds` of every registered port at `rate`, plus
+ * one record header per period at the smallest period JACK allows. */
+static int
+engine_ring_alloc(struct engine *e, double seconds, uint32_t rate)
+{
+    size_t frames = (size_t)(seconds * rate);
+    size_t bytes =
+        frames * (size_t)e->nreg * sizeof(float) + (frames / 16 + 1) * sizeof(struct engine_rec);
+    if (ring_init(&e->ring, bytes) < 0) {
+        log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
+        return -1;
+    }
+    if (!e->ring.locked)
+        log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
+                 "it may be paged out",
+                 e->ring.size >> 20);
+    return 0;
+}
+
+int
+engine_set_rate(struct engine *e, const struct conf *c, uint32_t rate)
+{
+    uint32_t old = e->rate;
+
+    ring_free(&e->ring);
+    if (engine_ring_alloc(e, c->buffer_seconds, rate) < 0) {
+        /* The old ring's size is there to be had again; it holds fewer
+         * seconds at a higher rate. */
+        if (engine_ring_alloc(e, c->buffer_seconds, old) < 0)
+            return -1;
+        log_warn("the capture ring keeps its size: %.1f s at %u Hz instead of [capture] "
+                 "buffer_seconds = %g",
+                 c->buffer_seconds * old / rate, rate, c->buffer_seconds);
+    }
+    e->rate = rate;
+    atomic_store(&e->arate, rate);
+    return 0;
+}
+
 int
 engine_open(struct engine *e, const struct conf *c, int notify_fd)
 {
@@ -255,6 +319,9 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         return -1;
     }
     e->rate = jack_get_sample_rate(e->client);
+    atomic_store(&e->arate, e->rate);
+    atomic_store(&e->srate, e->rate);
+    atomic_store(&e->period, jack_get_buffer_size(e->client));
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
         if (!c->stem[s].registered)
             continue;
@@ -275,14 +342,8 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     e->reg_ch[e->nreg++] = ENGINE_MIX_R;
     max_ch += 2;
 
-    /* Ring: buffer_seconds of every port at the current rate, plus one
-     * record header per period at the smallest period JACK allows. */
-    size_t frames = (size_t)(c->buffer_seconds * e->rate);
-    size_t bytes = frames * max_ch * sizeof(float) + (frames / 16 + 1) * sizeof(struct engine_rec);
-    if (ring_init(&e->ring, bytes) < 0) {
-        log_error("cannot allocate a %zu MB capture ring: %s", bytes >> 20, strerror(ENOMEM));
+    if (engine_ring_alloc(e, c->buffer_seconds, e->rate) < 0)
         goto fail;
-    }
     /* Meter records for ENGINE_METER_RECS gatherings (over a second at the
      * default; a full ring makes records longer, never loses figures): the
      * control thread drains it at least every CTL_TICK_MS (100 ms). */
@@ -298,15 +359,13 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         goto fail;
     }
     engine_update_latency(e);
-    if (!e->ring.locked)
-        log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
-                 "it may be paged out",
-                 e->ring.size >> 20);
 
     if (process_install(e) < 0 ||
         jack_set_port_registration_callback(e->client, engine_port_registered, e) ||
         jack_set_port_connect_callback(e->client, engine_port_connected, e) ||
         jack_set_graph_order_callback(e->client, engine_graph_order, e) ||
+        jack_set_sample_rate_callback(e->client, engine_rate_changed, e) ||
+        jack_set_buffer_size_callback(e->client, engine_period_changed, e) ||
         jack_set_latency_callback(e->client, engine_latency_changed, e)) {
         log_error("cannot set JACK callbacks");
         goto fail;

@@ -35,6 +35,13 @@ struct engine_rec {
 
 /* Take events from the real-time thread, on the event ring. */
 enum { ENGINE_EV_START = 1, ENGINE_EV_END = 2 };
+/* Why the real-time thread ended a take (END events). */
+enum {
+    ENGINE_END_STOP = 0,      /* manual stop (/stemcap/stop, shutdown, a write error) */
+    ENGINE_END_TRANSPORT = 1, /* following: the transport stopped */
+    ENGINE_END_RELOCATE = 2,  /* following: the transport relocated while rolling */
+    ENGINE_END_RATE = 3,      /* the server's sample rate changed */
+};
 struct engine_event {
     uint32_t type;
     uint32_t take;
@@ -44,7 +51,7 @@ struct engine_event {
     uint64_t dropped;      /* END: frames dropped */
     uint64_t tail_dropped; /* END: dropped after the last record */
     uint32_t bar_frames;   /* START: one bar from the transport's BBT, 0 = none */
-    uint32_t pad;
+    uint32_t reason;       /* END: ENGINE_END_* */
 };
 
 /* Meter records, on the meter ring: the real-time thread gathers the cheap
@@ -105,7 +112,15 @@ struct engine {
      * the control thread the first time the null fails, engine_lag_ring(). */
     _Atomic(struct ring *) lag_ring;
     int lag_failed; /* its allocation failed: not tried again */
+    /* The rate the ring, the meters and the takes are set up for: written
+     * by the control thread only while no take records or is offered, and
+     * mirrored in `arate` for the real-time thread, which records only
+     * while it equals the server's rate in `srate` (PipeWire changes the
+     * rate under running clients; jackd never does). */
     uint32_t rate;
+    atomic_uint arate;
+    atomic_uint srate;  /* JACK's sample-rate callback */
+    atomic_uint period; /* frames per period, JACK's buffer-size callback */
     /* Fixed at open: registered channels and the null set-up. */
     int nreg;
     int reg_ch[ENGINE_MAX_CH];
@@ -195,6 +210,14 @@ uint32_t engine_latency(const struct engine *e, int ch);
 /* Reads the capture latencies of every registered channel and sets the
  * null test's compensation; returns 1 when it changed. */
 int engine_update_latency(struct engine *e);
+
+/* The server's sample rate changed to `rate` (control thread, while no
+ * take records or is offered: the real-time thread does not touch the
+ * capture ring then, and the writer must hold no ring): the capture ring is
+ * allocated again for [capture] buffer_seconds at that rate, and takes may
+ * run at it.  Returns 0, or -1 when no ring could be had at all (logged):
+ * then nothing can be recorded. */
+int engine_set_rate(struct engine *e, const struct conf *c, uint32_t rate);
 
 /* The lag analysis ring, allocated on first use (control thread); returns
  * it, or NULL when memory is short (logged once). */

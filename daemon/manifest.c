@@ -5,7 +5,8 @@
  * transport timeline and the wall-clock start, the length, one entry per
  * file (stem, name, file name, capture latency and the advance applied,
  * peak and clips), the null result, xruns, dropped frames and where, the
- * lead-in check and the warnings about the mastering rules.  The file is
+ * lead-in check, the warnings about the mastering rules and what ended the
+ * take (ended_by).  The file is
  * replaced atomically (write a temporary, fsync, rename), below the take's
  * directory fd, so a crash leaves either the old or the new manifest. */
 #include "manifest.h"
@@ -131,6 +132,11 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
 {
     json_t *root = manifest_build(t, m, x);
 
+    if (root)
+        json_object_set_new(root, "ended_by",
+                            strcmp(x->state, "recording") != 0 && t->ended_by
+                                ? json_string(t->ended_by)
+                                : json_null());
     if (!root) {
         log_error("%s: cannot build manifest.json", t->dir);
         return -1;

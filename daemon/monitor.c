@@ -49,8 +49,7 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->rate = e->rate;
     m->threshold_db = (float)c->null_threshold_db;
     m->thr = (float)pow(10.0, c->null_threshold_db / 20.0);
-    uint32_t period = jack_get_buffer_size(e->client);
-    m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * e->rate / (period ? period : 64)) + 4;
+    monitor_set_period(m, jack_get_buffer_size(e->client));
     m->win_cap = cap;
     m->mem = calloc(ENGINE_MAX_CH + 2, per);
     if (!m->mem) {
@@ -72,6 +71,15 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->first_frame = -1;
     atomic_store(&e->meter_frames, agg);
     return 0;
+}
+
+void
+monitor_set_period(struct monitor *m, uint32_t period)
+{
+    if (period == m->period)
+        return;
+    m->period = period;
+    m->quiet = (uint64_t)(MONITOR_QUIET_SECONDS * m->rate / (period ? period : 64)) + 4;
 }
 
 void

@@ -38,7 +38,8 @@ struct monitor {
     uint32_t rate;
     float thr; /* linear threshold */
     float threshold_db;
-    uint64_t quiet; /* cycles around a graph change without alarms */
+    uint32_t period; /* frames per period `quiet` was computed for */
+    uint64_t quiet;  /* cycles around a graph change without alarms */
     uint32_t win_cap;
     void *mem; /* window storage */
     struct meter_win win[ENGINE_MAX_CH];
@@ -85,6 +86,9 @@ struct monitor {
 /* Returns 0 or -1 (logged). */
 int monitor_init(struct monitor *m, struct engine *e, const struct conf *c);
 void monitor_free(struct monitor *m);
+/* The period size (JACK's buffer-size callback): graph-change transients
+ * are counted in periods. */
+void monitor_set_period(struct monitor *m, uint32_t period);
 
 /* A take starts (after the engine acknowledged it) or ends. */
 void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame,

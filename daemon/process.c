@@ -199,7 +199,9 @@ process_meter_flush(struct engine *e, int force)
 
     if (!m->ncycles)
         return;
-    m->ring_fill = (uint32_t)(e->rt_fill_max * 1000 / e->ring.size);
+    /* The ring is only looked at while a take records (the control thread
+     * may allocate it again in between: a new sample rate). */
+    m->ring_fill = e->rt_fill_max ? (uint32_t)(e->rt_fill_max * 1000 / e->ring.size) : 0;
     if (ring_write_space(&e->meter_ring) >= sizeof *m) {
         ring_put(&e->meter_ring, 0, m, sizeof *m);
         ring_publish(&e->meter_ring, sizeof *m);
@@ -279,8 +281,10 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         if (m->ncb < ENGINE_METER_CB)
             m->cb[m->ncb++] = (uint16_t)(ns / 100 < UINT16_MAX ? ns / 100 : UINT16_MAX);
     }
-    size_t fill = ring_read_space(&e->ring); /* per mille at the flush */
-    e->rt_fill_max = fill > e->rt_fill_max ? fill : e->rt_fill_max;
+    if (e->rt_cur) { /* per mille at the flush */
+        size_t fill = ring_read_space(&e->ring);
+        e->rt_fill_max = fill > e->rt_fill_max ? fill : e->rt_fill_max;
+    }
     m->nframes += nframes;
     m->ncycles++;
     if (m->nframes >= atomic_load_explicit(&e->meter_frames, memory_order_relaxed) ||
@@ -289,10 +293,11 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
 }
 
 static void
-process_end_take(struct engine *e)
+process_end_take(struct engine *e, uint32_t reason)
 {
     struct engine_event ev = {
         .type = ENGINE_EV_END,
+        .reason = reason,
         .take = e->rt_cur,
         .frames = atomic_load_explicit(&e->take_frames, memory_order_relaxed),
         .dropped = atomic_load_explicit(&e->take_dropped, memory_order_relaxed),
@@ -343,7 +348,8 @@ process_cycle(jack_nframes_t nframes, void *arg)
     jack_nframes_t now = jack_last_frame_time(e->client);
     jack_position_t pos;
     int follow = atomic_load_explicit(&e->follow, memory_order_relaxed);
-    int rolling = jack_transport_query(e->client, &pos) == JackTransportRolling;
+    jack_transport_state_t ts = jack_transport_query(e->client, &pos);
+    int rolling = ts == JackTransportRolling;
 
     /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
@@ -354,12 +360,21 @@ process_cycle(jack_nframes_t nframes, void *arg)
      * make too: after an xrun both jumped, and the take goes on. */
     int relocated =
         rolling && e->rt_rolling && pos.frame != e->rt_tnext + (e->rt_clock - e->rt_cnext);
+    /* A period at another rate than the take's never goes into its files. */
+    int rate_ok = atomic_load_explicit(&e->srate, memory_order_relaxed) ==
+                  atomic_load_explicit(&e->arate, memory_order_relaxed);
     if (e->rt_cur) {
         int stop = atomic_exchange_explicit(&e->stop_req, 0, memory_order_acq_rel);
-        if (stop || (follow && (!rolling || relocated)))
-            process_end_take(e);
+        if (!rate_ok)
+            process_end_take(e, ENGINE_END_RATE);
+        else if (stop)
+            process_end_take(e, ENGINE_END_STOP);
+        else if (follow && (relocated || ts == JackTransportStarting)) /* JACK: a locate */
+            process_end_take(e, ENGINE_END_RELOCATE);
+        else if (follow && !rolling)
+            process_end_take(e, ENGINE_END_TRANSPORT);
     }
-    if (!e->rt_cur) {
+    if (!e->rt_cur && rate_ok) {
         int start = atomic_load_explicit(&e->start_req, memory_order_acquire);
         if (start || (follow && rolling)) {
             process_start_take(e, &pos);

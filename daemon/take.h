@@ -63,6 +63,10 @@ struct take {
     int ndrops;       /* entries in drop[] (capped at TAKE_MAX_DROPS) */
     struct take_drop drop[TAKE_MAX_DROPS];
     int error; /* a write or close failed (logged) */
+    /* Why it ended, for the manifest: "stop", "transport stopped",
+     * "transport relocated", "sample rate changed", "write error",
+     * "shutdown", "JACK server gone". */
+    const char *ended_by;
     /* Figures of the control thread, for the manifest. */
     unsigned xruns;
 };

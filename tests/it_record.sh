@@ -31,6 +31,7 @@ CONF
     done
     args+=("$dir/Take $fmt $sf - Mix.$ext:16,17")
     check '[ "$(ls "$dir" | grep -vc manifest.json)" = 9 ] && [ -f "$dir/manifest.json" ]' "$fmt/$sf: 9 files and manifest.json written"
+    check 'grep -q "\"ended_by\": \"stop\"" "$dir/manifest.json"' "$fmt/$sf: manifest ended_by 'stop'"
     t_checktake "$fmt/$sf: every file matches the source at one common offset" \
         -m noise -l "$tol" --min-frames $((48000 * secs * 8 / 10)) "${args[@]}"
     # The frames the daemon reports are the frames in the files.

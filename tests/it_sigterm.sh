@@ -33,5 +33,6 @@ for sig in TERM INT; do
         fail "SIG$sig mid-take: files not complete"
     fi
     check 'grep -q "take 1 of .Term. stopped\|take 2 of .Term. stopped" "$T/stemcapd.log"' "SIG$sig: the take was stopped and logged"
+    check 'grep -q "\"ended_by\": \"shutdown\"" "$dir/manifest.json"' "SIG$sig: manifest ended_by 'shutdown'"
 done
 t_done

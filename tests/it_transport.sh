@@ -64,6 +64,7 @@ t_mark
 daw locate 96000 && daw play && daw wait-rolling && daw sleep 600 && daw locate 960000 && daw sleep 600 && daw stop && daw wait-stopped
 t_wait 50 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:waiting'"
 check '[ -d "$T/takes/Roll/take-03" ] && [ -d "$T/takes/Roll/take-04" ]' "relocating while rolling: take-03 and take-04"
+check 'grep -q "\"ended_by\": \"transport relocated\"" "$T/takes/Roll/take-03/manifest.json" && grep -q "\"ended_by\": \"transport stopped\"" "$T/takes/Roll/take-04/manifest.json"' "manifest ended_by: take-03 'transport relocated', take-04 'transport stopped'"
 take_ok "$T/takes/Roll/take-03" 96000
 take_ok "$T/takes/Roll/take-04" 960000
 

@@ -1,7 +1,8 @@
 /* oscraw — send one raw or liblo-built OSC datagram over UDP and print the replies.
  *
- * Usage: oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-n] HEXBYTES...
- *        oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-n] -m ADDRESS [TYPES ARGS...]
+ * Usage: oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] HEXBYTES...
+ *        oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] -m ADDRESS [TYPES
+ * ARGS...]
  *
  * Design: the datagram is either the given hex bytes verbatim (spaces allowed, arguments are
  * concatenated; nothing is validated, so malformed packets can be sent on purpose) or a message
@@ -9,8 +10,9 @@
  * UDP socket, so replies from any source port are accepted.  Each reply is decoded with
  * lo_message_deserialise and printed as one line: the address, then each argument as type:value
  * ("<undecodable N bytes>" when liblo rejects it).  Each of the COUNT replies is awaited for up to
- * TIMEOUT_MS.  Exit: 0 when COUNT replies came (with -n: when none came), 1 when one came despite
- * -n, 2 on usage or network errors, 3 when a reply did not come in time.
+ * TIMEOUT_MS.  -r sends the datagram REPEAT times back to back (a burst no process
+ * start-up can slow down).  Exit: 0 when COUNT replies came (with -n: when none came), 1 when one
+ * came despite -n, 2 on usage or network errors, 3 when a reply did not come in time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -30,17 +32,19 @@
 static void
 usage(FILE *to)
 {
-    fprintf(to,
-            "usage: oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-n] HEXBYTES...\n"
-            "       oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-n] -m ADDRESS [TYPES "
-            "ARGS...]\n"
-            "  -H HOST   destination (default 127.0.0.1)\n"
-            "  -p PORT   destination UDP port (default 9951, stemcapd's default)\n"
-            "  -t MS     time to wait for each reply (default 1000)\n"
-            "  -k COUNT  wait for COUNT replies, printing each (default 1)\n"
-            "  -n        expect no reply: exit 0 if none comes, 1 if one does\n"
-            "  -m        build an OSC message; TYPES from i h f d s S c T F N I b(hex) m(hex)\n"
-            "exit: 0 ok, 1 unexpected reply (-n), 2 usage/network error, 3 no reply in time\n");
+    fprintf(to, "usage: oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] "
+                "HEXBYTES...\n"
+                "       oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] -m "
+                "ADDRESS [TYPES "
+                "ARGS...]\n"
+                "  -H HOST   destination (default 127.0.0.1)\n"
+                "  -p PORT   destination UDP port (default 9951, stemcapd's default)\n"
+                "  -t MS     time to wait for each reply (default 1000)\n"
+                "  -k COUNT  wait for COUNT replies, printing each (default 1)\n"
+                "  -r N      send the datagram N times back to back (default 1)\n"
+                "  -n        expect no reply: exit 0 if none comes, 1 if one does\n"
+                "  -m        build an OSC message; TYPES from i h f d s S c T F N I b(hex) m(hex)\n"
+                "exit: 0 ok, 1 unexpected reply (-n), 2 usage/network error, 3 no reply in time\n");
 }
 
 static int
@@ -293,11 +297,11 @@ int
 main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = "9951";
-    long long timeout_ms = 1000, count = 1, v;
+    long long timeout_ms = 1000, count = 1, repeat = 1, v;
     int expect_none = 0, build = 0, opt;
 
     /* '+': stop at the first non-option so negative numbers in ARGS are not options. */
-    while ((opt = getopt(argc, argv, "+H:p:t:k:nmh")) != -1) {
+    while ((opt = getopt(argc, argv, "+H:p:t:k:r:nmh")) != -1) {
         switch (opt) {
         case 'H':
             host = optarg;
@@ -318,6 +322,13 @@ main(int argc, char **argv)
                 return 2;
             }
             count = v;
+            break;
+        case 'r':
+            if (parse_long(optarg, &v) || v < 1 || v > 100000) {
+                fprintf(stderr, "oscraw: bad repeat count '%s'\n", optarg);
+                return 2;
+            }
+            repeat = v;
             break;
         case 'n':
             expect_none = 1;
@@ -369,8 +380,9 @@ main(int argc, char **argv)
         return 2;
     }
     int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int sent_ok =
-        fd >= 0 && sendto(fd, payload, len, 0, ai->ai_addr, ai->ai_addrlen) == (ssize_t)len;
+    int sent_ok = fd >= 0;
+    for (long long i = 0; sent_ok && i < repeat; i++)
+        sent_ok = sendto(fd, payload, len, 0, ai->ai_addr, ai->ai_addrlen) == (ssize_t)len;
     int saved = errno;
     freeaddrinfo(ai);
     free(built);

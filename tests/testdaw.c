@@ -1,7 +1,7 @@
 /* stemcap-testdaw — a test "DAW": JACK client playing testsig locked to the JACK transport.
  *
  * Usage: stemcap-testdaw [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]
- *                        [-L STEM:FRAMES ...] [-B BPM] [-q]
+ *                        [-L STEM:FRAMES ...] [-M FRAMES] [-B BPM] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17, like
  * stemcap-testsrc, but the frame index is the transport position: each process cycle calls
@@ -13,8 +13,12 @@
  * n - FRAMES (silence where n < FRAMES), still a pure function of n, so no history buffer is
  * needed, and the ports' capture latency is declared as [FRAMES, FRAMES] from the latency
  * callback (all other ports [0, 0]), so JACK propagates it to the input ports they feed.  The mix
- * is never delayed (the DAW compensates its master bus).  -B BPM registers a conditional timebase
- * master that fills in 4/4 BBT at BPM (1920 ticks per beat) from the frame.
+ * is never delayed by -L (the DAW compensates its master bus).  -M FRAMES plays what a DAW whose
+ * master bus lags its track outputs does (Ardour's does, by its own latency): the mix ports
+ * carry mix(n - FRAMES), silence where n - FRAMES is before the segment's start, while their
+ * declared latency stays 0, so JACK's latencies cannot tell; the "mixdelay" command changes it
+ * while rolling (a lag that changes in the middle of a take).  -B BPM registers a conditional
+ * timebase master that fills in 4/4 BBT at BPM (1920 ticks per beat) from the frame.
  *
  * The process and timebase callbacks only do arithmetic on preallocated state (no allocation,
  * locks or I/O); the process callback publishes the transport state and frame it saw, the frame
@@ -48,6 +52,7 @@
 #include <jack/transport.h>
 
 #define MAX_LATENCY    (1u << 24) /* -L upper bound, frames */
+#define MAX_MIX_DELAY  (1u << 20) /* -M upper bound, frames */
 #define TICKS_PER_BEAT 1920.0
 #define ACK_TIMEOUT_MS 5000 /* locate/play/stop/freewheel must take effect within this */
 #define LINE_MAX_LEN   1024
@@ -58,6 +63,7 @@ static int mode = TESTSIG_NOISE;
 static uint32_t rate;
 static uint32_t stem_delay[TESTSIG_STEMS]; /* -L, frames (read-only once active) */
 static double bpm;                         /* -B; 0 = not timebase master */
+static _Atomic uint32_t mix_delay;         /* -M and "mixdelay", frames */
 static int quiet;
 
 /* Published by the process callback. */
@@ -102,6 +108,26 @@ delayed_stem(int s, float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t n
     testsig_block(mode, rate, n0 + lead - stem_delay[s], nframes - lead, out);
 }
 
+/* The mix's two channels at n0.. delayed by d frames (silence before the segment start seg). */
+static void
+delayed_mix(float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t nframes, uint64_t seg,
+            uint32_t d)
+{
+    const int l = 2 * TESTSIG_STEMS, r = l + 1;
+    uint32_t lead = 0;
+    if (n0 < seg + d) {
+        lead = seg + d - n0 < nframes ? (uint32_t)(seg + d - n0) : nframes;
+        memset(bufs[l], 0, sizeof(float) * lead);
+        memset(bufs[r], 0, sizeof(float) * lead);
+    }
+    if (lead == nframes)
+        return;
+    float *out[TESTSIG_CHANNELS] = {NULL};
+    out[l] = bufs[l] + lead;
+    out[r] = bufs[r] + lead;
+    testsig_block(mode, rate, n0 + lead - d, nframes - lead, out);
+}
+
 static int
 process(jack_nframes_t nframes, void *arg)
 {
@@ -120,13 +146,19 @@ process(jack_nframes_t nframes, void *arg)
         next = (uint64_t)pos.frame + nframes;
         was_rolling = 1;
         /* Undelayed stems and the (never delayed) mix in one call, then each latent stem. */
+        uint32_t md = atomic_load_explicit(&mix_delay, memory_order_relaxed);
         float *direct[TESTSIG_CHANNELS];
         for (int c = 0; c < TESTSIG_CHANNELS; c++)
-            direct[c] = c < 2 * TESTSIG_STEMS && stem_delay[c / 2] ? NULL : bufs[c];
+            direct[c] =
+                (c < 2 * TESTSIG_STEMS && stem_delay[c / 2]) || (c >= 2 * TESTSIG_STEMS && md)
+                    ? NULL
+                    : bufs[c];
         testsig_block(mode, rate, pos.frame, nframes, direct);
         for (int s = 0; s < TESTSIG_STEMS; s++)
             if (stem_delay[s])
                 delayed_stem(s, bufs, pos.frame, nframes, seg);
+        if (md)
+            delayed_mix(bufs, pos.frame, nframes, seg, md);
     } else {
         was_rolling = 0;
         for (int c = 0; c < TESTSIG_CHANNELS; c++)
@@ -215,12 +247,14 @@ usage(FILE *to)
 {
     fprintf(to,
             "usage: stemcap-testdaw [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]\n"
-            "                       [-L STEM:FRAMES ...] [-B BPM] [-q]\n"
+            "                       [-L STEM:FRAMES ...] [-M FRAMES] [-B BPM] [-q]\n"
             "  -n NAME        JACK client name (default stemcap-daw)\n"
             "  -m MODE        signal: noise (default), song or sine\n"
             "  -c TARGET      connect NAME:P -> TARGET:P for all 18 ports P\n"
             "  -L STEM:FRAMES stem 1..8 plays testsig(n - FRAMES) and declares a capture\n"
             "                 latency of FRAMES (0..%u) on its ports; repeatable\n"
+            "  -M FRAMES      the mix ports play the mix FRAMES (0..%u) late, declaring no\n"
+            "                 latency (a master bus that lags its tracks)\n"
             "  -B BPM         become (conditional) timebase master: 4/4 BBT at BPM\n"
             "  -q             quiet: no informational messages\n"
             "While the transport rolls every port carries testsig at n = transport frame\n"
@@ -234,10 +268,11 @@ usage(FILE *to)
             "  wait-stopped [MS]      until stopped; \"ok wait-stopped FRAME\"\n"
             "                         (MS: give up after MS ms with \"error ...: timeout\")\n"
             "  freewheel on|off       switch JACK's freewheel mode\n"
+            "  mixdelay FRAMES        from the next cycle on, the mix lags by FRAMES\n"
             "  sleep MS               wait MS milliseconds\n"
             "  frame                  \"ok frame FRAME STATE\" (stopped|rolling|starting|...)\n"
             "  quit                   exit 0 (so does EOF)\n",
-            MAX_LATENCY);
+            MAX_LATENCY, MAX_MIX_DELAY);
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -492,6 +527,24 @@ run_command(int argc, char **argv, const char *cmd)
             say("ok %s", cmd);
         return w < 0 ? 0 : w;
     }
+    if (!strcmp(verb, "mixdelay")) {
+        if (argc != 2 || parse_u64(argv[1], MAX_MIX_DELAY, &v)) {
+            say("error %s: usage: mixdelay FRAMES (0..%u)", cmd, MAX_MIX_DELAY);
+            return 0;
+        }
+        atomic_store(&mix_delay, (uint32_t)v);
+        /* Taken effect once a whole cycle ran after the store. */
+        uint64_t c0 = atomic_load(&cycles);
+        while (atomic_load(&cycles) < c0 + 2) {
+            int x = nap(1);
+            if (x)
+                return x;
+        }
+        struct seen sn;
+        look(&sn);
+        say("ok %s %" PRIu32, cmd, sn.frame);
+        return 0;
+    }
     if (!strcmp(verb, "sleep")) {
         if (argc != 2 || parse_u64(argv[1], INT32_MAX, &v)) {
             say("error %s: usage: sleep MS", cmd);
@@ -645,7 +698,7 @@ main(int argc, char **argv)
     int opt;
     char *end;
 
-    while ((opt = getopt(argc, argv, "n:m:c:L:B:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:L:M:B:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -667,6 +720,15 @@ main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 'M': {
+            uint64_t d;
+            if (parse_u64(optarg, MAX_MIX_DELAY, &d)) {
+                fprintf(stderr, "stemcap-testdaw: -M wants 0..%u frames\n", MAX_MIX_DELAY);
+                return 2;
+            }
+            atomic_store(&mix_delay, (uint32_t)d);
+            break;
+        }
         case 'B':
             bpm = strtod(optarg, &end);
             if (*end || end == optarg || !(bpm >= 1.0 && bpm <= 1000.0)) {

@@ -19,7 +19,7 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 
 CC       ?= cc
-PKGS     := jack liblo sndfile inih jansson
+PKGS     := jack liblo sndfile inih jansson fftw3f
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -41,7 +41,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c
+              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -52,7 +52,7 @@ TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover $(B)/tests/test_pcm
+         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -119,6 +119,10 @@ $(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/tests/test_lag: $(B)/tests/test_lag.o $(B)/daemon/lag.o $(B)/daemon/ring.o $(B)/daemon/meter.o $(B)/daemon/log.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -131,7 +135,7 @@ $(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
 
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
-            libinih-dev libjansson-dev libncurses-dev sox procps psmisc clang-format \
+            libinih-dev libjansson-dev libfftw3-dev libncurses-dev sox procps psmisc clang-format \
             clang libclang-rt-14-dev
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)

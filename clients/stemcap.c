@@ -224,9 +224,38 @@ cmd_ping(struct session *s)
     return rc;
 }
 
-/* /stemcap/status s:state i:take h:frames i:xruns h:dropped s:song [s:take_dir i:samplerate ...]
+/* /stemcap/status s:state i:take h:frames i:xruns h:dropped s:song [s:take_dir i:samplerate
+ * i:mix_offset s:alignment ...]
  * Everything after the state is optional; unknown trailing arguments are printed as they are. */
-enum { ST_STATE, ST_TAKE, ST_FRAMES, ST_XRUNS, ST_DROPPED, ST_SONG, ST_DIR, ST_RATE, ST_KNOWN };
+enum {
+    ST_STATE,
+    ST_TAKE,
+    ST_FRAMES,
+    ST_XRUNS,
+    ST_DROPPED,
+    ST_SONG,
+    ST_DIR,
+    ST_RATE,
+    ST_OFFSET,
+    ST_ALIGN,
+    ST_KNOWN
+};
+
+/* "mix aligned by 528 samples (measured in the take)" */
+static void
+print_alignment(const char *lead, int64_t offset, const char *source)
+{
+    fputs(lead, stdout);
+    if (offset > 0)
+        printf("the mix lags the stems by %lld samples, aligned", (long long)offset);
+    else if (offset < 0)
+        printf("the mix leads the stems by %lld samples, aligned", (long long)-offset);
+    else
+        fputs("the mix is in step with the stems", stdout);
+    fputs(" (", stdout);
+    put_text(stdout, source);
+    fputs(")\n", stdout);
+}
 
 static int
 print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
@@ -295,6 +324,10 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
         put_text(stdout, dir);
         fputc('\n', stdout);
     }
+    int64_t offset;
+    const char *align = oscc_msg_string(m, ST_ALIGN);
+    if (oscc_msg_int(m, ST_OFFSET, &offset) == 0 && align && strcmp(align, "off") != 0)
+        print_alignment("  ", offset, align);
     if (argc > ST_KNOWN) {
         fputs("  more:", stdout);
         fflush(stdout); /* lo_arg_pp() writes to stdout itself */
@@ -368,6 +401,7 @@ print_report(struct session *s)
                 print_null_line("  null:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),
                                 arg_int(m, 5, -1), arg_int(m, 6, 0), arg_int(m, 7, 0),
                                 arg_float(m, 8));
+            /* Its mix_offset and alignment (10, 11) are the status's, printed above. */
             oscc_msg_free(m);
             return 0;
         }
@@ -394,6 +428,9 @@ cmd_null(struct session *s)
         else if (arg_int(m, 6, 0) && arg_int(m, 5, 0) != 0)
             printf("mix %s stems by %lld samples\n", arg_int(m, 5, 0) > 0 ? "lags" : "leads",
                    (long long)llabs(arg_int(m, 5, 0)));
+        if (arg_int(m, 9, 0) != 0)
+            printf("the null test compares the stems' sum %s by %lld samples\n",
+                   arg_int(m, 9, 0) > 0 ? "delayed" : "ahead", (long long)llabs(arg_int(m, 9, 0)));
     }
     oscc_msg_free(m);
     return rc;

@@ -215,6 +215,7 @@ conf_defaults(struct conf *c)
     c->osc_max_subscribers = 8;
     c->meter_window_ms = 100;
     c->null_threshold_db = -60.0;
+    c->mix_auto_offset = 1;
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         c->stem[i].registered = 1;
         c->stem[i].armed = 1;
@@ -412,7 +413,8 @@ static const char *const keys_capture[] = {
     "record_mix", "follow_transport", "min_free_mb",   NULL};
 static const char *const keys_song[] = {"title", "artist", "album", "track",
                                         "isrc",  "upc",    "label", NULL};
-static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames", NULL};
+static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames",
+                                       "auto_offset", NULL};
 static const char *const keys_meter[] = {"window_ms", NULL};
 static const char *const keys_null[] = {"threshold_db", NULL};
 static const char *const keys_stem[] = {"name", "connect_left", "connect_right", "armed", NULL};
@@ -545,6 +547,9 @@ conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *
     case SEC_MIX:
         if (key < 2) {
             conf_set_port(x, section, name, c->mix_connect[key], v);
+        } else if (key == 3) {
+            if (conf_parse_bool(v, &c->mix_auto_offset) < 0)
+                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
         } else if (conf_parse_long(v, -CONF_MAX_OFFSET, CONF_MAX_OFFSET, &n) < 0) {
             conf_err(x, section, name, "'%s' is not a number of frames from %d to %d", v,
                      -CONF_MAX_OFFSET, CONF_MAX_OFFSET);

@@ -65,6 +65,7 @@ struct conf {
     /* [mix] */
     char mix_connect[2][CONF_PORT_MAX];
     int mix_offset_frames; /* > 0 delays the stems' sum, < 0 the mix */
+    int mix_auto_offset;   /* measure the mix's lag, align the null test and the files */
     /* [meter] */
     int meter_window_ms;
     /* [null] */

@@ -95,6 +95,7 @@ ctl_prepare(struct ctl *c)
     }
     if (take_open(t, c->rootfd, c->root, &c->conf, e->rate, ++c->next_id) < 0)
         return -1;
+    t->align_hold = c->align.on;
     for (uint32_t i = 0; i < t->nch; i++)
         t->latency[i] = engine_latency(e, t->plan_ch[i]);
     if (c->recording) {
@@ -209,6 +210,34 @@ ctl_check_rules(struct ctl *c, struct take *t, struct manifest_extra *x, int fin
                  lead);
 }
 
+/* What the take's alignment came to, for the log and the manifest. */
+static void
+ctl_check_alignment(struct ctl *c, struct take *t, struct manifest_extra *x)
+{
+    if (!c->align.on)
+        return;
+    if (t->align_applied != t->align_offset)
+        ctl_warn(x,
+                 "the files are shifted by %d samples, the null test by %d: the mix's lag was "
+                 "known too late for the files",
+                 t->align_applied, t->align_offset);
+    if (t->align_lost)
+        ctl_warn(x,
+                 "the mix had sound before the stems: %llu of its samples before the stems' first "
+                 "sound were skipped to align it",
+                 (unsigned long long)t->align_lost);
+    if (t->align_changed)
+        ctl_warn(x,
+                 "the mix's lag changed during the take, from %d to %d samples: the take stays "
+                 "aligned by %d and its null test fails from there",
+                 t->align_offset, t->align_changed_to, t->align_offset);
+    if (c->monitor.unverified)
+        ctl_warn(x,
+                 "%u meter blocks of the null test were judged at another offset than the "
+                 "take's (the lag history no longer held them)",
+                 c->monitor.unverified);
+}
+
 static void
 ctl_on_start(struct ctl *c, const struct engine_event *ev)
 {
@@ -241,8 +270,10 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     c->xrun_base = atomic_load(&e->xruns);
     c->last_failed = 0;
     atomic_store(&c->writer.write_max_us, 0);
+    int waiting = align_take_start(&c->align, t, ev->offset);
     monitor_take_start(&c->monitor, t->id, ev->frame,
-                       ev->bar_frames ? ev->bar_frames : (uint64_t)ENGINE_DEFAULT_BAR_S * e->rate);
+                       ev->bar_frames ? ev->bar_frames : (uint64_t)ENGINE_DEFAULT_BAR_S * e->rate,
+                       ev->offset, waiting);
     ctl_check_rules(c, t, &x, 0);
     manifest_write(t, &c->monitor, &x);
     log_info("take %d of '%s' recording: %d files in %s, transport frame %llu", t->number,
@@ -263,6 +294,10 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     if (!c->recording || !t)
         return;
     t->ended_by = why;
+    monitor_update(&c->monitor, ctl_now()); /* what arrived: the take's alignment may come */
+    align_take_poll(&c->align, t,
+                    atomic_load(&c->engine.take_start) + atomic_load(&c->engine.take_frames));
+    align_take_end(&c->align, t);
     int rc = writer_finish(&c->writer, t, tail);
     c->recording = 0;
     t->xruns = atomic_load(&c->engine.xruns) - c->xrun_base;
@@ -271,6 +306,7 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     monitor_take_end(&c->monitor);
     if (rc < 0)
         x.state = "failed";
+    ctl_check_alignment(c, t, &x);
     if (strcmp(why, "sample rate changed") == 0)
         ctl_warn(&x,
                  "the JACK sample rate changed from %u to %u Hz during the take: it ends at "
@@ -374,6 +410,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     if (monitor_init(&c->monitor, &c->engine, conf) < 0)
         goto fail;
     c->monitor_up = 1;
+    align_init(&c->align, conf, &c->engine, &c->monitor, &c->writer);
     if (writer_start(&c->writer, &c->engine.ring, &c->engine.freewheeling) < 0)
         goto fail;
     log_info("capturing to %s as %s %s", c->root, conf_format_name(conf->format),
@@ -623,8 +660,9 @@ ctl_reload(struct ctl *c, const struct conf *n)
     ctl_needs_restart(restart, sizeof restart,
                       o->meter_window_ms != n->meter_window_ms ||
                           o->null_threshold_db != n->null_threshold_db ||
-                          o->mix_offset_frames != n->mix_offset_frames,
-                      "[meter]/[null]/[mix] offset_frames");
+                          o->mix_offset_frames != n->mix_offset_frames ||
+                          o->mix_auto_offset != n->mix_auto_offset,
+                      "[meter]/[null]/[mix] offset_frames/auto_offset");
     ctl_needs_restart(restart, sizeof restart, reg_differs, "the set of [stemN] sections");
 
     /* Applied now: song metadata, names, arm states, connections, the
@@ -686,6 +724,8 @@ ctl_status(struct ctl *c, struct ctl_status *s)
     s->song = t ? t->meta.title : c->conf.song.title;
     s->take_dir = t ? t->dir : "";
     s->rate = e->rate;
+    s->mix_offset = t ? t->align_offset : c->align.offset;
+    s->alignment = t && t->align_source ? t->align_source : align_idle_state(&c->align);
     if (c->recording) {
         s->frames = atomic_load(&e->take_frames);
         s->dropped = atomic_load(&e->take_dropped);
@@ -729,6 +769,7 @@ ctl_engine_retry(struct ctl *c)
     c->engine_up = 1;
     if (monitor_init(&c->monitor, &c->engine, &c->conf) == 0)
         c->monitor_up = 1;
+    align_init(&c->align, &c->conf, &c->engine, &c->monitor, &c->writer);
     writer_set_ring(&c->writer, &c->engine.ring);
     log_info("JACK server back: ports registered again, connections restored");
     if (c->following && ctl_prepare(c) < 0)
@@ -766,6 +807,9 @@ ctl_check_rate(struct ctl *c)
     writer_set_ring(&c->writer, &e->ring);
     if (monitor_init(&c->monitor, e, &c->conf) == 0)
         c->monitor_up = 1;
+    /* A lag in frames belongs to its rate: measured again at the new one. */
+    engine_set_offset(e, c->conf.mix_offset_frames);
+    align_init(&c->align, &c->conf, e, &c->monitor, &c->writer);
     log_warn("the JACK sample rate changed from %u to %u Hz: takes from now on are recorded at "
              "%u Hz",
              old, sr, sr);
@@ -786,6 +830,21 @@ ctl_poll(struct ctl *c, int ports_changed)
     if (c->monitor_up) { /* down only when no ring could be had at a new rate (logged) */
         monitor_set_period(&c->monitor, atomic_load(&c->engine.period));
         monitor_update(&c->monitor, ctl_now());
+        if (c->recording && c->cur) {
+            struct take *t = c->cur;
+            int changed = t->align_changed;
+            align_take_poll(&c->align, t,
+                            atomic_load(&c->engine.take_start) +
+                                atomic_load(&c->engine.take_frames));
+            if (t->align_changed && !changed) {
+                snprintf(c->error_text, sizeof c->error_text,
+                         "take %d: the mix's lag changed during the take, from %d to %d "
+                         "samples; the take stays aligned by %d and its null test fails",
+                         t->number, t->align_offset, t->align_changed_to, t->align_offset);
+                c->events |= CTL_EV_ERROR;
+            }
+        } else
+            align_idle(&c->align);
         if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
             log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
                      "(threshold %.1f) at frame %lld",

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "align.h"
 #include "conf.h"
 #include "engine.h"
 #include "monitor.h"
@@ -36,6 +37,7 @@ struct ctl {
     int engine_up;
     struct monitor monitor;
     int monitor_up;
+    struct align align; /* the mix's alignment */
 
     unsigned events;                 /* CTL_EV_* since the front end last looked */
     unsigned arm_changed;            /* bit per stem (0-based) */
@@ -72,6 +74,11 @@ struct ctl_status {
     const char *song;     /* song of the current or last take, else the next one */
     const char *take_dir; /* folder of the current or last take, "" if none */
     uint32_t rate;
+    /* The mix's alignment: of the current or last take (frames the mix
+     * lags the stems, and where that came from: align.h), else the null
+     * test's offset now and "measured", "not measured" or "off". */
+    int mix_offset;
+    const char *alignment;
 };
 
 /* The [song] keys, in the order of the song_changed bits. */

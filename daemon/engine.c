@@ -45,10 +45,12 @@ static void
 engine_port_connected(jack_port_id_t a, jack_port_id_t b, int connect, void *arg)
 {
     struct engine *e = arg;
-    (void)a;
-    (void)b;
+    jack_port_t *pa = jack_port_by_id(e->client, a), *pb = jack_port_by_id(e->client, b);
     (void)connect;
     atomic_store(&e->graph_cycle, atomic_load(&e->cycles));
+    /* Ours: the mix's alignment may be another one now (align.c). */
+    if ((pa && jack_port_is_mine(e->client, pa)) || (pb && jack_port_is_mine(e->client, pb)))
+        atomic_fetch_add(&e->our_graph, 1);
 }
 
 static int
@@ -350,14 +352,13 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     size_t meter_bytes = ENGINE_METER_RECS * sizeof(struct engine_meter);
     atomic_store(&e->meter_frames, ENGINE_METER_FRAMES);
     e->null_thr = (float)pow(10.0, c->null_threshold_db / 20.0);
-    e->offset = c->mix_offset_frames;
     if (ring_init(&e->meter_ring, meter_bytes) < 0 ||
-        ring_init(&e->event_ring, 256 * sizeof(struct engine_event)) < 0 ||
-        !(e->delay[0] = calloc((size_t)abs(e->offset) + 1, sizeof(float))) ||
-        !(e->delay[1] = calloc((size_t)abs(e->offset) + 1, sizeof(float)))) {
+        ring_init(&e->event_ring, 256 * sizeof(struct engine_event)) < 0) {
         log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
         goto fail;
     }
+    if (c->mix_offset_frames && engine_set_offset(e, c->mix_offset_frames) < 0)
+        goto fail;
     engine_update_latency(e);
 
     if (process_install(e) < 0 ||
@@ -396,7 +397,8 @@ engine_lag_ring(struct engine *e)
     /* A quarter of a second of samples: the control thread drains it at
      * least every CTL_TICK_MS (100 ms); a full ring drops lag samples,
      * never audio. */
-    size_t bytes = (size_t)e->rate / 4 * 2 * sizeof(float) + 128 * sizeof(struct engine_lag_rec);
+    size_t bytes = (size_t)e->rate / 4 * ENGINE_LAG_STREAMS * sizeof(float) +
+                   128 * sizeof(struct engine_lag_rec);
     r = calloc(1, sizeof *r);
     if (!r || ring_init(r, bytes) < 0) {
         log_warn("cannot allocate the null test's lag analysis (%zu KB): %s; the lag is not "
@@ -408,6 +410,41 @@ engine_lag_ring(struct engine *e)
     }
     atomic_store_explicit(&e->lag_ring, r, memory_order_release);
     return r;
+}
+
+int
+engine_tap_alloc(struct engine *e)
+{
+    size_t bytes = ENGINE_LAG_STREAMS * ENGINE_TAP * sizeof(float);
+    float *p;
+
+    if (atomic_load(&e->tap))
+        return 0;
+    if (e->tap_failed)
+        return -1;
+    p = calloc(1, bytes);
+    if (!p) {
+        log_warn("cannot allocate the null test's offset lines (%zu KB): %s; the null test "
+                 "compares the sum and the mix unshifted",
+                 bytes >> 10, strerror(ENOMEM));
+        e->tap_failed = 1;
+        return -1;
+    }
+    memset(p, 0, bytes);   /* touched here, not in the callback */
+    (void)mlock(p, bytes); /* as the ring: best effort */
+    atomic_store_explicit(&e->tap, p, memory_order_release);
+    return 0;
+}
+
+int
+engine_set_offset(struct engine *e, int offset)
+{
+    if (offset < -ENGINE_MAX_OFFSET || offset > ENGINE_MAX_OFFSET)
+        return -1;
+    if (offset && engine_tap_alloc(e) < 0)
+        return -1;
+    atomic_store(&e->offset, offset);
+    return 0;
 }
 
 void
@@ -434,9 +471,13 @@ engine_close(struct engine *e)
         free(lag);
     }
     ring_free(&e->event_ring);
-    free(e->delay[0]);
-    free(e->delay[1]);
-    e->delay[0] = e->delay[1] = NULL;
+    float *tap = atomic_exchange(&e->tap, NULL);
+    if (tap) {
+        munlock(tap, ENGINE_LAG_STREAMS * ENGINE_TAP * sizeof(float));
+        free(tap);
+    }
+    atomic_store(&e->offset, 0);
+    e->tap_failed = 0;
     for (int ch = 0; ch < ENGINE_MAX_CH; ch++) {
         float *p = atomic_exchange(&e->cdl[ch], NULL);
         if (p) {

@@ -52,6 +52,8 @@ struct engine_event {
     uint64_t tail_dropped; /* END: dropped after the last record */
     uint32_t bar_frames;   /* START: one bar from the transport's BBT, 0 = none */
     uint32_t reason;       /* END: ENGINE_END_* */
+    int32_t offset;        /* START: the null test's offset in the take's first cycle */
+    uint32_t pad;
 };
 
 /* Meter records, on the meter ring: the real-time thread gathers the cheap
@@ -81,6 +83,7 @@ struct engine_meter {
     float rsumsq[2];
     int32_t rover[2];  /* record-relative frame of the first sample over the threshold, -1 */
     uint32_t rpeak_at; /* record-relative frame of the period with the highest residual */
+    int32_t offset;    /* the null test's offset in these periods (a change starts a record) */
     /* Instrumentation: callback times (each period reports the previous
      * one's), how full the capture ring got (per mille). */
     uint32_t ring_fill;
@@ -91,8 +94,10 @@ struct engine_meter {
     uint16_t cb[ENGINE_METER_CB]; /* 100 ns units, saturating */
 };
 
-/* Lag analysis: per cycle, a header and nframes samples of the stems' sum
- * (L+R) then nframes of the mix (L+R), undelayed, on the analysis ring. */
+/* Lag analysis: per cycle, a header and then nframes samples each of the
+ * stems' sum L, the sum R, the mix L and the mix R, latency-compensated but
+ * not offset, on the analysis ring (align.c reads them). */
+#define ENGINE_LAG_STREAMS 4
 struct engine_lag_rec {
     uint64_t frame;
     uint32_t nframes;
@@ -101,6 +106,13 @@ struct engine_lag_rec {
 
 #define ENGINE_CHUNK    256  /* frames the residual is computed in at a time */
 #define ENGINE_MAX_COMP 8192 /* largest latency difference compensated */
+/* The null test's offset: the real-time thread keeps the last ENGINE_TAP
+ * frames of the stems' sum and of the mix per side in four circular lines
+ * (once the control thread has allocated them) and compares the sum
+ * delayed by `offset` frames (or the mix by -offset), so a new offset takes
+ * effect exactly, in the next cycle, with no transient. */
+#define ENGINE_TAP        16384 /* a power of two */
+#define ENGINE_MAX_OFFSET 8192  /* |offset| at most; ENGINE_TAP >= it + ENGINE_CHUNK */
 
 struct engine {
     jack_client_t *client;
@@ -127,9 +139,12 @@ struct engine {
     int nstems;
     int stem_ch[CONF_MAX_STEMS]; /* L channel of each registered stem */
     float null_thr;              /* linear threshold for rover */
-    int offset;                  /* [mix] offset_frames */
-    float *delay[2];             /* delay line per side, |offset| frames */
-    uint32_t delay_pos;
+    /* The null test's offset (see ENGINE_TAP): > 0 delays the stems' sum,
+     * < 0 the mix.  Set by the control thread ([mix] offset_frames plus
+     * the measured alignment); used only once `tap` is published. */
+    atomic_int offset;
+    _Atomic(float *) tap; /* 4 x ENGINE_TAP: sum L, sum R, mix L, mix R */
+    int tap_failed;       /* its allocation failed: not tried again */
     /* Latency compensation of the null test: each channel is delayed by
      * the largest capture latency less its own, so the sum and the mix are
      * compared on one timeline.  Set by the control thread. */
@@ -174,6 +189,7 @@ struct engine {
     atomic_int lag_wanted;              /* control wants lag samples */
     atomic_uint meter_frames;           /* frames a meter record gathers (monitor.c) */
     atomic_int ports_appeared;          /* a port was registered somewhere */
+    atomic_uint our_graph;              /* counts connections made or broken at our ports */
     atomic_int latency_changed;         /* JACK recomputed capture latencies */
 
     /* Owned by the RT thread. */
@@ -188,6 +204,9 @@ struct engine {
     int rt_rolling;               /* transport rolling in the previous cycle */
     uint32_t rt_cb_ns;            /* duration of the previous callback */
     uint64_t rt_lead_end;         /* rt_clock where the take's first bar ends, 0 = none */
+    uint32_t rt_tap_pos;          /* where the taps write the cycle's first frame */
+    int32_t rt_offset;            /* the offset of this cycle */
+    float *rt_tap;                /* ... and the tap lines */
     struct engine_meter rt_meter; /* the record being gathered */
     size_t rt_fill_max;           /* ... and the fullest the capture ring was, bytes */
 };
@@ -222,6 +241,14 @@ int engine_set_rate(struct engine *e, const struct conf *c, uint32_t rate);
 /* The lag analysis ring, allocated on first use (control thread); returns
  * it, or NULL when memory is short (logged once). */
 struct ring *engine_lag_ring(struct engine *e);
+
+/* The null test's tap lines, allocated (touched and locked) on first use
+ * by the control thread and published; returns 0, or -1 when memory is
+ * short (logged once): then the offset stays 0. */
+int engine_tap_alloc(struct engine *e);
+/* Sets the null test's offset (frames, |offset| <= ENGINE_MAX_OFFSET),
+ * allocating the taps first when it is not 0.  Returns 0 or -1. */
+int engine_set_offset(struct engine *e, int offset);
 
 /* process.c: installs the real-time callbacks (before activation). */
 int process_install(struct engine *e);

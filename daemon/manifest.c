@@ -64,9 +64,12 @@ manifest_files(const struct take *t, const struct monitor *m)
         json_object_set_new(
             o, "latency_frames",
             json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
+        /* The mix's alignment adds to its advance (a negative one delays it). */
+        json_int_t align = f->stem ? 0 : (json_int_t)t->align_applied;
         json_object_set_new(o, "advance_frames",
-                            json_pack("[II]", (json_int_t)manifest_advance(t->latency[f->ch[0]]),
-                                      (json_int_t)manifest_advance(t->latency[f->ch[1]])));
+                            json_pack("[II]",
+                                      (json_int_t)manifest_advance(t->latency[f->ch[0]]) + align,
+                                      (json_int_t)manifest_advance(t->latency[f->ch[1]]) + align));
         json_object_set_new(o, "peak_dbfs",
                             manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
         json_object_set_new(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
@@ -85,6 +88,26 @@ manifest_null(const struct monitor *m)
                      (json_int_t)n.worst_frame, "flagged", n.flagged, "first_offending_frame",
                      n.first_frame >= 0 ? json_integer(n.first_frame) : json_null(),
                      "measured_offset_frames", n.lag_valid ? json_integer(n.lag) : json_null());
+}
+
+/* The mix's alignment: the offset the null test judged the take at, the
+ * shift in the files, where it came from, the measurement behind it. */
+static json_t *
+manifest_alignment(const struct take *t)
+{
+    json_t *o = json_pack("{s:i, s:i, s:s}", "offset_frames", t->align_offset, "files_shift_frames",
+                          t->align_applied, "source", t->align_source ? t->align_source : "off");
+    if (t->align_measured)
+        json_object_set_new(o, "measurement",
+                            json_pack("{s:f, s:o, s:b}", "correlation",
+                                      round(t->align_corr * 10000.0) / 10000.0,
+                                      "residual_db_at_offset", manifest_db(t->align_resid_db),
+                                      "nulls", t->align_exact));
+    else
+        json_object_set_new(o, "measurement", json_null());
+    json_object_set_new(o, "changed_to",
+                        t->align_changed ? json_integer(t->align_changed_to) : json_null());
+    return o;
 }
 
 static json_t *
@@ -132,6 +155,8 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
 {
     json_t *root = manifest_build(t, m, x);
 
+    if (root)
+        json_object_set_new(root, "mix_alignment", manifest_alignment(t));
     if (root)
         json_object_set_new(root, "ended_by",
                             strcmp(x->state, "recording") != 0 && t->ended_by

@@ -29,6 +29,12 @@
 #include "log.h"
 
 #define MONITOR_QUIET_SECONDS 0.1
+#define MONITOR_SOUND_DB      (-70.0f) /* a mix this loud has sound to compare */
+#define MONITOR_SOUND         3.16e-4f /* ... linear */
+#define MONITOR_CORR_REPORT   0.7      /* a lag worth reporting */
+#define MONITOR_CORR_EXACT    0.9      /* ... and applying, when it nulls */
+#define MONITOR_CORR_ALONE    0.98     /* ... or applying though it does not null */
+#define MONITOR_CORR_MARGIN   0.02     /* ... when no other lag comes this close */
 
 int
 monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
@@ -69,6 +75,8 @@ monitor_init(struct monitor *m, struct engine *e, const struct conf *c)
     m->worst = 0.0f;
     m->worst_frame = -1;
     m->first_frame = -1;
+    m->cur_offset = m->take_offset = atomic_load(&e->offset);
+    lag_init(&m->lag, e);
     atomic_store(&e->meter_frames, agg);
     return 0;
 }
@@ -86,8 +94,8 @@ void
 monitor_free(struct monitor *m)
 {
     free(m->mem);
-    free(m->hist_sum);
-    free(m->hist_mix);
+    free(m->prov);
+    lag_free(&m->lag);
     memset(m, 0, sizeof *m); /* empty windows: queries read silence */
 }
 
@@ -123,7 +131,8 @@ monitor_stats(const struct monitor *m, struct monitor_stats *out)
 }
 
 void
-monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint64_t lead_frames)
+monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint64_t lead_frames,
+                   int offset, int provisional)
 {
     monitor_stats_reset(m);
     m->lead_frames = lead_frames;
@@ -139,6 +148,19 @@ monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint6
     m->first_frame = -1;
     m->pending = 0;
     m->alarm = 0;
+    m->take_offset = offset;
+    m->nprov = 0;
+    m->prov_full = 0;
+    m->unverified = 0;
+    m->sound_until = 0;
+    m->first_sound = 0;
+    m->provisional = provisional;
+    if (provisional && !m->prov && !(m->prov = calloc(MONITOR_PROV, sizeof *m->prov))) {
+        log_warn("cannot allocate the records kept while take %u's alignment is not known: %s; "
+                 "they are judged as they come",
+                 take, strerror(ENOMEM));
+        m->provisional = 0;
+    }
 }
 
 /* Are cycles c0..c1 close to the last graph change? */
@@ -178,6 +200,67 @@ monitor_take_end(struct monitor *m)
     if (m->pending && !monitor_in_transient(m, m->pending_c0, m->pending_cycle))
         m->last_cycle = m->pending_cycle + m->quiet;
     monitor_commit(m);
+}
+
+/* One record of the take, outside graph changes, judged at the take's
+ * offset: the take's worst residual and its first offence.  A record the
+ * real-time thread compared at another offset (the take's alignment came
+ * later, or the engine had not switched yet) is compared again from the lag
+ * history; one the history does not hold any more is judged as it was. */
+static void
+monitor_judge(struct monitor *m, const struct monitor_prov *p0)
+{
+    struct monitor_prov p = *p0;
+    int64_t rel = (int64_t)(p.frame - m->take_start);
+
+    if (p.offset != m->take_offset) {
+        float pk[2];
+        uint32_t at[2];
+        int got = lag_residual(&m->lag, p.frame, p.nframes, m->take_offset, m->thr, pk, p.over, at);
+        if (got < 0) { /* its lag samples may have come after the last drain */
+            lag_drain(&m->lag);
+            got = lag_residual(&m->lag, p.frame, p.nframes, m->take_offset, m->thr, pk, p.over, at);
+        }
+        if (got == 0) {
+            int side = pk[1] > pk[0];
+            p.peak = pk[side];
+            p.peak_at = at[side];
+        } else {
+            m->unverified++;
+        }
+    }
+    if (p.peak > m->worst) {
+        m->worst = p.peak;
+        m->worst_frame = rel + p.peak_at;
+    }
+    if (!m->flagged && !m->pending && (p.over[0] >= 0 || p.over[1] >= 0)) {
+        int32_t at = p.over[0] < 0           ? p.over[1]
+                     : p.over[1] < 0         ? p.over[0]
+                     : p.over[0] < p.over[1] ? p.over[0]
+                                             : p.over[1];
+        m->pending = 1;
+        m->pending_c0 = p.c0;
+        m->pending_cycle = p.c1;
+        m->pending_frame = rel + at;
+        m->pending_peak = p.peak;
+    }
+    monitor_commit(m);
+}
+
+void
+monitor_take_resolve(struct monitor *m, int offset)
+{
+    m->take_offset = offset;
+    m->provisional = 0;
+    for (uint32_t i = 0; i < m->nprov; i++)
+        monitor_judge(m, &m->prov[i]);
+    m->nprov = 0;
+}
+
+void
+monitor_want_lag(struct monitor *m, int on)
+{
+    m->want_lag = on;
 }
 
 /* Takes one record in; returns its residual peak, or 0 when it is close to
@@ -225,95 +308,92 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
     }
     if (transient)
         return 0.0f;
-    if (peak > m->worst) {
-        m->worst = peak;
-        m->worst_frame = rel + r->rpeak_at;
+    struct monitor_prov p = {
+        .frame = r->frame,
+        .c0 = r->cycle,
+        .c1 = last,
+        .nframes = r->nframes,
+        .offset = r->offset,
+        .peak = peak,
+        .peak_at = r->rpeak_at,
+        .over = {r->rover[0], r->rover[1]},
+    };
+    if (m->provisional) {
+        /* Only records near sound can have a residual at any offset. */
+        int sound = 0;
+        for (int k = 0; k < m->e->nreg; k++)
+            sound |= r->peak[m->e->reg_ch[k]] > 0.0f;
+        if (sound)
+            m->sound_until = r->frame + r->nframes + ENGINE_MAX_OFFSET;
+        if (sound && !m->first_sound)
+            m->first_sound = r->frame;
+        if (!sound && r->frame >= m->sound_until)
+            return peak;
+        if (m->nprov < MONITOR_PROV) {
+            m->prov[m->nprov++] = p;
+            return peak;
+        }
+        m->prov_full = 1; /* judged as it comes: the control thread gives up waiting */
     }
-    if (!m->flagged && !m->pending && (r->rover[0] >= 0 || r->rover[1] >= 0)) {
-        int32_t at = r->rover[0] < 0             ? r->rover[1]
-                     : r->rover[1] < 0           ? r->rover[0]
-                     : r->rover[0] < r->rover[1] ? r->rover[0]
-                                                 : r->rover[1];
-        m->pending = 1;
-        m->pending_c0 = r->cycle;
-        m->pending_cycle = last;
-        m->pending_frame = rel + at;
-        m->pending_peak = peak;
-    }
+    monitor_judge(m, &p);
     return peak;
 }
 
-/* The lag history and the engine's lag ring, allocated the first time the
- * null fails (most sessions never need them).  Returns 0 or -1. */
+/* The lag analysis, allocated the first time it is wanted (most sessions
+ * never need it).  Returns 0 or -1. */
 static int
 monitor_lag_alloc(struct monitor *m)
 {
-    if (!m->hist_sum)
-        m->hist_sum = calloc(MONITOR_LAG_HISTORY, sizeof(float));
-    if (!m->hist_mix)
-        m->hist_mix = calloc(MONITOR_LAG_HISTORY, sizeof(float));
-    if (!m->hist_sum || !m->hist_mix) {
-        if (!m->lag_nomem)
-            log_warn("cannot allocate the null test's lag history: %s; the lag is not measured",
-                     strerror(ENOMEM));
-        m->lag_nomem = 1;
+    if (lag_ready(&m->lag) < 0)
         return -1;
-    }
     return engine_lag_ring(m->e) ? 0 : -1;
 }
 
+/* Confirmations: the null passed, with sound in the mix, at the record's
+ * offset (graph changes aside). */
 static void
-monitor_lag_drain(struct monitor *m)
+monitor_confirm(struct monitor *m, const struct engine_meter *r, float peak)
 {
-    struct ring *ring = atomic_load(&m->e->lag_ring);
-    struct engine_lag_rec h;
-
-    if (!ring || !m->hist_sum || !m->hist_mix)
-        return;
-    while (ring_read_space(ring) >= sizeof h) {
-        ring_peek(ring, 0, &h, sizeof h);
-        size_t n = h.nframes;
-        for (size_t k = 0; k < n;) {
-            size_t c = n - k;
-            if (c > MONITOR_LAG_HISTORY - m->hist_pos)
-                c = MONITOR_LAG_HISTORY - m->hist_pos;
-            ring_peek(ring, sizeof h + k * sizeof(float), m->hist_sum + m->hist_pos,
-                      c * sizeof(float));
-            ring_peek(ring, sizeof h + (n + k) * sizeof(float), m->hist_mix + m->hist_pos,
-                      c * sizeof(float));
-            m->hist_pos = (uint32_t)((m->hist_pos + c) % MONITOR_LAG_HISTORY);
-            k += c;
-        }
-        m->hist_fill = m->hist_fill + n > MONITOR_LAG_HISTORY ? MONITOR_LAG_HISTORY
-                                                              : m->hist_fill + (uint32_t)n;
-        ring_consume(ring, sizeof h + 2 * n * sizeof(float));
+    float mix = r->peak[ENGINE_MIX_L] > r->peak[ENGINE_MIX_R] ? r->peak[ENGINE_MIX_L]
+                                                              : r->peak[ENGINE_MIX_R];
+    /* The mix well above the threshold (20 dB), the residual below it. */
+    if (mix > MONITOR_SOUND && mix > 10.0f * m->thr && peak <= m->thr && r->rover[0] < 0 &&
+        r->rover[1] < 0) {
+        m->confirm_seq++;
+        m->confirm_offset = r->offset;
     }
 }
 
+/* One estimate: kept for the report, and accepted as a measurement when,
+ * shifted by its lag, the window nulls (exact), or when it correlates
+ * almost perfectly, unambiguously, three times in a row at the same lag
+ * (a mix that cannot null, behind a limiter, is still aligned by it). */
 static void
 monitor_lag_estimate(struct monitor *m)
 {
-    static float a[MONITOR_LAG_WINDOW], b[MONITOR_LAG_WINDOW];
-    double corr;
-    int lag;
+    struct lag_est est;
 
-    if (m->hist_fill < MONITOR_LAG_WINDOW)
+    if (lag_estimate(&m->lag, m->thr, m->cur_offset, &est) < 0)
         return;
-    for (uint32_t i = 0; i < MONITOR_LAG_WINDOW; i++) {
-        uint32_t k =
-            (m->hist_pos + MONITOR_LAG_HISTORY - MONITOR_LAG_WINDOW + i) % MONITOR_LAG_HISTORY;
-        a[i] = m->hist_sum[k];
-        b[i] = m->hist_mix[k];
-    }
-    if (meter_lag(a, b, MONITOR_LAG_WINDOW, MONITOR_LAG_MAX, &lag, &corr) == 0 && corr > 0.7) {
-        if (lag != 0 && (!m->lag_valid || m->lag != lag))
-            log_info("null: the mix lags the stems' sum by %d samples (correlation %.3f)", lag,
-                     corr);
-        m->lag = lag;
-        m->lag_valid = 1;
-    } else {
-        m->lag_valid = 0;
-    }
+    m->est_run = m->est_valid && est.lag == m->est.lag ? m->est_run + 1 : 1;
+    m->est = est;
+    m->est_valid = est.corr > MONITOR_CORR_REPORT;
+    if (!m->est_valid || est.level_db < MONITOR_SOUND_DB)
+        return;
+    int exact = est.resid_db < m->threshold_db && est.corr > MONITOR_CORR_EXACT;
+    int correlated = est.corr > MONITOR_CORR_ALONE && est.corr2 < est.corr - MONITOR_CORR_MARGIN &&
+                     m->est_run >= 3;
+    if (!exact && !correlated)
+        return;
+    if (est.lag != m->accept.lag || !m->accept.seq)
+        log_info("null: the mix lags the stems' sum by %d samples (correlation %.4f; shifted by "
+                 "that the residual is %.1f dBFS%s)",
+                 est.lag, est.corr, est.resid_db, exact ? ", it nulls" : "");
+    m->accept.seq++;
+    m->accept.lag = est.lag;
+    m->accept.exact = exact;
+    m->accept.corr = est.corr;
+    m->accept.resid_db = est.resid_db;
 }
 
 void
@@ -324,6 +404,7 @@ monitor_update(struct monitor *m, double now)
     float recent = 0.0f;
     int fed = 0;
 
+    lag_drain(&m->lag); /* first: the records below may need it */
     while (ring_read_space(ring) >= sizeof r) {
         ring_peek(ring, 0, &r, sizeof r);
         ring_consume(ring, sizeof r);
@@ -331,29 +412,34 @@ monitor_update(struct monitor *m, double now)
         monitor_commit(m);
         fed = 1;
         recent = peak > recent ? peak : recent;
+        m->cur_offset = r.offset;
+        if (!monitor_in_transient(m, r.cycle, r.cycle + r.ncycles))
+            monitor_confirm(m, &r, peak);
     }
     monitor_commit(m);
 
-    /* Ask for lag samples while the null fails (in what arrived since the
-     * last update, graph changes aside: connecting ports one by one is no
-     * reason to analyse); estimate once a second. */
+    /* Lag samples while the null fails (in what arrived since the last
+     * update, graph changes aside: connecting ports one by one is no reason
+     * to analyse) or the control thread asks; estimates every quarter
+     * window while it waits for a take's alignment, else once a second. */
     if (fed)
         m->failing = recent > m->thr;
-    int failing = m->failing;
-    atomic_store(&m->e->lag_wanted, failing && monitor_lag_alloc(m) == 0);
-    monitor_lag_drain(m);
-    if (!failing) {
-        m->hist_fill = 0;
-        if (m->lag_valid && now - m->last_lag_time >= 1.0) {
-            m->lag = 0; /* nulls: no lag to report */
-            m->lag_valid = 0;
-        }
+    int wanted = (m->failing || m->want_lag) && monitor_lag_alloc(m) == 0;
+    atomic_store(&m->e->lag_wanted, wanted);
+    lag_drain(&m->lag);
+    if (!wanted) {
+        lag_reset(&m->lag);
+        m->est_run = 0;
+        if (m->est_valid && now - m->analysed >= 1.0)
+            m->est_valid = 0; /* nothing to report any more */
         return;
     }
-    if (now - m->last_lag_time >= 1.0) {
-        m->last_lag_time = now;
-        monitor_lag_estimate(m);
-    }
+    m->analysed = now;
+    if (m->lag.end < m->est_next || (!m->want_lag && now - m->est_time < 1.0))
+        return;
+    m->est_time = now;
+    m->est_next = m->lag.end + LAG_WINDOW / 4;
+    monitor_lag_estimate(m);
 }
 
 void
@@ -379,9 +465,17 @@ monitor_null(const struct monitor *m, struct monitor_null *out)
     out->worst_frame = m->take ? m->worst_frame : -1;
     out->flagged = m->flagged;
     out->first_frame = m->first_frame;
-    out->lag = m->lag;
-    out->lag_valid = m->lag_valid;
+    /* The lag: as measured while the analysis runs; otherwise the offset
+     * applied, once it was confirmed. */
+    if (m->est_valid) {
+        out->lag = m->est.lag;
+        out->lag_valid = 1;
+    } else {
+        out->lag = m->cur_offset;
+        out->lag_valid = m->cur_offset != 0 && m->confirm_seq && m->confirm_offset == m->cur_offset;
+    }
     out->threshold_db = m->threshold_db;
+    out->offset = m->cur_offset;
 }
 
 int

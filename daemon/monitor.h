@@ -8,13 +8,12 @@
 
 #include <stdint.h>
 
+#include "lag.h"
 #include "engine.h"
 #include "meter.h"
 
-#define MONITOR_CB_BINS     2000  /* callback-time histogram: 1 us bins */
-#define MONITOR_LAG_HISTORY 16384 /* samples of sum and mix kept for lag */
-#define MONITOR_LAG_WINDOW  4096  /* samples correlated */
-#define MONITOR_LAG_MAX     1024  /* largest lag searched, +- */
+#define MONITOR_CB_BINS 2000 /* callback-time histogram: 1 us bins */
+#define MONITOR_PROV    1024 /* records of a take kept until its alignment is known */
 
 struct monitor_level {
     float peak_db[2], rms_db[2]; /* window */
@@ -31,6 +30,27 @@ struct monitor_null {
     int lag;               /* measured: mix lags the stems' sum by lag frames */
     int lag_valid;         /* a lag was measured (signals present, correlated) */
     float threshold_db;
+    int offset; /* the offset the null test applies now (the newest record's) */
+};
+
+/* A measurement of the mix's lag that can be applied (see monitor.c). */
+struct monitor_accept {
+    unsigned seq; /* counts up with every acceptance */
+    int lag;
+    int exact; /* shifted by lag, the window nulled; else only correlated */
+    double corr;
+    float resid_db; /* residual of the window at lag */
+};
+
+/* A record of a take kept until the take's alignment is known. */
+struct monitor_prov {
+    uint64_t frame;  /* JACK frame of its first sample */
+    uint64_t c0, c1; /* its first and last cycle */
+    uint32_t nframes;
+    int32_t offset;   /* the offset it was compared at */
+    float peak;       /* its residual peak (worse side) */
+    uint32_t peak_at; /* record-relative frame of the period with it */
+    int32_t over[2];  /* record-relative first frame over the threshold, -1 */
 };
 
 struct monitor {
@@ -74,13 +94,31 @@ struct monitor {
     uint64_t lead_covered; /* frames of it seen so far */
     float lead_peak;
     uint64_t last_cycle;
-    /* Lag estimation. */
-    int failing;                /* the residual is over the threshold: lag samples wanted */
-    float *hist_sum, *hist_mix; /* allocated when the null first fails */
-    int lag_nomem;
-    uint32_t hist_pos, hist_fill;
-    double last_lag_time;
-    int lag, lag_valid;
+    /* Lag estimation (lag.c), while the null fails or a take waits for
+     * its alignment. */
+    int failing;  /* the residual is over the threshold: lag samples wanted */
+    int want_lag; /* the control thread wants them regardless */
+    struct lag lag;
+    struct lag_est est; /* the newest estimate */
+    int est_valid;      /* ... recent and correlated */
+    int est_run;        /* consecutive estimates at est.lag */
+    uint64_t est_next;  /* history frame to estimate at next */
+    double est_time;    /* wall time of the last estimate */
+    double analysed;    /* wall time samples were last analysed */
+    struct monitor_accept accept;
+    /* The null passed with sound: counts up, and at which offset. */
+    unsigned confirm_seq;
+    int confirm_offset;
+    int cur_offset; /* the newest record's offset */
+    /* The take's offset, and its records kept while it is not yet known. */
+    int take_offset;
+    int provisional;
+    struct monitor_prov *prov; /* MONITOR_PROV, allocated on first use */
+    uint32_t nprov;
+    int prov_full;        /* more records than it holds: judged as they came */
+    uint64_t sound_until; /* records before this frame may have a residual at any offset */
+    uint64_t first_sound; /* JACK frame of the first kept record with sound, 0 = none yet */
+    uint32_t unverified;  /* take records judged at another offset than the take's */
 };
 
 /* Returns 0 or -1 (logged). */
@@ -90,9 +128,20 @@ void monitor_free(struct monitor *m);
  * are counted in periods. */
 void monitor_set_period(struct monitor *m, uint32_t period);
 
-/* A take starts (after the engine acknowledged it) or ends. */
+/* A take starts (after the engine acknowledged it) or ends.  `offset` is
+ * the null test's offset in its first cycle; with `provisional` the take's
+ * offset is not known yet: its records are kept (as far as MONITOR_PROV
+ * goes) until monitor_take_resolve() says at which offset to judge them. */
 void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame,
-                        uint64_t lead_frames);
+                        uint64_t lead_frames, int offset, int provisional);
+/* The take's offset is known: every record kept so far is judged at it,
+ * those compared at another offset again from the lag history (exactly;
+ * records the history no longer holds are judged as they were, and
+ * counted in `unverified`), and so is every later record. */
+void monitor_take_resolve(struct monitor *m, int offset);
+/* The control thread wants lag samples (a take waiting for its
+ * alignment) or not. */
+void monitor_want_lag(struct monitor *m, int on);
 
 /* Lead-in of the take: returns 1 when the whole first bar was seen (peak in
  * dBFS in *peak_db), else 0. */

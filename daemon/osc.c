@@ -92,6 +92,8 @@ osc_msg_status(struct osc *o)
     lo_message_add_string(m, s.song);
     lo_message_add_string(m, s.take_dir);
     lo_message_add_int32(m, (int32_t)s.rate);
+    lo_message_add_int32(m, s.mix_offset);
+    lo_message_add_string(m, s.alignment);
     return m;
 }
 
@@ -130,6 +132,7 @@ osc_msg_null(struct osc *o)
     lo_message_add_int32(m, n.lag_valid);
     lo_message_add_float(m, n.threshold_db);
     lo_message_add_int64(m, n.first_frame);
+    lo_message_add_int32(m, n.offset);
     return m;
 }
 
@@ -467,6 +470,8 @@ osc_report(struct osc_req *r)
     lo_message_add_int32(m, n.lag_valid);
     lo_message_add_float(m, n.threshold_db);
     lo_message_add_int32(m, c->cur ? c->cur->nfiles : 0);
+    lo_message_add_int32(m, st.mix_offset);
+    lo_message_add_string(m, st.alignment);
     osc_send(r, "/stemcap/report", m);
     lo_message_free(m);
 }

@@ -59,12 +59,13 @@ process_event(struct engine *e, const struct engine_event *ev)
 }
 
 /* Freewheel only: JACK is not real-time then, and a bounce must not lose
- * audio, so wait for the writer to make room. */
+ * audio (nor the lag analysis its samples), so wait for the reader of `r`
+ * to make room. */
 static int
-process_wait_space(struct engine *e, size_t need)
+process_wait_space(const struct ring *r, size_t need)
 {
     for (long waited = 0; waited < PROCESS_FREEWHEEL_WAIT_US; waited += 100) {
-        if (ring_write_space(&e->ring) >= need)
+        if (ring_write_space(r) >= need)
             return 0;
         struct timespec ts = {0, 100000};
         clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
@@ -84,7 +85,7 @@ process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, 
     e->rt_expected = e->rt_clock + nframes;
     if (ring_write_space(&e->ring) < need &&
         (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
-         process_wait_space(e, need) < 0)) {
+         process_wait_space(&e->ring, need) < 0)) {
         process_drop(e, nframes);
         return;
     }
@@ -133,22 +134,37 @@ process_comp(struct engine *e, int ch, const float *const *buf, uint32_t off, ui
     return out;
 }
 
+/* The tap lines (see ENGINE_TAP): n frames in at position p, or out. */
+static void
+process_tap_write(float *line, uint32_t p, const float *x, uint32_t n)
+{
+    uint32_t k = ENGINE_TAP - p < n ? ENGINE_TAP - p : n;
+    memcpy(line + p, x, k * sizeof *x);
+    memcpy(line, x + k, (n - k) * sizeof *x);
+}
+
+static void
+process_tap_read(const float *line, uint32_t p, float *y, uint32_t n)
+{
+    uint32_t k = ENGINE_TAP - p < n ? ENGINE_TAP - p : n;
+    memcpy(y, line + p, k * sizeof *y);
+    memcpy(y + k, line, (n - k) * sizeof *y);
+}
+
 /* Residual of one side for frames [off, off+n) of the period: the stems'
  * sum (in stem order, as a float mix bus adds) minus the mix, every channel
- * aligned by its capture latency and one of the two delayed by [mix]
- * offset_frames.  Fills `sum` and, unless NULL, `mixout` (before the
- * offset) for the lag analysis; the period starts `at` frames into the
- * meter record. */
+ * aligned by its capture latency, the sum delayed by the offset (or the
+ * mix by -offset) through the tap lines.  Fills `sum` and, unless NULL,
+ * `mixout` (both before the offset) for the lag analysis; the period starts
+ * `at` frames into the meter record. */
 static void
 process_residual(struct engine *e, const float *const *buf, int side, uint32_t off, uint32_t n,
-                 uint32_t at, float *sum, float *mixout, float *cpeak)
+                 uint32_t at, float *tap, float *sum, float *mixout, float *cpeak)
 {
     struct engine_meter *m = &e->rt_meter;
     float mixbuf[ENGINE_CHUNK], xbuf[ENGINE_CHUNK], dbuf[ENGINE_CHUNK], r[ENGINE_CHUNK];
     const float *mix = process_comp(e, ENGINE_MIX_L + side, buf, off, n, mixbuf);
     const float *a = sum, *b = mix;
-    float *dl = e->delay[side];
-    uint32_t d = (uint32_t)(e->offset < 0 ? -e->offset : e->offset), p = e->delay_pos;
     float peak, ss;
 
     if (e->nstems == 0)
@@ -162,18 +178,19 @@ process_residual(struct engine *e, const float *const *buf, int side, uint32_t o
     }
     if (mixout)
         memcpy(mixout, mix, n * sizeof *mixout);
-    if (d) { /* the delayed signal goes through the delay line */
-        memcpy(dbuf, e->offset > 0 ? sum : mix, n * sizeof *dbuf);
-        for (uint32_t i = 0; i < n; i++) {
-            float y = dl[p];
-            dl[p] = dbuf[i];
-            dbuf[i] = y;
-            p = p + 1 == d ? 0 : p + 1;
-        }
-        if (e->offset > 0)
+    if (tap) { /* written first: an offset below n reads this very chunk */
+        uint32_t p = (e->rt_tap_pos + off) & (ENGINE_TAP - 1);
+        float *ls = tap + (size_t)side * ENGINE_TAP, *lm = tap + (size_t)(2 + side) * ENGINE_TAP;
+        int32_t o = e->rt_offset;
+        process_tap_write(ls, p, sum, n);
+        process_tap_write(lm, p, mix, n);
+        if (o > 0) {
+            process_tap_read(ls, (p - (uint32_t)o) & (ENGINE_TAP - 1), dbuf, n);
             a = dbuf;
-        else
+        } else if (o < 0) {
+            process_tap_read(lm, (p - (uint32_t)-o) & (ENGINE_TAP - 1), dbuf, n);
             b = dbuf;
+        }
     }
     meter_sub(r, a, b, n);
     meter_block(r, n, &peak, &ss);
@@ -186,8 +203,6 @@ process_residual(struct engine *e, const float *const *buf, int side, uint32_t o
             i++;
         m->rover[side] = (int32_t)(at + off + i);
     }
-    if (side == 1)
-        e->delay_pos = p;
 }
 
 /* Hands the meter record over.  When the ring is full the record stays and
@@ -223,10 +238,12 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
     struct ring *lr = atomic_load_explicit(&e->lag_wanted, memory_order_relaxed)
                           ? atomic_load_explicit(&e->lag_ring, memory_order_acquire)
                           : NULL;
-    size_t lag_bytes = sizeof(struct engine_lag_rec) + 2 * nframes * sizeof(float);
+    float *tap = e->rt_tap;
+    size_t blk = nframes * sizeof(float);
+    size_t lag_bytes = sizeof(struct engine_lag_rec) + ENGINE_LAG_STREAMS * blk;
     uint64_t end = m->frame + m->nframes;
 
-    if (m->ncycles && (m->take != e->rt_cur || e->rt_clock != end ||
+    if (m->ncycles && (m->take != e->rt_cur || e->rt_clock != end || m->offset != e->rt_offset ||
                        (m->frame < e->rt_lead_end && end + nframes > e->rt_lead_end)))
         process_meter_flush(e, 1);
     if (!m->ncycles) {
@@ -234,6 +251,7 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         m->cycle = atomic_load_explicit(&e->cycles, memory_order_relaxed);
         m->frame = e->rt_clock;
         m->take = e->rt_cur;
+        m->offset = e->rt_offset;
         m->rover[0] = m->rover[1] = -1;
     }
     uint32_t at = m->nframes;
@@ -244,27 +262,27 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         m->peak[ch] = p > m->peak[ch] ? p : m->peak[ch];
         m->sumsq[ch] += ss;
     }
-    if (lr && ring_write_space(lr) < lag_bytes)
-        lr = NULL;
+    if (lr && ring_write_space(lr) < lag_bytes &&
+        (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
+         process_wait_space(lr, lag_bytes) < 0))
+        lr = NULL; /* lag samples lost, never audio */
     if (lr) {
         struct engine_lag_rec h = {.frame = e->rt_clock, .nframes = nframes};
         ring_put(lr, 0, &h, sizeof h);
     }
     for (uint32_t off = 0; off < nframes; off += ENGINE_CHUNK) {
         uint32_t n = nframes - off < ENGINE_CHUNK ? nframes - off : ENGINE_CHUNK;
-        process_residual(e, buf, 0, off, n, at, sum[0], lr ? mixc[0] : NULL, &cpeak[0]);
-        process_residual(e, buf, 1, off, n, at, sum[1], lr ? mixc[1] : NULL, &cpeak[1]);
+        process_residual(e, buf, 0, off, n, at, tap, sum[0], lr ? mixc[0] : NULL, &cpeak[0]);
+        process_residual(e, buf, 1, off, n, at, tap, sum[1], lr ? mixc[1] : NULL, &cpeak[1]);
         if (lr) {
-            float mono[ENGINE_CHUNK];
             size_t lat = sizeof(struct engine_lag_rec) + off * sizeof(float);
-            memcpy(mono, sum[0], n * sizeof(float));
-            meter_add(mono, sum[1], n);
-            ring_put(lr, lat, mono, n * sizeof(float));
-            memcpy(mono, mixc[0], n * sizeof(float));
-            meter_add(mono, mixc[1], n);
-            ring_put(lr, lat + nframes * sizeof(float), mono, n * sizeof(float));
+            ring_put(lr, lat, sum[0], n * sizeof(float));
+            ring_put(lr, lat + blk, sum[1], n * sizeof(float));
+            ring_put(lr, lat + 2 * blk, mixc[0], n * sizeof(float));
+            ring_put(lr, lat + 3 * blk, mixc[1], n * sizeof(float));
         }
     }
+    e->rt_tap_pos = (e->rt_tap_pos + nframes) & (ENGINE_TAP - 1);
     if (lr)
         ring_publish(lr, lag_bytes);
     float was = m->rpeak[0] > m->rpeak[1] ? m->rpeak[0] : m->rpeak[1];
@@ -324,6 +342,7 @@ process_start_take(struct engine *e, const jack_position_t *pos)
         .take = id,
         .frame = e->rt_clock,
         .tframe = pos->frame,
+        .offset = e->rt_offset, /* what the take's first cycle gets */
     };
     if ((pos->valid & JackPositionBBT) && pos->beats_per_minute > 0.0)
         ev.bar_frames =
@@ -355,6 +374,10 @@ process_cycle(jack_nframes_t nframes, void *arg)
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
     e->rt_last = now;
     e->rt_clock_valid = 1;
+    /* The null test's offset, once per cycle (the take that starts in this
+     * cycle is told which). */
+    e->rt_tap = atomic_load_explicit(&e->tap, memory_order_acquire);
+    e->rt_offset = e->rt_tap ? atomic_load_explicit(&e->offset, memory_order_relaxed) : 0;
 
     /* A relocate is a jump of the transport that the frame clock did not
      * make too: after an xrun both jumped, and the take goes on. */

@@ -67,6 +67,25 @@ struct take {
      * "transport relocated", "sample rate changed", "write error",
      * "shutdown", "JACK server gone". */
     const char *ended_by;
+    /* The mix's alignment: whether the writer waits for it (set by the
+     * control thread before writer_begin), what went into the files, and
+     * non-silent mix samples it had to skip (a mix with sound the stems
+     * lack at their start). */
+    int align_hold;
+    int align_applied;
+    uint64_t align_lost;
+    /* ... and how it was decided (align.c): the offset the null test judges
+     * the take at (the mix lags the stems by it), where it came from, the
+     * measurement, and a lag measured later that differs (never applied). */
+    int align_offset;
+    const char *align_source;
+    int align_waiting;
+    int align_measured; /* a measurement below applies */
+    int align_exact;
+    double align_corr;
+    float align_resid_db;
+    int align_changed;
+    int align_changed_to;
     /* Figures of the control thread, for the manifest. */
     unsigned xruns;
 };

@@ -162,6 +162,74 @@ writer_unstage(struct writer *w, struct writer_slot *s)
     }
 }
 
+static int
+writer_is_mix(const struct take *t, uint32_t c)
+{
+    return t->plan_ch[c] == ENGINE_MIX_L || t->plan_ch[c] == ENGINE_MIX_R;
+}
+
+/* Puts the take's alignment into the skips and stages, at the record
+ * about to be appended (everything written before it was silence, so the
+ * shift is exact).  The mix lagging by o > 0: its next o frames are
+ * skipped (frames of the timeline before the take's own, unless the mix
+ * sounded before the stems: then they are counted in t->align_lost); the
+ * mix leading (o < 0): it is delayed by -o frames of silence.  Returns 0,
+ * or -1 when the stages cannot be had (logged; the take goes on unshifted). */
+static int
+writer_apply_align(struct writer_slot *s)
+{
+    struct take *t = s->take;
+    int o = s->align_off;
+    uint32_t d = (uint32_t)(o < 0 ? -o : o), maxskip = 0;
+
+    s->applied = 1;
+    t->align_applied = 0;
+    if (!o)
+        return 0;
+    for (uint32_t c = 0; c < t->nch; c++)
+        if (s->skip[c] > maxskip)
+            maxskip = s->skip[c];
+    uint32_t cap = maxskip + d + WRITER_PIECE;
+    for (uint32_t c = 0; c < t->nch; c++) {
+        if (s->stage[c] && cap <= s->scap)
+            continue;
+        float *p = realloc(s->stage[c], (size_t)cap * sizeof(float));
+        if (!p) {
+            log_error("writer: cannot allocate the stages to align take %d's mix by %d frames: "
+                      "%s; its files are not shifted",
+                      t->number, o, strerror(ENOMEM));
+            return -1;
+        }
+        s->stage[c] = p;
+    }
+    s->scap = cap > s->scap ? cap : s->scap;
+    for (uint32_t c = 0; c < t->nch; c++) {
+        if (!writer_is_mix(t, c))
+            continue;
+        if (o > 0) {
+            s->skip[c] += d;
+        } else {
+            memmove(s->stage[c] + d, s->stage[c], s->sfill[c] * sizeof(float));
+            memset(s->stage[c], 0, d * sizeof(float));
+            s->sfill[c] += d;
+        }
+    }
+    s->check_skip = o > 0 && s->pos > 0 ? d : 0;
+    s->staged = 1;
+    t->align_applied = o;
+    return 0;
+}
+
+/* Any sound in a record (all channels)? */
+static int
+writer_has_sound(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (x[i] != 0.0f)
+            return 1;
+    return 0;
+}
+
 /* Appends n <= WRITER_PIECE frames of planar `src` (channel position c at
  * src + c * stride; NULL = silence).  While every channel is in step (no
  * latency left to skip, nothing staged) the frames go straight from the
@@ -189,6 +257,9 @@ writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t
     for (uint32_t c = 0; c < t->nch; c++) {
         uint32_t k = s->skip[c] < n ? s->skip[c] : n;
         s->skip[c] -= k;
+        if (s->check_skip && src && writer_is_mix(t, c))
+            for (uint32_t i = 0; i < k; i++)
+                t->align_lost += src[(size_t)c * stride + i] != 0.0f;
         float *dst = s->stage[c] + s->sfill[c];
         if (src)
             memcpy(dst, src + (size_t)c * stride + k, (n - k) * sizeof(float));
@@ -197,6 +268,8 @@ writer_piece(struct writer *w, struct writer_slot *s, const float *src, uint32_t
         s->sfill[c] += n - k;
         staged |= s->skip[c] != 0;
     }
+    if (s->check_skip) /* every mix channel skips the same */
+        s->check_skip = s->check_skip > n ? s->check_skip - n : 0;
     writer_unstage(w, s);
     for (uint32_t c = 0; c < t->nch; c++)
         staged |= s->sfill[c] != 0;
@@ -267,7 +340,29 @@ writer_drain(struct writer *w, struct ring *ring)
         pthread_mutex_lock(&w->lock);
         struct writer_slot *s = writer_slot_of(w, h.take);
         int use = s && !s->discard && !s->finished;
+        /* align_off is fixed once `aligned` is seen under the lock. */
+        int waiting = use && s->hold && !s->aligned, finish = use && s->finish;
         pthread_mutex_unlock(&w->lock);
+        if (waiting) {
+            const float *x = ring_peek_ptr(ring, sizeof h, bytes);
+            int sound = !x || writer_has_sound(x, bytes / sizeof(float)); /* wrapped: rare */
+            if (sound && !finish && ring_read_space(ring) < ring->size / 2)
+                return; /* the first sound waits here for writer_align */
+            if (sound) {
+                pthread_mutex_lock(&w->lock);
+                if (!s->aligned) {
+                    s->aligned = 1;
+                    s->align_off = s->align_hint;
+                    log_warn("take %d: the capture ring is half full and the mix's alignment is "
+                             "not known yet; the files go on with %d",
+                             s->take->number, s->align_off);
+                }
+                pthread_mutex_unlock(&w->lock);
+                waiting = 0;
+            }
+        }
+        if (use && !waiting && !s->applied)
+            writer_apply_align(s);
         if (use && h.nch == s->take->nch) {
             /* In place when the record does not wrap (nearly always). */
             const float *src = ring_peek_ptr(ring, sizeof h, bytes);
@@ -494,6 +589,11 @@ writer_begin(struct writer *w, struct take *t)
         return -1;
     }
     fresh.take = t;
+    fresh.hold = t->align_hold;
+    fresh.aligned = !t->align_hold;
+    fresh.applied = !t->align_hold;
+    t->align_applied = 0;
+    t->align_lost = 0;
     pthread_mutex_lock(&w->lock);
     for (int i = 0; i < WRITER_SLOTS; i++) {
         if (!w->slot[i].take) {
@@ -531,6 +631,36 @@ writer_end(struct writer *w, struct take *t, uint64_t tail, int discard)
     atomic_store(&w->failed, 0);
     pthread_mutex_unlock(&w->lock);
     return rc;
+}
+
+int
+writer_align(struct writer *w, struct take *t, int offset)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&w->lock);
+    struct writer_slot *s = writer_slot_of(w, t->id);
+    if (!s) {
+        rc = -1;
+    } else if (!s->aligned) {
+        s->aligned = 1;
+        s->align_off = offset;
+        pthread_cond_broadcast(&w->cond);
+    } else if (s->align_off != offset) {
+        rc = -1;
+    }
+    pthread_mutex_unlock(&w->lock);
+    return rc;
+}
+
+void
+writer_align_hint(struct writer *w, struct take *t, int hint)
+{
+    pthread_mutex_lock(&w->lock);
+    struct writer_slot *s = writer_slot_of(w, t->id);
+    if (s)
+        s->align_hint = hint;
+    pthread_mutex_unlock(&w->lock);
 }
 
 int

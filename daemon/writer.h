@@ -31,6 +31,15 @@ struct writer_slot {
     uint32_t skip[ENGINE_MAX_CH]; /* frames still to skip: latency advance */
     int pcm_width;                /* 2, 3, 4: integer PCM packed here (pcm.c); 0: float */
     int pcm_big;                  /* ... big-endian (AIFF) */
+    /* The mix's alignment (see writer.c): while `hold`, the first record
+     * with sound waits in the ring until `aligned` (writer_align) says by
+     * how much the mix lags the stems. */
+    int hold;
+    int aligned;
+    int align_off;       /* frames the mix lags the stems (the files' shift) */
+    int align_hint;      /* the null test's offset meanwhile: used if it must go on */
+    int applied;         /* writer thread: align_off is in the skips and stages */
+    uint32_t check_skip; /* frames of the mix skipped for it that must be silent */
 };
 
 /* Frames per file per write (24 KB of 24-bit stereo, 85 ms at 48 kHz): the
@@ -67,6 +76,15 @@ int writer_begin(struct writer *w, struct take *t);
  * results.  Blocks until done.  Returns 0, or -1 when the take had an
  * error. */
 int writer_finish(struct writer *w, struct take *t, uint64_t tail_dropped);
+/* The take's alignment: the mix lags the stems by `offset` frames (the
+ * stems lead: the mix is advanced; negative: the mix leads and is delayed
+ * with silence).  Until it is given, a take whose t->align_hold is set
+ * writes its silent start and then waits (in the ring, nothing lost) at its
+ * first sound; when the ring gets half full first it goes on with `hint`
+ * (writer_align_hint).  Returns 0, or -1 when the files already went on
+ * with another offset (the take keeps that one: t->align_applied). */
+int writer_align(struct writer *w, struct take *t, int offset);
+void writer_align_hint(struct writer *w, struct take *t, int hint);
 /* Takes back a take the engine never recorded: closes its files (empty). */
 void writer_discard(struct writer *w, struct take *t);
 /* Points the writer at another capture ring (NULL: none), and returns once

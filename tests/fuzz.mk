@@ -21,7 +21,7 @@
 
 # Defaults for use without the top Makefile (make -f tests/fuzz.mk).
 B          ?= build
-FUZZ_PKGS  := jack liblo sndfile inih jansson
+FUZZ_PKGS  := jack liblo sndfile inih jansson fftw3f
 PKG_CFLAGS ?= $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 PKG_LIBS   ?= $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 

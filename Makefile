@@ -50,7 +50,7 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
+         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
          $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag
 
@@ -92,6 +92,10 @@ $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(TESTSIG_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/wavcmp: $(B)/tests/wavcmp.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -144,6 +148,16 @@ test: deps
 	$(MAKE) all
 	bash tests/run.sh
 
+# A stock Ardour 7 bounce end to end (tests/daw/ardour.sh; heavy, not in `make test`;
+# needs Debian's ardour package, `make deps-daw`).
+DAW_DEB_PKGS := ardour python3
+deps-daw:
+	@sh tests/deps.sh $(DAW_DEB_PKGS)
+
+test-daw: deps-daw
+	$(MAKE) all
+	bash tests/run-heavy.sh tests/daw/ardour.sh
+
 demo: deps
 	$(MAKE) all
 	bash tests/demo.sh
@@ -187,7 +201,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps test demo bench format check-format install uninstall clean
+.PHONY: deps-daw test-daw all deps test demo bench format check-format install uninstall clean
 
 # libFuzzer harnesses (clang): make fuzz, make fuzz-build; tests/it_fuzz.sh runs them.
 include tests/fuzz.mk

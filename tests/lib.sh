@@ -30,7 +30,7 @@ T_MARK=0
 t_log() { printf '    %s\n' "$*"; }
 ok() { T_PASSES=$((T_PASSES + 1)); printf '  ok   %s\n' "$*"; }
 fail() { T_FAILS=$((T_FAILS + 1)); printf '  FAIL %s\n' "$*"; }
-check() { if eval "$1"; then ok "$2"; else fail "$2   [$1]"; fi; }
+check() { if eval "$1"; then ok "$2"; else fail "$2   [$1]"; return 1; fi; }
 
 # JACK xruns on a loaded machine (JACK itself skipping or tearing a cycle of
 # the source or of stemcapd) change the signal that reaches the daemon.

@@ -9,7 +9,7 @@
 t_init transport
 t_jackd
 
-coproc DAW { "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
+coproc DAW { $JACKRUN "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
 T_PIDS+=("$DAW_PID")
 daw() { daw_cmd "${DAW[1]}" "${DAW[0]}" 20 "$@"; } # one command, acknowledged
 read -r -t 20 line <&"${DAW[0]}"
@@ -34,7 +34,7 @@ take_ok() {
     local dir=$1 start=$2 args=() i=0 s
     for s in $STEMS; do args+=("$dir/Roll - $s.wav:$((2 * i)),$((2 * i + 1))"); i=$((i + 1)); done
     args+=("$dir/Roll - Mix.wav:16,17")
-    "$B/tests/checktake" -m noise -l 0 --offset "$start" --time-ref "$start" "${args[@]}" >"$T/check.out" 2>&1
+    "$B/tests/checktake" -m noise -l 0 ${TAKE_SILENCE:+--allow-silence} --offset "$start" --time-ref "$start" "${args[@]}" >"$T/check.out" 2>&1
     T_RC=$?
     check_rt '[ $T_RC = 0 ]' "$(basename "$dir"): every file matches the source from transport frame $start, bext TimeReference $start ($(tail -1 "$T/check.out"))"
 }
@@ -75,8 +75,21 @@ t_wait 50 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:wa
 d5="$T/takes/Roll/take-05"
 frames=$(R -m /stemcap/status | arg 3)
 dropped=$(R -m /stemcap/status | arg 5)
-check '[ "$dropped" = 0 ] && [ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time), $dropped dropped"
-take_ok "$d5" 0
+if [ "$STEMCAP_JACK" = pipewire ]; then
+    # PipeWire 0.3's freewheel driver does not wait for a client that is
+    # still in its process callback (stemcapd waiting for ring space): its
+    # clock moves on at real-time pace and those cycles never run for
+    # stemcapd ("client too slow!" in pipewire.log), so the bounce loses
+    # frames whenever the disk is slower than the bounce.
+    check '[ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time)"
+    t_skip "freewheel bounce loses nothing ($dropped dropped)" "PipeWire: its freewheel driver skips the cycles of a client that blocks, so only the drop accounting is checked"
+    TAKE_SILENCE=1 take_ok "$d5" 0
+    check_silent() { ! grep -v " $dropped silent frames\$" "$T/check.out" | grep -q "silent frames"; }
+    check 'check_silent' "take-05: each file has exactly the $dropped dropped frames of silence, and matches the source everywhere else"
+else
+    check '[ "$dropped" = 0 ] && [ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time), $dropped dropped"
+    take_ok "$d5" 0
+fi
 
 # Turning follow off gives up the prepared take (its empty folder goes).
 check '[ "$(R -m /stemcap/transport/follow i 0)" = "/stemcap/transport/follow i:0" ]' "follow off"

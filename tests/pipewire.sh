@@ -19,18 +19,21 @@
 #                        safe after a partial start)
 #   pw_settings KEY VAL  set a key of the "settings" metadata
 #                        (clock.force-rate, clock.force-quantum, ...)
-#   pw_rate / pw_quantum the graph's current rate and quantum, as a JACK
-#                        client sees them (clock.rate, clock.quantum in the
-#                        "settings" metadata do not change with force-*)
+#   pw_rate              the graph's rate, as a JACK client sees it
+#   pw_quantum           the clock's quantum, from pipewire's log (clock.rate
+#                        and clock.quantum in the "settings" metadata do not
+#                        change with force-*)
 #
 # PW_PIDS holds the pids started; pw_stop stops them in reverse order
 # (wireplumber and pipewire before the bus).
 
 PW_PIDS=()
+PW_LOG=/dev/null
 PW_QUANTUM=${PW_QUANTUM:-512/48000}
 
 pw_start() {
     local dir=$1 log=$2 addr pid
+    PW_LOG=$log
 
     mkdir -p "$dir/run" "$dir/home" "$dir/config" "$dir/state" "$dir/data"
     chmod 0700 "$dir" "$dir/run"
@@ -81,11 +84,17 @@ pw_stop() {
         wait "$p" 2>/dev/null
     done
     PW_PIDS=()
+PW_LOG=/dev/null
 }
 
 pw_settings() { pw-metadata -n settings 0 "$1" "$2" >/dev/null; }
 
-# The graph's rate and quantum as a JACK client sees them (a client that
-# opens, asks and closes; PIPEWIRE_QUANTUM unset so that it asks for nothing).
+# The graph's rate as a JACK client sees it (a client that opens, asks and
+# closes; PIPEWIRE_QUANTUM unset, or PipeWire's libjack would answer with the
+# rate the client itself asks for: an inactive client reports its own
+# node.latency, not the graph's).
 pw_rate() { env -u PIPEWIRE_QUANTUM "$PW_JACK" jack_samplerate 2>/dev/null; }
-pw_quantum() { env -u PIPEWIRE_QUANTUM "$PW_JACK" jack_bufsize 2>/dev/null | sed -n 's/^buffer size = \([0-9]*\).*/\1/p'; }
+# The clock's quantum, from pipewire's log ("(stemcap-clock-N) new
+# quantum:512->256"): jack_bufsize cannot tell, an inactive client reports
+# the settings' clock.quantum (1024) until a force-quantum is set.
+pw_quantum() { sed -n 's/.*(stemcap-clock-[0-9]*) new quantum:[0-9]*->\([0-9]*\).*/\1/p' "$PW_LOG" | tail -1; }

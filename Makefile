@@ -3,6 +3,7 @@
 #   make deps       install the Debian packages the build and tests need
 #   make demo       record a demo take (private jackd -d dummy when none runs)
 #   make test       unit + integration tests against a real jackd -d dummy
+#   make test-pipewire  the integration tests that run on PipeWire's JACK
 #   make bench      performance benchmark against jack_capture (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined   sanitizer build (into build/ as well)
@@ -141,6 +142,8 @@ $(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
             libinih-dev libjansson-dev libfftw3-dev libncurses-dev sox procps psmisc clang-format \
             clang libclang-rt-14-dev
+# and for make test-pipewire
+PW_DEB_PKGS := pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -157,6 +160,14 @@ deps-daw:
 test-daw: deps-daw
 	$(MAKE) all
 	bash tests/run-heavy.sh tests/daw/ardour.sh
+
+# The record, null (meter) and transport tests against PipeWire's JACK, and
+# what PipeWire does that jackd does not (tests/it_pwrate.sh); each test on
+# its own private PipeWire stack (tests/pipewire.sh).
+test-pipewire: deps
+	@sh tests/deps.sh $(PW_DEB_PKGS)
+	$(MAKE) all
+	bash tests/run-pipewire.sh
 
 demo: deps
 	$(MAKE) all
@@ -201,7 +212,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: deps-daw test-daw all deps test demo bench format check-format install uninstall clean
+.PHONY: all deps deps-daw test test-daw test-pipewire demo bench format check-format install uninstall clean
 
 # libFuzzer harnesses (clang): make fuzz, make fuzz-build; tests/it_fuzz.sh runs them.
 include tests/fuzz.mk

@@ -58,7 +58,7 @@ check_rt 'grep -q "Drums .*peak  *-8.0 dBFS  clips 0" "$T/status.out" && grep -q
 t_cli start >/dev/null
 sleep 0.3
 t0=$(date +%s%N)
-jack_disconnect stemcap-src:mix_L stemcap:mix_L && jack_connect stemcap-src:mix_L stemcap:mix_L
+$JACKRUN jack_disconnect stemcap-src:mix_L stemcap:mix_L && $JACKRUN jack_connect stemcap-src:mix_L stemcap:mix_L
 ms=$((($(date +%s%N) - t0) / 1000000))
 sleep 0.5
 t_cli stop >/dev/null
@@ -69,9 +69,9 @@ else
 fi
 t_cli start >/dev/null
 sleep 0.3
-jack_disconnect stemcap-src:mix_L stemcap:mix_L
+$JACKRUN jack_disconnect stemcap-src:mix_L stemcap:mix_L
 sleep 0.7
-jack_connect stemcap-src:mix_L stemcap:mix_L
+$JACKRUN jack_connect stemcap-src:mix_L stemcap:mix_L
 t_cli stop >/dev/null
 check_rt '[ "$(R -m /stemcap/null | arg 5)" = 1 ]' "a mix left disconnected for 0.7 s flags the take"
 

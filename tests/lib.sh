@@ -12,8 +12,22 @@
 #   t_src ARGS              start the test source client, wait until it is ready
 #   t_cli ARGS              run build/stemcap against this test's daemon
 #   t_forget PID            the cleanup need not stop PID (it exited)
-#   ok MSG / fail MSG / check COND MSG
+#   ok MSG / fail MSG / check COND MSG / t_skip MSG REASON
 #   t_done                  print the verdict line, exit 0/1
+#   t_skip_pw REASON        under PipeWire: print a skip line with REASON, exit 0
+#
+# STEMCAP_JACK=pipewire: the same tests against PipeWire's JACK instead.  Then
+# t_jackd starts a private PipeWire stack (tests/pipewire.sh: dbus-daemon,
+# pipewire, wireplumber and a null-sink clock at 48 kHz, quantum $T_PERIOD or
+# 512) in $T/pw, and every JACK program runs under $JACKRUN (pw-jack; empty
+# for jackd, so the jackd path runs exactly the commands it always did).
+# JACK_DEFAULT_SERVER is still exported, but PipeWire's libjack ignores it:
+# the private XDG_RUNTIME_DIR is what keeps the tests apart.  t_mark and
+# t_xruns count the lines "XRun!" (a driver's xrun) and "client too slow!" (a
+# cycle a client had not finished when the next one was due) in pipewire's
+# log, run at PIPEWIRE_DEBUG=3 (info), the level PipeWire logs them at; both
+# are rate-limited, so the count is a lower bound: enough to call a check
+# inconclusive, not to count xruns.
 
 # shellcheck source=tests/shared.sh
 . "$(dirname "${BASH_SOURCE[0]}")/shared.sh"
@@ -27,6 +41,17 @@ T_PIDS=()
 
 T_SKIPS=0
 T_MARK=0
+STEMCAP_JACK=${STEMCAP_JACK:-jackd}
+JACKRUN=
+T_XRUNLOG=jackd.log
+T_XRUNPAT=XRun
+if [ "$STEMCAP_JACK" = pipewire ]; then
+    # shellcheck source=tests/pipewire.sh
+    . "$(dirname "${BASH_SOURCE[0]}")/pipewire.sh"
+    JACKRUN=pw-jack
+    T_XRUNLOG=pipewire.log
+    T_XRUNPAT='XRun|client too slow'
+fi
 t_log() { printf '    %s\n' "$*"; }
 ok() { T_PASSES=$((T_PASSES + 1)); printf '  ok   %s\n' "$*"; }
 fail() { T_FAILS=$((T_FAILS + 1)); printf '  FAIL %s\n' "$*"; }
@@ -36,8 +61,8 @@ check() { if eval "$1"; then ok "$2"; else fail "$2   [$1]"; return 1; fi; }
 # the source or of stemcapd) change the signal that reaches the daemon.
 # Checks of the signal itself use check_rt: a failure after xruns since the
 # last t_mark is reported as inconclusive, not as a failure.
-t_mark() { T_MARK=$(grep -c XRun "$T/jackd.log" 2>/dev/null); }
-t_xruns() { echo $(($(grep -c XRun "$T/jackd.log" 2>/dev/null) - T_MARK)); }
+t_mark() { T_MARK=$(grep -Ec "$T_XRUNPAT" "$T/$T_XRUNLOG" 2>/dev/null); }
+t_xruns() { echo $(($(grep -Ec "$T_XRUNPAT" "$T/$T_XRUNLOG" 2>/dev/null) - T_MARK)); }
 check_rt() {
     if eval "$1"; then
         ok "$2"
@@ -51,12 +76,21 @@ check_rt() {
 
 t_init() {
     T_NAME=$1
-    T=$(mktemp -d "/tmp/stemcap-test-$1.XXXXXX")
-    export JACK_DEFAULT_SERVER="stemcap-test-$1-$$"
+    if [ "$STEMCAP_JACK" = pipewire ]; then
+        T=$(mktemp -d "/tmp/stemcap-test-pw-$1-$$.XXXXXX")
+        export JACK_DEFAULT_SERVER="stemcap-test-pw-$1-$$"
+    else
+        T=$(mktemp -d "/tmp/stemcap-test-$1.XXXXXX")
+        export JACK_DEFAULT_SERVER="stemcap-test-$1-$$"
+    fi
     PORT=$((20000 + (RANDOM * 7 + $$) % 30000))
     export STEMCAP_PORT=$PORT
     trap t_cleanup EXIT
-    echo "== $T_NAME (server $JACK_DEFAULT_SERVER, osc $PORT, dir $T)"
+    if [ "$STEMCAP_JACK" = pipewire ]; then
+        echo "== $T_NAME (PipeWire's JACK, private stack in $T/pw, osc $PORT, dir $T)"
+    else
+        echo "== $T_NAME (server $JACK_DEFAULT_SERVER, osc $PORT, dir $T)"
+    fi
 }
 
 t_cleanup() {
@@ -70,7 +104,9 @@ t_cleanup() {
             kill -KILL "$p" 2>/dev/null
         fi
     done
-    if [ -n "${T_JACKD:-}" ]; then
+    if [ "$STEMCAP_JACK" = pipewire ]; then
+        pw_stop
+    elif [ -n "${T_JACKD:-}" ]; then
         kill -TERM "$T_JACKD" 2>/dev/null
         wait "$T_JACKD" 2>/dev/null
         local rc=$?
@@ -86,13 +122,21 @@ t_cleanup() {
 
 t_jackd() {
     local try
+    if [ "$STEMCAP_JACK" = pipewire ]; then
+        [ $# = 0 ] || t_skip_pw "needs jackd options ($*), which PipeWire has no equivalent of"
+        PW_QUANTUM="${T_PERIOD:-512}/48000"
+        pw_start "$T/pw" "$T/pipewire.log" && return 0
+        tail -30 "$T/pipewire.log"
+        fail "the private PipeWire stack did not start"
+        t_done
+    fi
     for try in 1 2; do
         # SIGPIPE ignored: jackd writing to a client that died on its way
         # out must not kill it before it unregisters (it_jackrestart).
         (trap '' PIPE && exec jackd -n "$JACK_DEFAULT_SERVER" -r -d dummy -r 48000 \
             -p "${T_PERIOD:-512}" "$@") >"$T/jackd.log" 2>&1 &
         T_JACKD=$!
-        t_wait 100 jack_lsp && return 0
+        t_wait 100 $JACKRUN jack_lsp && return 0
         # JACK's registry full of servers killed elsewhere: free them, once.
         [ "$try" = 1 ] && jack_registry_full "$T/jackd.log" && [ -n "$(jack_dead_servers)" ] || break
         wait "$T_JACKD" 2>/dev/null
@@ -127,7 +171,7 @@ t_stems_conf() {
 }
 
 t_daemon() {
-    "$B/stemcapd" -c "$1" >>"$T/stemcapd.log" 2>&1 &
+    $JACKRUN "$B/stemcapd" -c "$1" >>"$T/stemcapd.log" 2>&1 &
     T_DAEMON=$!
     T_PIDS+=("$T_DAEMON")
     if ! t_wait 100 "$B/stemcap" -t 200 ping; then
@@ -156,7 +200,7 @@ t_daemon_stop() {
 }
 
 t_src() {
-    "$B/tests/stemcap-testsrc" "$@" >"$T/src.out" 2>"$T/src.log" &
+    $JACKRUN "$B/tests/stemcap-testsrc" "$@" >"$T/src.out" 2>"$T/src.log" &
     T_SRC=$!
     T_PIDS+=("$T_SRC")
     if ! t_wait 100 grep -q ready "$T/src.out"; then
@@ -196,6 +240,28 @@ t_checktake() {
         head -3 "$T/check.out"
         check_rt false "$desc"
     fi
+}
+
+# t_skip DESC REASON: one check not made, and why.
+t_skip() {
+    T_SKIPS=$((T_SKIPS + 1))
+    printf '  skip %s   [%s]\n' "$1" "$2"
+}
+
+# t_skip_pw REASON: under PipeWire's JACK, skips the rest of this test with
+# a line that says why (the checks done so far stand); under jackd, nothing.
+t_skip_pw() {
+    [ "$STEMCAP_JACK" = pipewire ] || return 0
+    T_SKIPS=$((T_SKIPS + 1))
+    printf '  skip %s   [PipeWire: %s]\n' "${2:-the rest of $T_NAME}" "$1"
+    t_done
+}
+
+# pw_only: the test is about PipeWire; under jackd it says so and exits 0.
+pw_only() {
+    [ "$STEMCAP_JACK" = pipewire ] && return 0
+    echo "== $1: skip   [PipeWire only: run with STEMCAP_JACK=pipewire, or make test-pipewire]"
+    exit 0
 }
 
 t_done() {

@@ -371,7 +371,16 @@ process_cycle(jack_nframes_t nframes, void *arg)
     int rolling = ts == JackTransportRolling;
 
     /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
+    int had_cycle = e->rt_clock_valid;
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
+    /* Cycles JACK never ran for us (an xrun, a skipped cycle): the null
+     * test's latency and offset lines now hold audio from before the gap
+     * beside audio from after it, so the residual next to it is no evidence
+     * of a broken mix.  The monitor treats it as it does a graph change. */
+    if (had_cycle && e->rt_clock != e->rt_cnext)
+        atomic_store_explicit(&e->graph_cycle,
+                              atomic_load_explicit(&e->cycles, memory_order_relaxed),
+                              memory_order_relaxed);
     e->rt_last = now;
     e->rt_clock_valid = 1;
     /* The null test's offset, once per cycle (the take that starts in this

@@ -34,4 +34,30 @@ fi
 silent=$(sed -n 's/.*Mix.wav: .*, \([0-9]*\) silent frames.*/\1/p' "$T/check.out")
 check '[ "$silent" = "$dropped" ]' "silent frames in the files ($silent) = frames reported dropped ($dropped)"
 check 'grep -q "frames dropped at frame" "$T/stemcapd.log"' "the drop and its position are logged"
+
+# All eight stems and a mix 32 samples late, aligned by [mix] offset_frames
+# (the first part's mix is the sum of eight stems, two recorded: its null is
+# not the point there).  Across the missed
+# cycles the null test's offset line holds the sum from before the gap beside
+# the mix from after it.  That is no failed null: the take stays unflagged.
+t_daemon_stop >/dev/null
+kill "$T_SRC"; wait "$T_SRC" 2>/dev/null; t_forget "$T_SRC"
+t_src -m noise -D 32
+EXTRA_CAPTURE="sample_format = float" t_conf "$T/o.ini" <<CONF
+[song]
+title = Xrun
+$(t_stems_conf A B C D E F G H | sed 's/^\[mix\]$/[mix]\noffset_frames = 32\nauto_offset = false/')
+CONF
+t_daemon "$T/o.ini"
+sleep 1.5
+t_cli start >/dev/null
+sleep 0.5
+kill -STOP "$T_DAEMON"
+sleep 0.3
+kill -CONT "$T_DAEMON"
+sleep 0.7
+t_cli stop >/dev/null
+n=$(R -m /stemcap/null)
+dropped=$(t_status_field 5)
+check '[ "$dropped" -gt 0 ] && [ "$(echo "$n" | arg 5)" = 0 ]' "mix aligned by an offset of 32: $dropped frames dropped, the take is not flagged ($n)"
 t_done

@@ -11,8 +11,8 @@
  *
  * -L STEM:FRAMES simulates a latent plugin on a bus: that stem's two ports carry testsig at
  * n - FRAMES (silence where n < FRAMES), still a pure function of n, so no history buffer is
- * needed, and the ports' capture latency is declared as [FRAMES, FRAMES] from the latency
- * callback (all other ports [0, 0]), so JACK propagates it to the input ports they feed.  The mix
+ * needed, and the ports' capture latency is declared as [FRAMES, FRAMES] once active (all other
+ * ports [0, 0]; see set_latencies), so JACK propagates it to the input ports they feed.  The mix
  * is never delayed by -L (the DAW compensates its master bus).  -M FRAMES plays what a DAW whose
  * master bus lags its track outputs does (Ardour's does, by its own latency): the mix ports
  * carry mix(n - FRAMES), silence where n - FRAMES is before the segment's start, while their
@@ -194,19 +194,28 @@ timebase(jack_transport_state_t state, jack_nframes_t nframes, jack_position_t *
     pos->bar_start_tick = (double)(pos->bar - 1) * 4.0 * TICKS_PER_BEAT;
 }
 
-/* Capture latency of every output port: the stem's -L delay, 0 otherwise.  Nothing to do for
- * playback latency (no input ports). */
+/* Capture latency of every output port: the stem's -L delay, 0 otherwise.  Set from the main
+ * thread (set_latencies), not from the latency callback: PipeWire's libjack (0.3.65) deadlocks
+ * when jack_port_set_latency_range is called from the latency callback (its loop thread waits
+ * for a lock that it already holds; seen here in gdb, about one start in ten).  The callback
+ * stays registered, doing nothing, so that JACK does not apply its default (which would
+ * overwrite our values with the latency of our inputs: none).  Nothing to do for playback
+ * latency (no input ports). */
 static void
-latency(jack_latency_callback_mode_t lmode, void *arg)
+set_latencies(void)
 {
-    (void)arg;
-    if (lmode != JackCaptureLatency)
-        return;
     for (int c = 0; c < TESTSIG_CHANNELS; c++) {
         jack_nframes_t d = c < 2 * TESTSIG_STEMS ? stem_delay[c / 2] : 0;
         jack_latency_range_t r = {d, d};
         jack_port_set_latency_range(ports[c], JackCaptureLatency, &r);
     }
+}
+
+static void
+latency(jack_latency_callback_mode_t lmode, void *arg)
+{
+    (void)lmode;
+    (void)arg;
 }
 
 static void
@@ -808,6 +817,7 @@ main(int argc, char **argv)
         fprintf(stderr, "stemcap-testdaw: cannot become timebase master (another one?)\n");
         rc = 1;
     }
+    set_latencies();
     if (rc == 0 && target && connect_ports(target) != 0)
         rc = 1;
     if (rc != 0) {

@@ -739,7 +739,7 @@ conf_put(struct conf_out *o, const char *key, const char *fmt, ...)
         o->failed = 1;
         return;
     }
-    fprintf(o->f, "%s = %s\n", key, v);
+    fprintf(o->f, n ? "%s = %s\n" : "%s =\n", key, v);
 }
 
 static void

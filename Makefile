@@ -41,7 +41,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c
+              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c

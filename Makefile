@@ -50,7 +50,7 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten
+         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/nsmserver
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
          $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag
 
@@ -96,6 +96,10 @@ $(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(TESTSIG_OBJ)
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/checktake: $(B)/tests/checktake.o $(TESTSIG_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/nsmserver: $(B)/tests/nsmserver.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -14,6 +14,7 @@ BINDIR   := $(PREFIX)/bin
 SBINDIR  := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/stemcap
+APPDIR   := $(PREFIX)/share/applications
 CONFDIR  ?= /etc/stemcap
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
@@ -140,7 +141,7 @@ $(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
             libinih-dev libjansson-dev libfftw3-dev libncurses-dev sox procps psmisc clang-format \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev desktop-file-utils
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
@@ -176,6 +177,8 @@ install: $(PROGS)
 	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.service >$(DESTDIR)$(UNITDIR)/stemcapd.service
 	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.user.service \
 	    >$(DESTDIR)$(USERUNITDIR)/stemcapd.service
+	install -d $(DESTDIR)$(APPDIR)
+	install -m 644 desktop/stemcapd.desktop $(DESTDIR)$(APPDIR)/
 	[ -e $(DESTDIR)$(CONFDIR)/stemcap.ini ] || \
 	    install -m 644 config/stemcap.ini $(DESTDIR)$(CONFDIR)/stemcap.ini
 
@@ -187,6 +190,7 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/stemcapd.service $(DESTDIR)$(USERUNITDIR)/stemcapd.service
+	rm -f $(DESTDIR)$(APPDIR)/stemcapd.desktop
 
 clean:
 	rm -rf $(B)

@@ -145,6 +145,13 @@ rc=$?
 check '[ $rc = 1 ] && grep -q "did not answer the announce within 10 s" "$T/mute.log"' "a server that does not answer: exit 1 after 10 s"
 check '[ "$(client_ports stemcap)" = 0 ]' "and no JACK client was opened"
 
+# The desktop entry session managers list stemcapd by.
+D=$TOP/desktop/stemcapd.desktop
+check 'grep -qx "X-NSM-Capable=true" "$D" && grep -qx "X-NSM-Exec=stemcapd" "$D" && grep -qx "Terminal=false" "$D"' "stemcapd.desktop: X-NSM-Capable, X-NSM-Exec, Terminal=false"
+if command -v desktop-file-validate >/dev/null; then
+    check 'desktop-file-validate "$D"' "stemcapd.desktop passes desktop-file-validate"
+fi
+
 # 5. Without NSM_URL, as before: the JACK client at once, the config's name and port.
 PORT=$TPORT
 t_daemon "$T/start.ini"

@@ -41,6 +41,22 @@
 #define NSM_API_MAJOR 1
 #define NSM_API_MINOR 1
 
+/* liblo's arguments are 4-byte aligned, its lo_arg union 8: read them as
+ * bytes (UBSan rightly objects to member access). */
+static const char *
+nsm_s(lo_arg *a)
+{
+    return (const char *)a;
+}
+
+static int32_t
+nsm_i(lo_arg *a)
+{
+    int32_t v;
+    memcpy(&v, a, sizeof v);
+    return v;
+}
+
 int
 nsm_wanted(void)
 {
@@ -196,7 +212,7 @@ nsm_on_open(const char *path, const char *types, lo_arg **argv, int argc, lo_mes
         nsm_error(n, "/nsm/client/open", NSM_ERR_GENERAL, "expects s:path s:display_name s:id");
         return 0;
     }
-    const char *dir = &argv[0]->s, *display = &argv[1]->s, *id = &argv[2]->s;
+    const char *dir = nsm_s(argv[0]), *display = nsm_s(argv[1]), *id = nsm_s(argv[2]);
     if (n->opened) {
         if (!n->open_failed && strcmp(dir, n->dir) == 0 && strcmp(id, n->client_id) == 0) {
             nsm_reply(n, "/nsm/client/open", "already open");
@@ -276,10 +292,10 @@ nsm_on_reply(const char *path, const char *types, lo_arg **argv, int argc, lo_me
 
     if (argc < 1 || types[0] != 's')
         return 0;
-    const char *what = &argv[0]->s;
+    const char *what = nsm_s(argv[0]);
     if (strcmp(path, "/error") == 0) {
-        int code = argc >= 2 && types[1] == 'i' ? argv[1]->i : NSM_ERR_GENERAL;
-        const char *msg = argc >= 3 && types[2] == 's' ? &argv[2]->s : "";
+        int code = argc >= 2 && types[1] == 'i' ? nsm_i(argv[1]) : NSM_ERR_GENERAL;
+        const char *msg = argc >= 3 && types[2] == 's' ? nsm_s(argv[2]) : "";
         if (strcmp(what, "/nsm/server/announce") == 0 && !n->announced) {
             log_error("NSM server at %s refused stemcapd: %s (%s, %d)", n->url, msg,
                       nsm_err_name(code), code);
@@ -292,9 +308,9 @@ nsm_on_reply(const char *path, const char *types, lo_arg **argv, int argc, lo_me
     if (strcmp(what, "/nsm/server/announce") == 0 && !n->announced) {
         n->announced = 1;
         log_info("NSM: announced to %s (%s, capabilities %s): %s", n->url,
-                 argc >= 3 && types[2] == 's' ? &argv[2]->s : "?",
-                 argc >= 4 && types[3] == 's' ? &argv[3]->s : "?",
-                 argc >= 2 && types[1] == 's' ? &argv[1]->s : "");
+                 argc >= 3 && types[2] == 's' ? nsm_s(argv[2]) : "?",
+                 argc >= 4 && types[3] == 's' ? nsm_s(argv[3]) : "?",
+                 argc >= 2 && types[1] == 's' ? nsm_s(argv[1]) : "");
     }
     return 0;
 }

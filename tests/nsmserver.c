@@ -45,6 +45,30 @@
 #define ERR_GENERAL          -1
 #define ERR_INCOMPATIBLE_API -2
 
+/* liblo's arguments are 4-byte aligned, its lo_arg union 8: read them as
+ * bytes (UBSan rightly objects to member access). */
+static const char *
+arg_s(lo_arg *a)
+{
+    return (const char *)a;
+}
+
+static int32_t
+arg_i(lo_arg *a)
+{
+    int32_t v;
+    memcpy(&v, a, sizeof v);
+    return v;
+}
+
+static float
+arg_f(lo_arg *a)
+{
+    float v;
+    memcpy(&v, a, sizeof v);
+    return v;
+}
+
 static lo_server srv;
 static lo_address client; /* from the announce */
 static pid_t child = -1;
@@ -78,13 +102,13 @@ print_msg(const char *path, const char *types, lo_arg **argv, int argc)
     for (int i = 0; i < argc; i++) {
         switch (types[i]) {
         case 's':
-            fprintf(stderr, " s:%s", &argv[i]->s);
+            fprintf(stderr, " s:%s", arg_s(argv[i]));
             break;
         case 'i':
-            fprintf(stderr, " i:%d", argv[i]->i);
+            fprintf(stderr, " i:%d", arg_i(argv[i]));
             break;
         case 'f':
-            fprintf(stderr, " f:%g", argv[i]->f);
+            fprintf(stderr, " f:%g", arg_f(argv[i]));
             break;
         default:
             fprintf(stderr, " %c:?", types[i]);
@@ -113,16 +137,16 @@ on_announce(const char *types, lo_arg **argv, int argc, lo_message m)
     client = lo_address_new(lo_address_get_hostname(src), lo_address_get_port(src));
     if (argc != 6 || strcmp(types, "sssiii") != 0)
         why = "expects s:name s:capabilities s:executable i:major i:minor i:pid";
-    else if (!(&argv[0]->s)[0])
+    else if (!(arg_s(argv[0]))[0])
         why = "empty application name";
-    else if (!(&argv[2]->s)[0] || strchr(&argv[2]->s, '/'))
+    else if (!(arg_s(argv[2]))[0] || strchr(arg_s(argv[2]), '/'))
         why = "the executable name must be a file name without '/'";
-    else if (!caps_ok(&argv[1]->s))
+    else if (!caps_ok(arg_s(argv[1])))
         why = "capabilities are not of the form :cap:cap:";
-    else if (argv[3]->i != 1) {
+    else if (arg_i(argv[3]) != 1) {
         why = "incompatible API version (this server speaks 1.x)";
         code = ERR_INCOMPATIBLE_API;
-    } else if (argv[5]->i <= 0 || (child > 0 && argv[5]->i != child))
+    } else if (arg_i(argv[5]) <= 0 || (child > 0 && arg_i(argv[5]) != child))
         why = "the pid is not the launched client's";
     else if (badapi) {
         why = "incompatible API version: this server speaks NSM API 2.0";
@@ -135,7 +159,7 @@ on_announce(const char *types, lo_arg **argv, int argc, lo_message m)
                      why);
         return;
     }
-    snprintf(caps, sizeof caps, "%s", &argv[1]->s);
+    snprintf(caps, sizeof caps, "%s", arg_s(argv[1]));
     announced = 1;
     lo_send_from(client, srv, LO_TT_IMMEDIATE, "/reply", "ssss", "/nsm/server/announce",
                  "Howdy, what took you so long?", "nsmserver", ":server-control:");
@@ -153,13 +177,13 @@ on_any(const char *path, const char *types, lo_arg **argv, int argc, lo_message 
     else if (strcmp(path, "/nsm/client/is_clean") == 0)
         snprintf(dirty, sizeof dirty, "clean");
     else if (strcmp(path, "/nsm/client/label") == 0 && argc == 1 && types[0] == 's')
-        snprintf(label, sizeof label, "%s", &argv[0]->s);
+        snprintf(label, sizeof label, "%s", arg_s(argv[0]));
     else if ((strcmp(path, "/reply") == 0 || strcmp(path, "/error") == 0) && argc >= 2 &&
-             types[0] == 's' && strcmp(&argv[0]->s, want) == 0) {
+             types[0] == 's' && strcmp(arg_s(argv[0]), want) == 0) {
         if (path[1] == 'r' && types[1] == 's')
-            snprintf(answer, sizeof answer, "/reply %s", &argv[1]->s);
+            snprintf(answer, sizeof answer, "/reply %s", arg_s(argv[1]));
         else if (path[1] == 'e' && argc >= 3 && types[1] == 'i' && types[2] == 's')
-            snprintf(answer, sizeof answer, "/error %d %s", argv[1]->i, &argv[2]->s);
+            snprintf(answer, sizeof answer, "/error %d %s", arg_i(argv[1]), arg_s(argv[2]));
         else
             snprintf(answer, sizeof answer, "malformed %s", path);
     }

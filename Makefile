@@ -15,6 +15,7 @@ BINDIR   := $(PREFIX)/bin
 SBINDIR  := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/stemcap
+APPDIR   := $(PREFIX)/share/applications
 CONFDIR  ?= /etc/stemcap
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
@@ -42,7 +43,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c
+              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -51,7 +52,8 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 # Test tools and unit tests.
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp
+         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp \
+         $(B)/tests/nsmserver
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
          $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag
 
@@ -104,6 +106,10 @@ $(B)/tests/checktake: $(B)/tests/checktake.o $(TESTSIG_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/tests/nsmserver: $(B)/tests/nsmserver.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(B)/tests/oscraw: $(B)/tests/oscraw.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -141,7 +147,7 @@ $(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
             libinih-dev libjansson-dev libfftw3-dev libncurses-dev sox procps psmisc clang-format \
-            clang libclang-rt-14-dev
+            clang libclang-rt-14-dev desktop-file-utils
 # and for make test-pipewire
 PW_DEB_PKGS := pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon
 deps:
@@ -197,6 +203,8 @@ install: $(PROGS)
 	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.service >$(DESTDIR)$(UNITDIR)/stemcapd.service
 	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.user.service \
 	    >$(DESTDIR)$(USERUNITDIR)/stemcapd.service
+	install -d $(DESTDIR)$(APPDIR)
+	install -m 644 desktop/stemcapd.desktop $(DESTDIR)$(APPDIR)/
 	[ -e $(DESTDIR)$(CONFDIR)/stemcap.ini ] || \
 	    install -m 644 config/stemcap.ini $(DESTDIR)$(CONFDIR)/stemcap.ini
 
@@ -208,6 +216,7 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
 	rm -f $(DESTDIR)$(UNITDIR)/stemcapd.service $(DESTDIR)$(USERUNITDIR)/stemcapd.service
+	rm -f $(DESTDIR)$(APPDIR)/stemcapd.desktop
 
 clean:
 	rm -rf $(B)

@@ -6,7 +6,10 @@
  * which inih never reports to the handler, still register their stem.
  * Parsing never stops at the first problem: every bad line is reported, then
  * conf_load() fails as a whole, so the daemon starts with a fully valid
- * configuration or not at all. */
+ * configuration or not at all.  conf_to_ini()/conf_save() write the other
+ * way, every key, refusing values the INI syntax cannot carry, so that what
+ * they write loads back to the same configuration (a session manager's
+ * save). */
 #include "conf.h"
 
 #include <ctype.h>
@@ -19,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "log.h"
@@ -692,4 +696,170 @@ conf_load(struct conf *c, const char *path)
     free(x.buf);
     fclose(x.fp);
     return rc;
+}
+
+/* Writing: one "key = value" line per key, checked against what the loader
+ * reads back (inih strips whitespace around a value and ends it at ';' after
+ * whitespace; our reader refuses lines over INI_MAX_LINE - 3 bytes). */
+struct conf_out {
+    FILE *f;
+    char *why;
+    int failed;
+};
+
+static void conf_put(struct conf_out *o, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+conf_put(struct conf_out *o, const char *key, const char *fmt, ...)
+{
+    char v[PATH_MAX + 64];
+    va_list ap;
+
+    if (o->failed)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(v, sizeof v, fmt, ap);
+    va_end(ap);
+    size_t n = strlen(v);
+    int bad = n && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1]));
+    for (size_t i = 1; i < n && !bad; i++)
+        bad = v[i] == ';' && isspace((unsigned char)v[i - 1]);
+    if (bad) {
+        snprintf(o->why, 256,
+                 "%s = '%.100s' cannot be written to an INI file (whitespace at "
+                 "either end, or before ';')",
+                 key, v);
+        o->failed = 1;
+        return;
+    }
+    if (strlen(key) + 3 + n > INI_MAX_LINE - 3) {
+        snprintf(o->why, 256, "%s: the value is too long for one line (at most %d bytes)", key,
+                 INI_MAX_LINE - 3);
+        o->failed = 1;
+        return;
+    }
+    fprintf(o->f, n ? "%s = %s\n" : "%s =\n", key, v);
+}
+
+static void
+conf_put_bool(struct conf_out *o, const char *key, int v)
+{
+    conf_put(o, key, "%s", v ? "true" : "false");
+}
+
+/* The shortest decimal that reads back as the same double. */
+static void
+conf_put_double(struct conf_out *o, const char *key, double d)
+{
+    char s[40];
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(s, sizeof s, "%.*g", prec, d);
+        if (strtod(s, NULL) == d)
+            break;
+    }
+    conf_put(o, key, "%s", s);
+}
+
+char *
+conf_to_ini(const struct conf *c, char *why)
+{
+    struct conf_out o = {.why = why};
+    char *text = NULL;
+    size_t size = 0;
+
+    o.f = open_memstream(&text, &size);
+    if (!o.f) {
+        snprintf(why, 256, "out of memory");
+        return NULL;
+    }
+    fprintf(o.f, "; stemcap.ini written by stemcapd %s: every key; see stemcap.ini(5)\n",
+            STEMCAP_VERSION);
+    fprintf(o.f, "[jack]\n");
+    conf_put(&o, "server", "%s", c->jack_server);
+    conf_put(&o, "client", "%s", c->jack_client);
+    conf_put(&o, "pretty_name", "%s", c->jack_pretty_name);
+    fprintf(o.f, "[osc]\n");
+    if (c->osc_port)
+        conf_put(&o, "port", "%d", c->osc_port);
+    else
+        fprintf(o.f, "; port: not set, any free port (under a session manager)\n");
+    conf_put(&o, "bind", "%s", c->osc_bind);
+    conf_put(&o, "subscription_ttl", "%d", c->osc_subscription_ttl);
+    conf_put(&o, "max_subscribers", "%d", c->osc_max_subscribers);
+    conf_put_bool(&o, "bundle", c->osc_bundle);
+    if (c->osc_allow[0])
+        conf_put(&o, "allow", "%s", c->osc_allow);
+    fprintf(o.f, "[capture]\n");
+    conf_put(&o, "dir", "%s", c->capture_dir);
+    conf_put(&o, "format", "%s", conf_format_name(c->format));
+    conf_put(&o, "sample_format", "%s", conf_sample_name(c->sample_format));
+    conf_put_double(&o, "buffer_seconds", c->buffer_seconds);
+    conf_put_bool(&o, "record_mix", c->record_mix);
+    conf_put_bool(&o, "follow_transport", c->follow_transport);
+    conf_put(&o, "min_free_mb", "%d", c->min_free_mb);
+    fprintf(o.f, "[song]\n");
+    for (int i = 0; keys_song[i]; i++)
+        conf_put(&o, keys_song[i], "%s", conf_song_get(&c->song, keys_song[i]));
+    fprintf(o.f, "[mix]\n");
+    conf_put(&o, "connect_left", "%s", c->mix_connect[0]);
+    conf_put(&o, "connect_right", "%s", c->mix_connect[1]);
+    conf_put(&o, "offset_frames", "%d", c->mix_offset_frames);
+    conf_put_bool(&o, "auto_offset", c->mix_auto_offset);
+    fprintf(o.f, "[meter]\n");
+    conf_put(&o, "window_ms", "%d", c->meter_window_ms);
+    fprintf(o.f, "[null]\n");
+    conf_put_double(&o, "threshold_db", c->null_threshold_db);
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        const struct conf_stem *s = &c->stem[i];
+        if (!s->registered)
+            continue;
+        fprintf(o.f, "[stem%d]\n", i + 1);
+        conf_put(&o, "name", "%s", s->name);
+        conf_put(&o, "connect_left", "%s", s->connect[0]);
+        conf_put(&o, "connect_right", "%s", s->connect[1]);
+        conf_put_bool(&o, "armed", s->armed);
+    }
+    if (fclose(o.f) != 0 && !o.failed) {
+        snprintf(why, 256, "out of memory");
+        o.failed = 1;
+    }
+    if (o.failed) {
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+int
+conf_save(const struct conf *c, const char *path)
+{
+    char why[256], tmp[PATH_MAX + 8];
+    char *text = conf_to_ini(c, why);
+
+    if (!text) {
+        log_error("%s: cannot save the configuration: %s", path, why);
+        return -1;
+    }
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        log_error("%s: path too long", path);
+        free(text);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    int ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int err = errno;
+    if (f && fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    free(text);
+    if (!ok || rename(tmp, path) < 0) {
+        if (ok)
+            err = errno;
+        log_error("%s: cannot save the configuration: %s", path, strerror(err));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
 }

@@ -92,6 +92,18 @@ void conf_defaults(struct conf *c);
  * contents of `c` are unspecified. */
 int conf_load(struct conf *c, const char *path);
 
+/* The configuration as INI text that conf_load() reads back to the same
+ * configuration: every key of every section, the registered stems' [stemN]
+ * sections, and [osc] port only when it is not 0 (0: "any free port", which
+ * the loader has no spelling for).  Returns a malloc'd NUL-terminated
+ * string, or NULL with the reason in `why` (256 bytes): a value the INI
+ * syntax cannot hold (leading or trailing whitespace, whitespace before ';')
+ * or a line longer than the loader reads. */
+char *conf_to_ini(const struct conf *c, char *why);
+/* Writes conf_to_ini() to `path` atomically (a temporary file in the same
+ * folder, fsync, rename).  Returns 0, or -1 (logged with the path). */
+int conf_save(const struct conf *c, const char *path);
+
 const char *conf_format_name(enum conf_format f);
 const char *conf_sample_name(enum conf_sample s);
 /* File name extension for a format, without the dot. */

@@ -6,7 +6,9 @@
  * created, and threads inherit the mask) and read from a signalfd in the
  * control loop, so no handler ever runs in the middle of real work.  The
  * loop polls the OSC socket, the signalfd and an eventfd the JACK
- * notification callbacks poke, with a short timer for housekeeping.
+ * notification callbacks poke, with a short timer for housekeeping; under
+ * a session manager (NSM_URL, nsm.c) also the NSM socket, and nothing is
+ * opened before the session says where its files are.
  *
  * Exit status: 0 after a clean stop (SIGINT/SIGTERM: the take in progress
  * is finalised first), 1 when the daemon cannot run (no JACK server, socket
@@ -27,6 +29,7 @@
 #include "ctl.h"
 #include "log.h"
 #include "notify.h"
+#include "nsm.h"
 #include "osc.h"
 
 static void
@@ -52,10 +55,14 @@ main_reload(struct ctl *ctl, const char *path)
         return;
     }
     conf_defaults(&n);
+    if (nsm_wanted())
+        n.osc_port = 0; /* as nsm_start() loads the session's file */
     if (conf_load(&n, path) < 0) {
         log_error("SIGHUP: %s has errors (above); the running configuration stays", path);
         return;
     }
+    if (nsm_wanted()) /* the JACK client stays named by the client id */
+        snprintf(n.jack_client, sizeof n.jack_client, "%s", ctl->conf.jack_client);
     ctl_reload(ctl, &n);
 }
 
@@ -113,7 +120,8 @@ main_health(struct ctl *ctl, struct main_health *h)
 }
 
 static int
-main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char *path)
+main_loop(struct ctl *ctl, struct osc *osc, struct nsm *nsm, int sigfd, int notify_fd,
+          const char *path)
 {
     struct main_health health = {.next_ping = main_now() + notify_watchdog_interval()};
     struct ctl_status st;
@@ -125,16 +133,17 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char
     pthread_mutex_lock(&ctl->writer.lock);
     health.writer_iter = ctl->writer.iter;
     pthread_mutex_unlock(&ctl->writer.lock);
-    struct pollfd pfd[3] = {
+    struct pollfd pfd[4] = {
         {.fd = osc->fd, .events = POLLIN},
         {.fd = sigfd, .events = POLLIN},
         {.fd = notify_fd, .events = POLLIN},
+        {.fd = nsm->fd, .events = POLLIN}, /* -1 (ignored) unless under NSM */
     };
 
     int timeout = ctl_tick_ms(ctl);
 
     for (;;) {
-        int n = poll(pfd, 3, timeout);
+        int n = poll(pfd, 4, timeout);
         if (n < 0 && errno != EINTR) {
             log_error("poll: %s", strerror(errno));
             return 1;
@@ -160,6 +169,9 @@ main_loop(struct ctl *ctl, struct osc *osc, int sigfd, int notify_fd, const char
         ctl_poll(ctl, ports_changed);
         if (pfd[0].revents & POLLIN)
             osc_handle(osc);
+        if (pfd[3].revents & POLLIN)
+            nsm_handle(nsm);
+        nsm_poll(nsm); /* reads ctl->events before the OSC front end clears them */
         osc_push_events(osc);
         main_health(ctl, &health);
         timeout = osc_tick(osc); /* the next push to a subscriber */
@@ -182,6 +194,7 @@ main(int argc, char **argv)
     struct conf conf;
     static struct ctl ctl;
     struct osc osc = {.fd = -1};
+    static struct nsm nsm = {.fd = -1};
     int opt, rc = 1, sigfd = -1, notify_fd = -1;
     sigset_t set;
 
@@ -229,19 +242,33 @@ main(int argc, char **argv)
         log_error("cannot create signalfd/eventfd: %s", strerror(errno));
         goto out;
     }
-    if (osc_open(&osc, &ctl, &conf) < 0)
+    /* Under a session manager the session says which file to run on. */
+    static struct conf session;
+    const struct conf *run = &conf;
+    if (nsm_wanted()) {
+        int r = nsm_start(&nsm, argv[0], &conf, &session, sigfd);
+        if (r != 0) {
+            rc = r > 0 ? 0 : 1;
+            goto out;
+        }
+        run = &session;
+        path = nsm.ini;
+    }
+    if (osc_open(&osc, &ctl, run) < 0 || ctl_init(&ctl, run, notify_fd) < 0) {
+        nsm_open_done(&nsm, NULL, 0);
         goto out;
-    if (ctl_init(&ctl, &conf, notify_fd) < 0)
-        goto out;
+    }
+    nsm_open_done(&nsm, &ctl, osc.port);
     log_info("stemcapd %s ready (config %s)", STEMCAP_VERSION, path ? path : "built-in defaults");
     struct ctl_status st;
     ctl_status(&ctl, &st);
     notify_ready(st.state);
-    rc = main_loop(&ctl, &osc, sigfd, notify_fd, path);
+    rc = main_loop(&ctl, &osc, &nsm, sigfd, notify_fd, path);
     notify_stopping();
     ctl_shutdown(&ctl);
 out:
     osc_close(&osc);
+    nsm_close(&nsm);
     if (sigfd >= 0)
         close(sigfd);
     if (notify_fd >= 0)

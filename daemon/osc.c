@@ -765,6 +765,10 @@ osc_open(struct osc *o, struct ctl *ctl, const struct conf *c)
         o->fd = -1;
         return -1;
     }
+    /* Port 0 (under a session manager): the kernel picks a free one. */
+    if (getsockname(o->fd, (struct sockaddr *)&ss, &len) == 0)
+        port = ntohs(ss.ss_family == AF_INET ? sin->sin_port : sin6->sin6_port);
+    o->port = port;
     log_info("OSC on udp %s port %d", bind_addr, port);
     return 0;
 }

@@ -23,6 +23,7 @@ struct osc_sub {
 
 struct osc {
     int fd;
+    int port; /* bound to, [osc] port or the free one picked for port 0 */
     struct ctl *ctl;
     int ttl;      /* [osc] subscription_ttl */
     int max_subs; /* [osc] max_subscribers */
@@ -38,8 +39,8 @@ struct osc {
 
 #define OSC_ERRORS_PER_SECOND 20.0
 
-/* Binds a UDP socket to [osc] bind:port (IPv4 or IPv6 literal).  Returns 0
- * or -1 (logged). */
+/* Binds a UDP socket to [osc] bind:port (IPv4 or IPv6 literal; port 0:
+ * any free port, which o->port then holds).  Returns 0 or -1 (logged). */
 int osc_open(struct osc *o, struct ctl *ctl, const struct conf *c);
 /* Sends the periodic feedback that is due; returns the milliseconds until
  * the next is (at most 1000). */

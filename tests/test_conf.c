@@ -823,6 +823,145 @@ test_man_example(void)
     CHECK_STR_EQ(c.stem[1].connect[0], "ardour:Bass/audio_out 1");
 }
 
+/* Every field conf_save() must carry, compared one by one. */
+static void
+same_conf_at(const struct conf *a, const struct conf *b, const char *file, int line)
+{
+#define SAME_STR(f) unit_check_str(a->f, b->f, file, line, "saved " #f, "loaded " #f)
+#define SAME_INT(f)                                                                                \
+    unit_check_int((long long)a->f, (long long)b->f, file, line, "saved " #f, "loaded " #f)
+    SAME_STR(jack_server);
+    SAME_STR(jack_client);
+    SAME_STR(jack_pretty_name);
+    SAME_INT(osc_port);
+    SAME_STR(osc_bind);
+    SAME_INT(osc_subscription_ttl);
+    SAME_INT(osc_max_subscribers);
+    SAME_INT(osc_bundle);
+    SAME_STR(osc_allow);
+    SAME_STR(capture_dir);
+    SAME_INT(format);
+    SAME_INT(sample_format);
+    unit_check(a->buffer_seconds == b->buffer_seconds, file, line, "same buffer_seconds");
+    SAME_INT(record_mix);
+    SAME_INT(follow_transport);
+    SAME_INT(min_free_mb);
+    SAME_STR(song.title);
+    SAME_STR(song.artist);
+    SAME_STR(song.album);
+    SAME_STR(song.track);
+    SAME_STR(song.isrc);
+    SAME_STR(song.upc);
+    SAME_STR(song.label);
+    SAME_STR(mix_connect[0]);
+    SAME_STR(mix_connect[1]);
+    SAME_INT(mix_offset_frames);
+    SAME_INT(mix_auto_offset);
+    SAME_INT(meter_window_ms);
+    unit_check(a->null_threshold_db == b->null_threshold_db, file, line, "same threshold_db");
+    for (int i = 0; i < CONF_MAX_STEMS; i++) {
+        SAME_INT(stem[i].registered);
+        SAME_INT(stem[i].armed);
+        SAME_STR(stem[i].name);
+        SAME_STR(stem[i].connect[0]);
+        SAME_STR(stem[i].connect[1]);
+    }
+#undef SAME_STR
+#undef SAME_INT
+}
+#define SAME_CONF(a, b) same_conf_at((a), (b), __FILE__, __LINE__)
+
+/* conf_save(a) to tmpdir/name, loaded back into b. */
+static void
+roundtrip(const struct conf *a, struct conf *b, const char *name)
+{
+    char path[PATH_MAX];
+
+    path_in_tmp(path, sizeof path, name);
+    CHECK_INT_EQ(conf_save(a, path), 0);
+    int rc = load_path(b, path);
+    if (!CHECK_INT_EQ(rc, 0))
+        fprintf(stderr, "  stderr was: %s", errtext);
+    CHECK_STR_EQ(errtext, "");
+}
+
+static void
+test_save(void)
+{
+    struct conf a, b;
+    char why[256];
+
+    /* The defaults. */
+    conf_defaults(&a);
+    roundtrip(&a, &b, "saved-defaults.ini");
+    SAME_CONF(&a, &b);
+
+    /* Every key away from its default, over a loaded file, then changed as
+     * OSC changes them (song keys, names, arm states, follow). */
+    GOOD(&a, "[jack]\nserver = studio\nclient = stemcap.nABCD\npretty_name =\n"
+             "[osc]\nport = 9000\nbind = 0.0.0.0\nallow = 192.168.1.0/24, 10.0.0.7\n"
+             "subscription_ttl = 120\nmax_subscribers = 16\nbundle = yes\n"
+             "[capture]\ndir = /srv/stems/takes\nformat = w64\nsample_format = double\n"
+             "buffer_seconds = 2.3\nrecord_mix = no\nfollow_transport = yes\n"
+             "min_free_mb = 0\n"
+             "[song]\ntitle = Before\nartist = A;B = C\nalbum = Al\ntrack = 3/12\n"
+             "isrc = US-S1Z-99-00001\nupc = 012345678905\nlabel = L\n"
+             "[mix]\nconnect_left = system:capture_1\nconnect_right = x:y:z\n"
+             "offset_frames = -64\nauto_offset = off\n"
+             "[meter]\nwindow_ms = 300\n[null]\nthreshold_db = -90.123456789\n"
+             "[stem1]\nname = Drums\nconnect_left = ardour:Drums/audio_out 1\n"
+             "connect_right = ardour:Drums/audio_out 2\n"
+             "[stem2]\nname = Mix\narmed = off\n[stem5]\n[stem8]\nname = Lead Vocal\n");
+    CHECK_INT_EQ(conf_song_set(&a.song, "title", "Na\xc3\xafve = \"Song\" #2;", why), 0);
+    CHECK_INT_EQ(conf_song_set(&a.song, "album", "", why), 0);
+    snprintf(a.stem[0].name, sizeof a.stem[0].name, "Kit");
+    a.stem[7].armed = 0;
+    a.follow_transport = 0;
+    roundtrip(&a, &b, "saved-full.ini");
+    SAME_CONF(&a, &b);
+    CHECK_INT_EQ(registered_mask(&b), 0x93);
+    CHECK_STR_EQ(b.jack_pretty_name, "");
+    CHECK_STR_EQ(b.song.title, "Na\xc3\xafve = \"Song\" #2;");
+
+    /* A saved file saves to the same text, and defaults-only files stay so. */
+    char *ta = conf_to_ini(&a, why), *tb = conf_to_ini(&b, why);
+    CHECK(ta && tb && strcmp(ta, tb) == 0);
+    free(ta);
+    free(tb);
+
+    /* Port 0 (any free port) is left out: it loads as the default. */
+    conf_defaults(&a);
+    a.osc_port = 0;
+    roundtrip(&a, &b, "saved-port0.ini");
+    CHECK_INT_EQ(b.osc_port, 9951);
+
+    /* Values the INI syntax cannot carry are refused, with the key. */
+    conf_defaults(&a);
+    CHECK_INT_EQ(conf_song_set(&a.song, "artist", " Leading", why), 0);
+    CHECK(conf_to_ini(&a, why) == NULL);
+    CHECK(strstr(why, "artist = ' Leading' cannot be written") != NULL);
+    conf_defaults(&a);
+    snprintf(a.stem[2].name, sizeof a.stem[2].name, "Keys ;2");
+    CHECK(conf_to_ini(&a, why) == NULL);
+    CHECK(strstr(why, "name = 'Keys ;2'") != NULL);
+    conf_defaults(&a);
+    memset(a.capture_dir, 'd', 250);
+    a.capture_dir[250] = '\0';
+    CHECK(conf_to_ini(&a, why) == NULL);
+    CHECK(strstr(why, "dir: the value is too long") != NULL);
+
+    /* conf_save fails with the path when the folder is not there. */
+    char path[PATH_MAX];
+    conf_defaults(&a);
+    path_in_tmp(path, sizeof path, "no-such-dir/x.ini");
+    int fd = open("/dev/null", O_WRONLY), saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    CHECK_INT_EQ(conf_save(&a, path), -1);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+}
+
 static void
 cleanup(void)
 {
@@ -864,6 +1003,7 @@ main(void)
     test_missing_file();
     test_shipped_configs();
     test_man_example();
+    test_save();
     cleanup();
     return unit_summary("test_conf");
 }

@@ -13,13 +13,17 @@ title = Xrun
 $(t_stems_conf A B)
 CONF
 t_daemon "$T/x.ini"
-t_cli start >/dev/null
-sleep 0.5
-kill -STOP "$T_DAEMON"
-sleep 0.3
-kill -CONT "$T_DAEMON"
-sleep 0.7
-t_cli stop >/dev/null
+# A take during which the daemon is stopped for 0.3 s.
+stalled_take() {
+    t_cli start >/dev/null
+    sleep 0.5
+    kill -STOP "$T_DAEMON"
+    sleep 0.3
+    kill -CONT "$T_DAEMON"
+    sleep 0.7
+    t_cli stop >/dev/null
+}
+stalled_take
 dir=$(t_take_dir)
 dropped=$(t_status_field 5)
 frames=$(t_status_field 3)
@@ -50,13 +54,7 @@ $(t_stems_conf A B C D E F G H | sed 's/^\[mix\]$/[mix]\noffset_frames = 32\naut
 CONF
 t_daemon "$T/o.ini"
 sleep 1.5
-t_cli start >/dev/null
-sleep 0.5
-kill -STOP "$T_DAEMON"
-sleep 0.3
-kill -CONT "$T_DAEMON"
-sleep 0.7
-t_cli stop >/dev/null
+stalled_take
 n=$(R -m /stemcap/null)
 dropped=$(t_status_field 5)
 check '[ "$dropped" -gt 0 ] && [ "$(echo "$n" | arg 5)" = 0 ]' "mix aligned by an offset of 32: $dropped frames dropped, the take is not flagged ($n)"

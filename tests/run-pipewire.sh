@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-pipewire.sh — the integration tests that run against PipeWire's JACK
 # (STEMCAP_JACK=pipewire: a private PipeWire stack per test, see
-# tests/pipewire.sh), with tests/run.sh's reporting: one verdict line per
+# tests/pipewire.sh), through tests/run-heavy.sh: one verdict line per
 # test, then "N passed, N failed"; exits 1 when anything failed.
 #   tests/run-pipewire.sh [TEST...]   only these (names as in tests/it_NAME.sh)
 cd "$(dirname "$0")/.." || exit 2
@@ -13,16 +13,7 @@ for p in pipewire wireplumber pw-jack pw-cli pw-metadata dbus-daemon; do
 done
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(record meter transport pwrate)
-passed=0 failed=0 failed_names=""
-for t in "${tests[@]}"; do
-    if timeout 300 bash "tests/it_$t.sh"; then
-        passed=$((passed + 1))
-    else
-        failed=$((failed + 1))
-        failed_names="$failed_names it_$t"
-    fi
-done
-echo
-[ -n "$failed_names" ] && echo "failed:$failed_names"
-echo "$passed passed, $failed failed (PipeWire's JACK)"
-[ "$failed" = 0 ]
+echo "PipeWire's JACK: ${tests[*]}"
+files=()
+for t in "${tests[@]}"; do files+=("tests/it_$t.sh"); done
+exec bash tests/run-heavy.sh "${files[@]}"

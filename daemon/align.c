@@ -48,11 +48,6 @@ align_init(struct align *a, const struct conf *c, struct engine *e, struct monit
     a->e = e;
     a->m = m;
     a->w = w;
-    /* The offset lines run from now on, so that an offset first applied in
-     * the middle of a take compares against the sum the take really had
-     * (allocated at an offset, they would start out as silence). */
-    if (a->on)
-        (void)engine_tap_alloc(e); /* logged; the null test then stays unshifted */
 }
 
 /* Our ports' connections changed: what was known may not hold. */
@@ -82,7 +77,7 @@ align_idle(struct align *a)
     /* Until the lag is known the lag history keeps running, so that a
      * take starting now can be judged at the lag measured in it, its first
      * periods included (they compare with the stems' sum before it). */
-    monitor_want_lag(m, !a->known);
+    monitor_want_lag(m, a->known ? MONITOR_LAG_OFF : MONITOR_LAG_KEEP);
     if (m->accept.seq == a->accept_seen)
         return;
     a->accept_seen = m->accept.seq;
@@ -95,7 +90,7 @@ align_idle(struct align *a)
         a->offset = m->accept.lag;
     }
     a->known = 1;
-    monitor_want_lag(m, 0);
+    monitor_want_lag(m, MONITOR_LAG_OFF);
 }
 
 static void
@@ -130,7 +125,7 @@ align_take_start(struct align *a, struct take *t, int offset)
     t->align_source = "waiting";
     t->align_waiting = 1;
     writer_align_hint(a->w, t, offset);
-    monitor_want_lag(a->m, 1);
+    monitor_want_lag(a->m, MONITOR_LAG_KEEP);
     return 1;
 }
 
@@ -173,7 +168,9 @@ align_take_poll(struct align *a, struct take *t, uint64_t frame)
     if (!a->on)
         return;
     /* Lag samples until the take's records come at its offset. */
-    monitor_want_lag(m, t->align_waiting || m->cur_offset != t->align_offset);
+    monitor_want_lag(m, m->cur_offset != t->align_offset ? MONITOR_LAG_ANALYSE
+                        : t->align_waiting               ? MONITOR_LAG_KEEP
+                                                         : MONITOR_LAG_OFF);
     if (t->align_waiting) {
         if (m->confirm_seq != a->confirm_seen && m->confirm_offset == t->align_offset) {
             align_resolve(a, t, t->align_offset, "measured in the take");
@@ -198,7 +195,7 @@ align_take_poll(struct align *a, struct take *t, uint64_t frame)
     /* Until the lag is known the lag history keeps running, so that a
      * take starting now can be judged at the lag measured in it, its first
      * periods included (they compare with the stems' sum before it). */
-    monitor_want_lag(m, !a->known);
+    monitor_want_lag(m, a->known ? MONITOR_LAG_OFF : MONITOR_LAG_KEEP);
     if (m->accept.seq == a->accept_seen)
         return;
     a->accept_seen = m->accept.seq;
@@ -216,7 +213,7 @@ align_take_end(struct align *a, struct take *t)
 {
     if (t->align_waiting)
         align_resolve(a, t, t->align_offset, "not measured");
-    monitor_want_lag(a->m, 0);
+    monitor_want_lag(a->m, MONITOR_LAG_OFF);
 }
 
 const char *

@@ -233,8 +233,8 @@ ctl_check_alignment(struct ctl *c, struct take *t, struct manifest_extra *x)
                  t->align_offset, t->align_changed_to, t->align_offset);
     if (c->monitor.unverified)
         ctl_warn(x,
-                 "%u meter blocks of the null test were judged at another offset than the "
-                 "take's (the lag history no longer held them)",
+                 "%u meter blocks of the null test could not be judged live at the take's "
+                 "offset (the lag history did not hold them): stemcap-check judges the files",
                  c->monitor.unverified);
 }
 

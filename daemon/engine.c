@@ -394,10 +394,10 @@ engine_lag_ring(struct engine *e)
 
     if (r || e->lag_failed)
         return r;
-    /* A quarter of a second of samples: the control thread drains it at
-     * least every CTL_TICK_MS (100 ms); a full ring drops lag samples,
-     * never audio. */
-    size_t bytes = (size_t)e->rate / 4 * ENGINE_LAG_STREAMS * sizeof(float) +
+    /* Half a second of samples: the control thread drains it (or keeps the
+     * newest MONITOR_LAG_KEEP_S, 0.3 s) at least every CTL_TICK_MS (100
+     * ms); a full ring drops lag samples, never audio. */
+    size_t bytes = (size_t)e->rate / 2 * ENGINE_LAG_STREAMS * sizeof(float) +
                    128 * sizeof(struct engine_lag_rec);
     r = calloc(1, sizeof *r);
     if (!r || ring_init(r, bytes) < 0) {

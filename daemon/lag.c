@@ -116,6 +116,18 @@ lag_reset(struct lag *a)
     a->start = a->end = 0;
 }
 
+void
+lag_trim(struct lag *a, size_t keep)
+{
+    struct ring *ring = atomic_load(&a->e->lag_ring);
+    struct engine_lag_rec h;
+
+    while (ring && ring_read_space(ring) > keep) {
+        ring_peek(ring, 0, &h, sizeof h);
+        ring_consume(ring, sizeof h + ENGINE_LAG_STREAMS * (size_t)h.nframes * sizeof(float));
+    }
+}
+
 /* Sample of stream s (0 sum L, 1 sum R, 2 mix L, 3 mix R) at `frame`. */
 static float
 lag_at(const struct lag *a, int s, uint64_t frame)

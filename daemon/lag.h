@@ -46,6 +46,10 @@ int lag_ready(struct lag *a);
 void lag_drain(struct lag *a);
 /* Forgets the history (nothing of it is needed any more). */
 void lag_reset(struct lag *a);
+/* Without analysis: drops the oldest records of the engine's lag ring until
+ * at most `keep` bytes are left in it, in whole records (a pre-history for an
+ * analysis that may start). */
+void lag_trim(struct lag *a, size_t keep);
 
 /* Estimates the lag over the newest samples; of lags that correlate as
  * well (a periodic signal), the one nearest `prefer`.  Returns 0 and fills

@@ -221,13 +221,13 @@ monitor_judge(struct monitor *m, const struct monitor_prov *p0)
             lag_drain(&m->lag);
             got = lag_residual(&m->lag, p.frame, p.nframes, m->take_offset, m->thr, pk, p.over, at);
         }
-        if (got == 0) {
-            int side = pk[1] > pk[0];
-            p.peak = pk[side];
-            p.peak_at = at[side];
-        } else {
+        if (got < 0) { /* unknown at the take's offset: no verdict either way */
             m->unverified++;
+            return;
         }
+        int side = pk[1] > pk[0];
+        p.peak = pk[side];
+        p.peak_at = at[side];
     }
     if (p.peak > m->worst) {
         m->worst = p.peak;
@@ -258,9 +258,9 @@ monitor_take_resolve(struct monitor *m, int offset)
 }
 
 void
-monitor_want_lag(struct monitor *m, int on)
+monitor_want_lag(struct monitor *m, int level)
 {
-    m->want_lag = on;
+    m->want_lag = level;
 }
 
 /* Takes one record in; returns its residual peak, or 0 when it is close to
@@ -346,6 +346,10 @@ monitor_lag_alloc(struct monitor *m)
 {
     if (lag_ready(&m->lag) < 0)
         return -1;
+    /* The null test's offset lines start now too: an offset is only ever
+     * taken from an estimate, which needs more history than they hold, so
+     * they are full of real signal by the time one is applied. */
+    (void)engine_tap_alloc(m->e); /* logged; the offset then stays 0 */
     return engine_lag_ring(m->e) ? 0 : -1;
 }
 
@@ -404,7 +408,8 @@ monitor_update(struct monitor *m, double now)
     float recent = 0.0f;
     int fed = 0;
 
-    lag_drain(&m->lag); /* first: the records below may need it */
+    if (m->lag.end)
+        lag_drain(&m->lag); /* analysing: first, as the records below may need it */
     while (ring_read_space(ring) >= sizeof r) {
         ring_peek(ring, 0, &r, sizeof r);
         ring_consume(ring, sizeof r);
@@ -424,16 +429,21 @@ monitor_update(struct monitor *m, double now)
      * window while it waits for a take's alignment, else once a second. */
     if (fed)
         m->failing = recent > m->thr;
-    int wanted = (m->failing || m->want_lag) && monitor_lag_alloc(m) == 0;
-    atomic_store(&m->e->lag_wanted, wanted);
-    lag_drain(&m->lag);
-    if (!wanted) {
+    int analyse = (m->failing || m->want_lag == MONITOR_LAG_ANALYSE) && monitor_lag_alloc(m) == 0;
+    struct ring *lr = analyse || m->want_lag != MONITOR_LAG_OFF ? engine_lag_ring(m->e) : NULL;
+    atomic_store(&m->e->lag_wanted, lr != NULL);
+    if (!analyse) {
+        /* Kept, not analysed: the newest MONITOR_LAG_KEEP_S only. */
+        if (lr)
+            lag_trim(&m->lag, (size_t)(MONITOR_LAG_KEEP_S * m->e->rate) * ENGINE_LAG_STREAMS *
+                                  sizeof(float));
         lag_reset(&m->lag);
         m->est_run = 0;
         if (m->est_valid && now - m->analysed >= 1.0)
             m->est_valid = 0; /* nothing to report any more */
         return;
     }
+    lag_drain(&m->lag);
     m->analysed = now;
     if (m->lag.end < m->est_next || (!m->want_lag && now - m->est_time < 1.0))
         return;

@@ -94,10 +94,10 @@ struct monitor {
     uint64_t lead_covered; /* frames of it seen so far */
     float lead_peak;
     uint64_t last_cycle;
-    /* Lag estimation (lag.c), while the null fails or a take waits for
-     * its alignment. */
-    int failing;  /* the residual is over the threshold: lag samples wanted */
-    int want_lag; /* the control thread wants them regardless */
+    /* Lag estimation (lag.c), while the null fails or the control thread
+     * asks for it (MONITOR_LAG_*). */
+    int failing;  /* the residual is over the threshold: the analysis runs */
+    int want_lag; /* what the control thread wants besides */
     struct lag lag;
     struct lag_est est; /* the newest estimate */
     int est_valid;      /* ... recent and correlated */
@@ -136,12 +136,19 @@ void monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame,
                         uint64_t lead_frames, int offset, int provisional);
 /* The take's offset is known: every record kept so far is judged at it,
  * those compared at another offset again from the lag history (exactly;
- * records the history no longer holds are judged as they were, and
- * counted in `unverified`), and so is every later record. */
+ * records the history does not hold are left unjudged, and counted in
+ * `unverified`), and so is every later record. */
 void monitor_take_resolve(struct monitor *m, int offset);
-/* The control thread wants lag samples (a take waiting for its
- * alignment) or not. */
-void monitor_want_lag(struct monitor *m, int on);
+/* What the control thread wants of the lag analysis besides what a failing
+ * null starts by itself: MONITOR_LAG_OFF; MONITOR_LAG_KEEP, the engine's
+ * lag samples keep flowing and the newest MONITOR_LAG_KEEP_S of them are
+ * kept in its lag ring, unanalysed (a few hundred KB), so that an analysis
+ * started by a failing null has the signals from just before it (the
+ * first sound of a take waiting for its alignment); MONITOR_LAG_ANALYSE,
+ * the analysis runs (about 2.5 MB, allocated the first time). */
+enum { MONITOR_LAG_OFF, MONITOR_LAG_KEEP, MONITOR_LAG_ANALYSE };
+#define MONITOR_LAG_KEEP_S 0.3 /* seconds of lag samples kept unanalysed */
+void monitor_want_lag(struct monitor *m, int level);
 
 /* Lead-in of the take: returns 1 when the whole first bar was seen (peak in
  * dBFS in *peak_db), else 0. */

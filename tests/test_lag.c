@@ -5,7 +5,8 @@
  * shifted by it the window nulls, prefer the lag nearest the one asked for
  * among those a periodic signal makes tie, and refuse silence and a short
  * history; lag_residual() must re-judge any stretch at any offset and know
- * what it no longer holds (a gap starts the history afresh). */
+ * what it no longer holds (a gap starts the history afresh); lag_trim() must keep the newest
+ * records whole for an analysis that starts later. */
 #include "lag.h"
 #include "ring.h"
 #include "unit.h"
@@ -189,6 +190,38 @@ test_refusals(void)
     CHECK(lag_estimate(&lag, 0.001f, 0, &est) == -1);
 }
 
+/* Kept, not analysed: lag_trim leaves the newest records, whole, then an
+ * analysis that starts has them as its history. */
+static void
+test_trim(void)
+{
+    float buf[ENGINE_LAG_STREAMS][PERIOD];
+    size_t rec = sizeof(struct engine_lag_rec) + sizeof buf;
+    lag_free(&lag);
+    lag_init(&lag, &eng);
+    for (int k = 0; k < 20; k++) {
+        struct engine_lag_rec h = {.frame = (uint64_t)k * PERIOD, .nframes = PERIOD};
+        for (int i = 0; i < PERIOD; i++)
+            for (int s = 0; s < ENGINE_LAG_STREAMS; s++)
+                buf[s][i] = sum_at(SIG_NOISE, s & 1, (int64_t)k * PERIOD + i);
+        ring_put(&ring, 0, &h, sizeof h);
+        ring_put(&ring, sizeof h, buf, sizeof buf);
+        ring_publish(&ring, rec);
+        lag_trim(&lag, 4 * sizeof buf);
+    }
+    CHECK(ring_read_space(&ring) <= 4 * sizeof buf);
+    CHECK_INT_EQ(ring_read_space(&ring) % rec, 0);
+    CHECK(lag_ready(&lag) == 0);
+    lag_drain(&lag);
+    CHECK_INT_EQ((long long)lag.end, 20 * PERIOD);
+    CHECK_INT_EQ((long long)lag.start, 20 * PERIOD - (long long)(lag.end - lag.start));
+    CHECK(lag.end - lag.start >= 3 * PERIOD); /* whole records within 4 of samples */
+    float pk[2];
+    int32_t over[2];
+    uint32_t at[2];
+    CHECK(lag_residual(&lag, 19 * PERIOD, PERIOD, 0, 0.001f, pk, over, at) == 0 && pk[0] == 0.0f);
+}
+
 int
 main(void)
 {
@@ -200,6 +233,7 @@ main(void)
     test_leading_mix();
     test_periodic();
     test_refusals();
+    test_trim();
     lag_free(&lag);
     ring_free(&ring);
     return unit_summary("test_lag");

@@ -166,4 +166,11 @@ t_mark
 ardour "roll(240000, 2)" && wait_idle
 take_ok "$(dirname "$(ls -d "$T"/takes/Bounce/take-*/manifest.json | sort | tail -1)")" 240000
 
+# Ardour leaves first (as a user closes the DAW), then stemcapd stops.
+echo "quit()" >&7
+exec 7>&-
+for _ in $(seq 100); do kill -0 "$T_ARDOUR" 2>/dev/null || break; sleep 0.1; done
+t_daemon_stop
+rc=$?
+check '[ $rc = 0 ]' "stemcapd stops cleanly after Ardour left (exit $rc)"
 t_done

@@ -135,12 +135,18 @@ conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
         snprintf(why, 256, "too long (%zu bytes, at most %zu)", n, size - 1);
         return -1;
     }
+    size_t bad;
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if (*p < 0x20 || *p == 0x7F) {
             snprintf(why, 256, "contains a control character");
             return -1;
         }
         digits += isdigit(*p) != 0;
+    }
+    if (names_utf8_check(v, &bad) < 0) {
+        snprintf(why, 256, "is not valid UTF-8 (byte 0x%02X at offset %zu)",
+                 (unsigned)(unsigned char)v[bad], bad);
+        return -1;
     }
     if (strcmp(key, "title") == 0 && n == 0) {
         snprintf(why, 256, "the title must not be empty");
@@ -176,11 +182,17 @@ conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why
         snprintf(why, 256, "a stem name needs 1 to %d bytes", CONF_NAME_MAX - 1);
         return -1;
     }
+    size_t bad;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
         if (*p < 0x20 || *p == 0x7F) {
             snprintf(why, 256, "the stem name contains a control character");
             return -1;
         }
+    }
+    if (names_utf8_check(name, &bad) < 0) {
+        snprintf(why, 256, "the stem name is not valid UTF-8 (byte 0x%02X at offset %zu)",
+                 (unsigned)(unsigned char)name[bad], bad);
+        return -1;
     }
     names_sanitize(a, sizeof a, name, "Stem");
     if (c->record_mix && strcasecmp(a, "Mix") == 0) {
@@ -394,6 +406,12 @@ conf_set_str(struct conf_ctx *x, const char *sec, const char *key, char *dst, si
             conf_err(x, sec, key, "contains a control character");
             return;
         }
+    }
+    size_t bad;
+    if (names_utf8_check(v, &bad) < 0) {
+        conf_err(x, sec, key, "is not valid UTF-8 (byte 0x%02X at offset %zu)",
+                 (unsigned)(unsigned char)v[bad], bad);
+        return;
     }
     memcpy(dst, v, strlen(v) + 1);
 }

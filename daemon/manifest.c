@@ -23,6 +23,34 @@
 #include "jsonfile.h"
 #include "log.h"
 
+/* Every value goes into the manifest through these two: a value jansson
+ * cannot make (json_string of text that is not UTF-8 returns NULL) or a
+ * key it cannot set fails the whole manifest loudly, naming the key, where
+ * json_object_set_new would just leave the key out.  Control thread only. */
+static int manifest_failed;
+
+static void
+manifest_set(json_t *o, const char *key, json_t *v)
+{
+    if (o && v && json_object_set_new(o, key, v) == 0)
+        return;
+    if (!o)
+        json_decref(v);
+    log_error("manifest.json: cannot encode \"%s\"", key);
+    manifest_failed = 1;
+}
+
+static void
+manifest_append(json_t *a, json_t *v, const char *what)
+{
+    if (a && v && json_array_append_new(a, v) == 0)
+        return;
+    if (!a)
+        json_decref(v);
+    log_error("manifest.json: cannot encode %s", what);
+    manifest_failed = 1;
+}
+
 /* dB figures to 0.01 dB: more digits only look precise. */
 static json_t *
 manifest_db(double db)
@@ -36,7 +64,7 @@ manifest_song(const struct conf_song *s)
     static const char *const keys[] = {"title", "artist", "album", "track", "isrc", "upc", "label"};
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        json_object_set_new(o, keys[i], json_string(conf_song_get(s, keys[i])));
+        manifest_set(o, keys[i], json_string(conf_song_get(s, keys[i])));
     return o;
 }
 
@@ -58,22 +86,21 @@ manifest_files(const struct take *t, const struct monitor *m)
         struct monitor_level l;
         monitor_level(m, ch, &l);
         json_t *o = json_object();
-        json_object_set_new(o, "stem", json_integer(f->stem));
-        json_object_set_new(o, "name", json_string(f->stem ? t->stem_name[f->stem - 1] : "Mix"));
-        json_object_set_new(o, "file", json_string(f->name));
-        json_object_set_new(
+        manifest_set(o, "stem", json_integer(f->stem));
+        manifest_set(o, "name", json_string(f->stem ? t->stem_name[f->stem - 1] : "Mix"));
+        manifest_set(o, "file", json_string(f->name));
+        manifest_set(
             o, "latency_frames",
             json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));
         /* The mix's alignment adds to its advance (a negative one delays it). */
         json_int_t align = f->stem ? 0 : (json_int_t)t->align_applied;
-        json_object_set_new(o, "advance_frames",
-                            json_pack("[II]",
-                                      (json_int_t)manifest_advance(t->latency[f->ch[0]]) + align,
-                                      (json_int_t)manifest_advance(t->latency[f->ch[1]]) + align));
-        json_object_set_new(o, "peak_dbfs",
-                            manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
-        json_object_set_new(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
-        json_array_append_new(a, o);
+        manifest_set(o, "advance_frames",
+                     json_pack("[II]", (json_int_t)manifest_advance(t->latency[f->ch[0]]) + align,
+                               (json_int_t)manifest_advance(t->latency[f->ch[1]]) + align));
+        manifest_set(o, "peak_dbfs",
+                     manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
+        manifest_set(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
+        manifest_append(a, o, "a file entry");
     }
     return a;
 }
@@ -98,15 +125,14 @@ manifest_alignment(const struct take *t)
     json_t *o = json_pack("{s:i, s:i, s:s}", "offset_frames", t->align_offset, "files_shift_frames",
                           t->align_applied, "source", t->align_source ? t->align_source : "off");
     if (t->align_measured)
-        json_object_set_new(o, "measurement",
-                            json_pack("{s:f, s:o, s:b}", "correlation",
-                                      round(t->align_corr * 10000.0) / 10000.0,
-                                      "residual_db_at_offset", manifest_db(t->align_resid_db),
-                                      "nulls", t->align_exact));
+        manifest_set(o, "measurement",
+                     json_pack("{s:f, s:o, s:b}", "correlation",
+                               round(t->align_corr * 10000.0) / 10000.0, "residual_db_at_offset",
+                               manifest_db(t->align_resid_db), "nulls", t->align_exact));
     else
-        json_object_set_new(o, "measurement", json_null());
-    json_object_set_new(o, "changed_to",
-                        t->align_changed ? json_integer(t->align_changed_to) : json_null());
+        manifest_set(o, "measurement", json_null());
+    manifest_set(o, "changed_to",
+                 t->align_changed ? json_integer(t->align_changed_to) : json_null());
     return o;
 }
 
@@ -124,11 +150,13 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
 
     json_t *drops = json_array();
     for (int i = 0; i < t->ndrops; i++)
-        json_array_append_new(drops, json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->drop[i].at,
-                                               "frames", (json_int_t)t->drop[i].frames));
+        manifest_append(drops,
+                        json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->drop[i].at, "frames",
+                                  (json_int_t)t->drop[i].frames),
+                        "a drop");
     json_t *warnings = json_array();
     for (int i = 0; i < x->nwarnings; i++)
-        json_array_append_new(warnings, json_string(x->warning[i]));
+        manifest_append(warnings, json_string(x->warning[i]), "a warning");
 
     json_t *lead =
         json_pack("{s:I, s:s, s:o, s:o}", "bar_frames", (json_int_t)m->lead_frames, "bar_from",
@@ -153,17 +181,18 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
 int
 manifest_write(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
 {
+    manifest_failed = 0;
     json_t *root = manifest_build(t, m, x);
 
     if (root)
-        json_object_set_new(root, "mix_alignment", manifest_alignment(t));
+        manifest_set(root, "mix_alignment", manifest_alignment(t));
     if (root)
-        json_object_set_new(root, "ended_by",
-                            strcmp(x->state, "recording") != 0 && t->ended_by
-                                ? json_string(t->ended_by)
-                                : json_null());
-    if (!root) {
-        log_error("%s: cannot build manifest.json", t->dir);
+        manifest_set(root, "ended_by",
+                     strcmp(x->state, "recording") != 0 && t->ended_by ? json_string(t->ended_by)
+                                                                       : json_null());
+    if (!root || manifest_failed) {
+        log_error("%s: cannot build manifest.json (above: what could not be encoded)", t->dir);
+        json_decref(root);
         return -1;
     }
     int rc = jsonfile_save(t->dirfd, t->dir, "manifest.json", root);

@@ -138,6 +138,23 @@ names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
 }
 
 int
+names_utf8_check(const char *s, size_t *at)
+{
+    const unsigned char *p = (const unsigned char *)s;
+
+    for (size_t i = 0; p[i];) {
+        size_t len = utf8_seq_len(p + i);
+        if (!len) {
+            if (at)
+                *at = i;
+            return -1;
+        }
+        i += len;
+    }
+    return 0;
+}
+
+int
 names_is_safe(const char *s)
 {
     char tmp[NAMES_COMPONENT_MAX + 2];

@@ -16,6 +16,11 @@
  * too small for the result. */
 int names_sanitize(char *out, size_t outsz, const char *in, const char *fallback);
 
+/* 0 when `s` is valid UTF-8 text (no overlong forms, surrogates, code
+ * points past U+10FFFF or C1 controls), else -1 with the byte offset of the
+ * first offending sequence in *at (when not NULL). */
+int names_utf8_check(const char *s, size_t *at);
+
 /* 1 when `s` is already a safe component (names_sanitize would not change
  * it), else 0. */
 int names_is_safe(const char *s);

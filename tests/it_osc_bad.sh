@@ -44,6 +44,20 @@ big=$(head -c 4200 /dev/zero | tr '\0' 'a' | od -An -v -tx1 | tr -d ' \n')
 err "oversized datagram" "2f$big"
 # Empty datagram: no reply expected, and no crash.
 check 'R -n "" >/dev/null 2>&1 || true; R -m /stemcap/ping | grep -q pong' "empty datagram ignored"
+# Text that is not UTF-8 (Latin-1 'Caf\xe9'): refused with the reason, the
+# running values unchanged, never acknowledged as set.
+latin1=$(printf 'Caf\351')
+for a in /stemcap/song /stemcap/song/artist /stemcap/stem/1/name; do
+    r=$(R -m "$a" s "$latin1")
+    check 'echo "$r" | grep -q "^/stemcap/error s:$a s:.*not valid UTF-8 (byte 0xE9 at offset 3)"' "$a 'Caf\\xe9': refused ($r)"
+done
+check '[ "$(t_status_field 6)" = Noise ] && R -k 3 -t 300 -m /stemcap/stems 2>/dev/null | grep -q "^/stemcap/stem i:1 s:A "' "title and stem name unchanged"
+# The same bytes in the config file at SIGHUP: the reload is refused whole.
+sed "s/^title = Noise$/title = $latin1/" "$T/o.ini" >"$T/o.new" && cp "$T/o.ini" "$T/o.keep" && cp "$T/o.new" "$T/o.ini"
+kill -HUP "$T_DAEMON"
+t_wait 50 grep -q "SIGHUP: .* has errors" "$T/stemcapd.log"
+check 'grep -q "\[song\] title: is not valid UTF-8 (byte 0xE9 at offset 3)" "$T/stemcapd.log" && [ "$(t_status_field 6)" = Noise ]' "SIGHUP with a Latin-1 title: refused, named ($(grep -m1 "not valid UTF-8" "$T/stemcapd.log" | cut -d' ' -f3-))"
+cp "$T/o.keep" "$T/o.ini"
 # Random junk of many sizes.
 for i in $(seq 200); do
     R -t 50 "$(head -c $(( (RANDOM % 64 + 1) * 4 )) /dev/urandom | od -An -v -tx1 | tr -d ' \n')" >/dev/null 2>&1

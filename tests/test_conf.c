@@ -653,6 +653,29 @@ test_bad(void)
     BAD("[stem1]\narmed = maybe\n", "bad.ini:2: [stem1] armed: 'maybe'");
     BAD("[stem2]\nname =\n", "bad.ini:2: [stem2] name: must not be empty");
     BAD("[stem3]\nname = a\x01z\n", "bad.ini:2: [stem3] name: contains a control character");
+
+    /* Text that is not UTF-8 (Latin-1 bytes, a lone continuation byte, an
+     * overlong '/', a surrogate): refused where it enters, never written. */
+    BAD("[song]\ntitle = Caf\xe9\n",
+        "bad.ini:2: [song] title: is not valid UTF-8 (byte 0xE9 at offset 3)");
+    BAD("[song]\nartist = \x80x\n",
+        "bad.ini:2: [song] artist: is not valid UTF-8 (byte 0x80 at offset 0)");
+    BAD("[stem2]\nname = a\xc0\xaf"
+        "b\n",
+        "bad.ini:2: [stem2] name: is not valid UTF-8 (byte 0xC0 at offset 1)");
+    BAD("[capture]\ndir = /tmp/\xed\xa0\x80\n",
+        "bad.ini:2: [capture] dir: is not valid UTF-8 (byte 0xED at offset 5)");
+    {
+        struct conf c;
+        char why[256];
+        conf_defaults(&c);
+        CHECK(conf_song_set(&c.song, "album", "Caf\xe9", why) < 0);
+        CHECK_STR_EQ(why, "is not valid UTF-8 (byte 0xE9 at offset 3)");
+        CHECK(conf_song_set(&c.song, "album", "Caf\xc3\xa9", why) == 0);
+        CHECK(conf_stem_name_check(&c, 1, "Ba\xdf", why) < 0);
+        CHECK_STR_EQ(why, "the stem name is not valid UTF-8 (byte 0xDF at offset 2)");
+        CHECK(conf_stem_name_check(&c, 1, "Ba\xc3\x9f", why) == 0);
+    }
 }
 
 static void

@@ -500,9 +500,25 @@ test_random(void)
     CHECK_INT_EQ(bad, 0);
 }
 
+static void
+test_utf8_check(void)
+{
+    size_t at = 99;
+    CHECK(names_utf8_check("", &at) == 0);
+    CHECK(names_utf8_check("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb8", &at) == 0);
+    CHECK(names_utf8_check("Caf\xe9", &at) == -1 && at == 3);
+    CHECK(names_utf8_check("ab\x80", &at) == -1 && at == 2);           /* lone continuation */
+    CHECK(names_utf8_check("\xc0\xaf", &at) == -1 && at == 0);         /* overlong '/' */
+    CHECK(names_utf8_check("x\xed\xa0\x80", &at) == -1 && at == 1);    /* a surrogate */
+    CHECK(names_utf8_check("\xf4\x90\x80\x80", &at) == -1 && at == 0); /* past U+10FFFF */
+    CHECK(names_utf8_check("ok\xe2\x82", &at) == -1 && at == 2);       /* cut short */
+    CHECK(names_utf8_check("\xc2\x85", NULL) == -1);                   /* C1 control */
+}
+
 int
 main(void)
 {
+    test_utf8_check();
     test_plain();
     test_separators();
     test_dots();

@@ -215,7 +215,7 @@ jackd_stop() {
 R() { "$B/tests/oscraw" -p "$PORT" -t 2000 "$@"; }
 arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 status_field() { R -m /stemcap/status | arg "$1"; } # 1 state 2 take 3 frames 4 xruns 5 dropped
-take_dir() { R -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*\( i:-\{0,1\}[0-9]* s:[^:]*\)\{0,1\}$/\1/p'; }
+take_dir() { R -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*\( i:-\{0,1\}[0-9]* s:[^:]*\( s:.*\)\{0,1\}\)\{0,1\}$/\1/p'; }
 # stats: mean p99 max dsp ringfill slowestwrite xruns dropped cycles
 stats() { R -m /stemcap/stats | awk '{ for (i = 2; i <= NF; i++) { sub(/^[a-z]:/, "", $i); printf "%s%s", $i, (i < NF ? " " : "\n") } }'; }
 

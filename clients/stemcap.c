@@ -225,7 +225,7 @@ cmd_ping(struct session *s)
 }
 
 /* /stemcap/status s:state i:take h:frames i:xruns h:dropped s:song [s:take_dir i:samplerate
- * i:mix_offset s:alignment ...]
+ * i:mix_offset s:alignment s:fault ...]
  * Everything after the state is optional; unknown trailing arguments are printed as they are. */
 enum {
     ST_STATE,
@@ -238,6 +238,7 @@ enum {
     ST_RATE,
     ST_OFFSET,
     ST_ALIGN,
+    ST_FAULT,
     ST_KNOWN
 };
 
@@ -328,6 +329,12 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
     const char *align = oscc_msg_string(m, ST_ALIGN);
     if (oscc_msg_int(m, ST_OFFSET, &offset) == 0 && align && strcmp(align, "off") != 0)
         print_alignment("  ", offset, align);
+    const char *fault = oscc_msg_string(m, ST_FAULT);
+    if (take > 0 && fault && *fault) {
+        fputs("  FAILED: ", stdout);
+        put_text(stdout, fault);
+        fputc('\n', stdout);
+    }
     if (argc > ST_KNOWN) {
         fputs("  more:", stdout);
         fflush(stdout); /* lo_arg_pp() writes to stdout itself */

@@ -26,6 +26,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
@@ -491,6 +492,8 @@ ctl_stop(struct ctl *c, char *why)
 {
     struct engine *e = &c->engine;
 
+    if (!c->recording && c->cur && c->cur->fault[0])
+        return ctl_fail(why, "not recording: take %d failed: %s", c->cur->number, c->cur->fault);
     if (!c->recording)
         return ctl_fail(why, "not recording");
     if (c->following && !ctl_server_gone(c))
@@ -726,6 +729,7 @@ ctl_status(struct ctl *c, struct ctl_status *s)
     s->rate = e->rate;
     s->mix_offset = t ? t->align_offset : c->align.offset;
     s->alignment = t && t->align_source ? t->align_source : align_idle_state(&c->align);
+    s->fault = t ? t->fault : "";
     if (c->recording) {
         s->frames = atomic_load(&e->take_frames);
         s->dropped = atomic_load(&e->take_dropped);
@@ -818,6 +822,45 @@ ctl_check_rate(struct ctl *c)
         log_error("following the transport, but the next take cannot be prepared");
 }
 
+/* Whether the recording take's files can no longer be reached: its folder
+ * removed (rm -r: the folder's link count drops to 0), replaced, or gone
+ * from its path (a disk unmounted lazily under it), or one of its files
+ * unlinked.  The writer would go on writing into files nobody can see.
+ * Fills `why` and returns 1, else 0.  A few fstat calls: every tick. */
+static int
+ctl_take_gone(const struct take *t, char *why, size_t n)
+{
+    struct stat d, p;
+    char name[NAMES_COMPONENT_MAX + 16]; /* "<Song>/take-NN": the full path is in the log */
+
+    snprintf(name, sizeof name, "%s/take-%02d", t->songdir, t->number);
+    if (fstat(t->dirfd, &d) < 0) {
+        snprintf(why, n, "its folder %s cannot be checked: %s", name, strerror(errno));
+        return 1;
+    }
+    if (d.st_nlink == 0) {
+        snprintf(why, n, "its folder %s was removed while recording", name);
+        return 1;
+    }
+    if (stat(t->dir, &p) < 0) {
+        snprintf(why, n, "its folder %s is gone from its path (%s): was the disk unmounted?", name,
+                 strerror(errno));
+        return 1;
+    }
+    if (p.st_dev != d.st_dev || p.st_ino != d.st_ino) {
+        snprintf(why, n, "its folder %s was replaced by another one while recording", name);
+        return 1;
+    }
+    for (int i = 0; i < t->nfiles; i++) {
+        struct stat f;
+        if (t->file[i].sf && fstat(t->file[i].fd, &f) == 0 && f.st_nlink == 0) {
+            snprintf(why, n, "its file %s was removed while recording", t->file[i].name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void
 ctl_poll(struct ctl *c, int ports_changed)
 {
@@ -868,8 +911,25 @@ ctl_poll(struct ctl *c, int ports_changed)
         ctl_engine_down(c);
         return;
     }
+    char gone[400];
+    if (c->recording && !atomic_load(&c->writer.failed) &&
+        ctl_take_gone(c->cur, gone, sizeof gone)) {
+        char why[CTL_REASON_MAX];
+        struct take *t = c->cur;
+        snprintf(t->fault, sizeof t->fault, "%s", gone);
+        snprintf(c->error_text, sizeof c->error_text, "take %d failed: %s", t->number, gone);
+        c->events |= CTL_EV_ERROR;
+        log_error("take %d failed: %s; stopping it", t->number, gone);
+        if (c->following) {
+            log_error("no longer following the transport after take %d failed", t->number);
+            ctl_follow(c, 0, why);
+        }
+        c->stop_why = "folder removed";
+        ctl_stop(c, why);
+    }
     if (c->recording && atomic_load(&c->writer.failed)) {
         char why[CTL_REASON_MAX];
+        snprintf(c->cur->fault, sizeof c->cur->fault, "write error: %s", log_last_error());
         snprintf(c->error_text, sizeof c->error_text, "take %d stopped by a write error: %s",
                  c->cur->number, log_last_error());
         c->events |= CTL_EV_ERROR;

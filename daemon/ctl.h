@@ -79,6 +79,9 @@ struct ctl_status {
      * test's offset now and "measured", "not measured" or "off". */
     int mix_offset;
     const char *alignment;
+    /* Why the current or last take failed (a write error, its folder
+     * removed or its disk gone), "" when it did not. */
+    const char *fault;
 };
 
 /* The [song] keys, in the order of the song_changed bits. */

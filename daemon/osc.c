@@ -94,6 +94,7 @@ osc_msg_status(struct osc *o)
     lo_message_add_int32(m, (int32_t)s.rate);
     lo_message_add_int32(m, s.mix_offset);
     lo_message_add_string(m, s.alignment);
+    lo_message_add_string(m, s.fault);
     return m;
 }
 

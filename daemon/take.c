@@ -194,6 +194,7 @@ take_open_file(struct take *t, struct take_file *f, const struct conf *c)
         log_error("cannot create '%s/%s': %s", t->dir, f->name, strerror(errno));
         return -1;
     }
+    f->fd = fd;
     f->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
     if (!f->sf) {
         log_error("cannot open '%s/%s' for writing: %s", t->dir, f->name, sf_strerror(NULL));

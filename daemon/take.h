@@ -18,6 +18,7 @@
 
 struct take_file {
     SNDFILE *sf;
+    int fd;                        /* its descriptor (libsndfile closes it) */
     int stem;                      /* 1..8, 0 for the mix */
     int ch[2];                     /* positions of L and R in the record's channel plan */
     char name[TAKE_FILE_NAME_MAX]; /* "<Song> - <Stem>.<ext>" */
@@ -36,8 +37,9 @@ struct take {
     int number;            /* NN of take-NN in the song folder */
     struct conf_song meta; /* song metadata at the time the take was made */
     char stem_name[CONF_MAX_STEMS][CONF_NAME_MAX];
-    char dir[PATH_MAX];                    /* absolute path of the take folder */
-    char sub[32];                          /* "take-NN" */
+    char dir[PATH_MAX]; /* absolute path of the take folder */
+    char fault[512];    /* why the take failed (a write error, its folder removed), "" if not */
+    char sub[32];       /* "take-NN" */
     char songdir[NAMES_COMPONENT_MAX + 2]; /* the song folder's name */
     int dirfd, songfd;
     uint32_t rate;

@@ -59,7 +59,7 @@ daw locate 48000 && daw play && daw wait-rolling
 t_wait 100 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 'i:$LAG s:measured'"
 sleep 1.2 # the null's 1 s window, all of it at the new offset
 st=$(R -m /stemcap/status)
-check '[ "$(echo "$st" | arg 9)" = $LAG ] && echo "$st" | grep -q "s:measured$"' "idle: the lag is measured and applied to the null test: status '... $(echo "$st" | cut -d' ' -f10-)'"
+check '[ "$(echo "$st" | arg 9)" = $LAG ] && echo "$st" | grep -q " s:measured s:$"' "idle: the lag is measured and applied to the null test: status '... $(echo "$st" | cut -d' ' -f10-)'"
 n=$(R -m /stemcap/null)
 check_rt '[ "$(echo "$n" | arg 6)" = $LAG ] && [ "$(echo "$n" | arg 10)" = $LAG ] && lt "$(echo "$n" | arg 1)" -120' "idle null at offset $LAG: residual $(echo "$n" | arg 1) dBFS ($n)"
 t_mark
@@ -81,7 +81,7 @@ t_daemon_stop
 mkconf "$T/f.ini" true
 t_daemon "$T/f.ini"
 sleep 1
-check '[ "$(R -m /stemcap/status | cut -d" " -f11-)" = "s:not measured" ]' "following, transport stopped: the lag is not known yet ($(R -m /stemcap/status | cut -d' ' -f10-))"
+check '[ "$(R -m /stemcap/status | cut -d" " -f11-)" = "s:not measured s:" ]' "following, transport stopped: the lag is not known yet ($(R -m /stemcap/status | cut -d' ' -f10-))"
 t_mark
 daw locate 96000 && daw play && daw wait-rolling && daw sleep 2500 && daw stop && daw wait-stopped
 wait_state waiting

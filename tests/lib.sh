@@ -219,7 +219,7 @@ R() { "$B/tests/oscraw" -p "$PORT" "$@"; }
 arg() { awk -v n=$(($1 + 1)) '{ sub(/^[a-z]:/, "", $n); print $n }'; }
 
 # The take folder the daemon reports in its status (8th argument).
-t_take_dir() { "$B/tests/oscraw" -p "$PORT" -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*\( i:-\{0,1\}[0-9]* s:[^:]*\)\{0,1\}$/\1/p'; }
+t_take_dir() { "$B/tests/oscraw" -p "$PORT" -m /stemcap/status | sed -n 's/.* s:\(\/.*\) i:[0-9]*\( i:-\{0,1\}[0-9]* s:[^:]*\( s:.*\)\{0,1\}\)\{0,1\}$/\1/p'; }
 
 # Field N (1-based, after the address) of the daemon's status reply, without
 # its type prefix: 2 take, 3 frames, 4 xruns, 5 dropped.

@@ -448,6 +448,9 @@ static int
 conf_parse_double(const char *v, double lo, double hi, double *out)
 {
     char *end;
+    /* Decimal only: strtod would also take hex (0x10) and hex floats. */
+    if (strpbrk(v, "xX"))
+        return -1;
     errno = 0;
     double d = strtod(v, &end);
     if (errno || end == v || *end || !isfinite(d) || d < lo || d > hi)

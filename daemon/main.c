@@ -226,6 +226,12 @@ main(int argc, char **argv)
     conf_defaults(&conf);
     if (path && conf_load(&conf, path) < 0)
         return 2;
+    /* A configuration error exits 2 before anything is opened. */
+    char why[256];
+    if (!nsm_wanted() && take_check_root(conf.capture_dir, why, sizeof why) < 0) {
+        log_error("%s: [capture] dir '%s': %s", path ? path : "(defaults)", conf.capture_dir, why);
+        return 2;
+    }
     notify_init();
 
     /* Block the signals we read from the signalfd before any thread exists

@@ -49,6 +49,43 @@ take_check_format(const struct conf *c)
 }
 
 int
+take_check_root(const char *dir, char *why, size_t n)
+{
+    char path[PATH_MAX];
+    struct stat st;
+
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) {
+        snprintf(why, n, "path too long");
+        return -1;
+    }
+    /* Each existing prefix, as take_open_root will create the rest. */
+    size_t len = strlen(path);
+    for (size_t i = 1; i <= len; i++) {
+        if (i < len && path[i] != '/')
+            continue;
+        char c = path[i];
+        path[i] = '\0';
+        int r = stat(path, &st);
+        int err = errno;
+        if (r == 0 && !S_ISDIR(st.st_mode)) {
+            if (i == len)
+                snprintf(why, n, "is a file, not a folder");
+            else
+                snprintf(why, n, "'%.*s' is a file, not a folder", (int)(n / 2), path);
+            return -1;
+        }
+        if (r < 0 && err != ENOENT) {
+            snprintf(why, n, "'%.*s': %s", (int)(n / 2), path, strerror(err));
+            return -1;
+        }
+        path[i] = c;
+        if (r < 0)
+            return 0; /* the rest does not exist yet: it will be created */
+    }
+    return 0;
+}
+
+int
 take_open_root(const char *dir, char *abs)
 {
     char path[PATH_MAX];

@@ -96,6 +96,12 @@ struct take {
  * format.  Returns 0 or -1 (logged). */
 int take_check_format(const struct conf *c);
 
+/* Whether `dir` can be the capture root, touching nothing: it is a folder,
+ * or it does not exist yet and every part of it that exists is a folder.
+ * Returns 0, or -1 with the reason in `why` (a file in the way, a part
+ * that cannot be looked at). */
+int take_check_root(const char *dir, char *why, size_t n);
+
 /* Opens the capture root `dir` (created if missing, with parents) as a
  * directory fd, and stores its absolute path in `abs` (PATH_MAX).  Returns
  * the fd or -1 (logged). */

@@ -13,6 +13,23 @@ bad() { # expected-message-regex description  (config on stdin)
     if [ $rc = 2 ] && grep -Eq -- "$1" "$T/out"; then ok "$2"; else
         cat "$T/out"; fail "$2 (exit $rc)"; fi
 }
+# [capture] dir naming a file, or a path under one: exit 2 before the OSC
+# socket is bound (nothing logged about OSC, the port free), no folder made.
+touch "$T/afile"
+for d in "$T/afile" "$T/afile/takes"; do
+    printf '[capture]\ndir = %s\n[osc]\nbind = 127.0.0.1\nport = %s\n' "$d" "$PORT" >"$T/dir.ini"
+    "$B/stemcapd" -c "$T/dir.ini" >"$T/out" 2>&1
+    rc=$?
+    check '[ $rc = 2 ] && [ "$(wc -l <"$T/out")" = 1 ] && grep -q "is a file, not a folder" "$T/out" && ! grep -q "OSC on" "$T/out"' "[capture] dir = ${d#"$T"/}: exit $rc before anything starts: $(cut -d' ' -f3- "$T/out")"
+done
+bad "bad.ini:2: \[capture\] buffer_seconds: '0x10'" "numbers are decimal: buffer_seconds = 0x10 refused" <<'EOF2'
+[capture]
+buffer_seconds = 0x10
+EOF2
+bad "bad.ini:2: \[null\] threshold_db: '-0x3C'" "numbers are decimal: threshold_db = -0x3C refused" <<'EOF2'
+[null]
+threshold_db = -0x3C
+EOF2
 bad "bad.ini:2: \[capture\] sample_format: 'pcm20' is not one of" "bad sample_format" <<'EOF2'
 [capture]
 sample_format = pcm20

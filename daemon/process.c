@@ -59,8 +59,7 @@ process_event(struct engine *e, const struct engine_event *ev)
 }
 
 /* Freewheel only: JACK is not real-time then, and a bounce must not lose
- * audio (nor the lag analysis its samples), so wait for the reader of `r`
- * to make room. */
+ * audio, so wait for the reader of `r` (the writer) to make room. */
 static int
 process_wait_space(const struct ring *r, size_t need)
 {
@@ -262,10 +261,12 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         m->peak[ch] = p > m->peak[ch] ? p : m->peak[ch];
         m->sumsq[ch] += ss;
     }
-    if (lr && ring_write_space(lr) < lag_bytes &&
-        (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
-         process_wait_space(lr, lag_bytes) < 0))
-        lr = NULL; /* lag samples lost, never audio */
+    /* A full lag ring loses lag samples, never audio, and never waits, not
+     * even in freewheel: the control thread drains it every 100 ms, so a
+     * bounce waiting for it would crawl at a few times real time (the
+     * analysis starts afresh after the gap). */
+    if (lr && ring_write_space(lr) < lag_bytes)
+        lr = NULL;
     if (lr) {
         struct engine_lag_rec h = {.frame = e->rt_clock, .nframes = nframes};
         ring_put(lr, 0, &h, sizeof h);

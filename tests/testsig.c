@@ -476,10 +476,32 @@ mono_sample(int mode, int ch, uint64_t n, uint32_t rate)
     return mode == TESTSIG_SINE ? sine_sample(ch, n, rate) : noise_sample(ch, n) + 0.0f;
 }
 
+/* Stamp mode: stem (0..7) carries (stem + 1) times the two 16-bit halves of n, plus one. */
+static void
+stamp_pair(int stem, uint64_t n, float *l, float *r)
+{
+    double k = stem + 1;
+    *l = (float)(k * (double)((n & 0xffff) + 1) / TESTSIG_STAMP_SCALE);
+    *r = (float)(k * (double)(((n >> 16) & 0xffff) + 1) / TESTSIG_STAMP_SCALE);
+}
+
+int64_t
+testsig_stamp_decode(int stem, float l, float r)
+{
+    double k = stem == 0 ? 36.0 : stem;
+    double a = (double)l * TESTSIG_STAMP_SCALE / k, b = (double)r * TESTSIG_STAMP_SCALE / k;
+    if (stem < 0 || stem > TESTSIG_STEMS || a != floor(a) || b != floor(b) || a < 1.0 ||
+        a > 65536.0 || b < 1.0 || b > 65536.0)
+        return -1;
+    return (int64_t)(a - 1.0) | (int64_t)(b - 1.0) << 16;
+}
+
 static void
 stem_pair(int mode, int stem, uint64_t n, uint32_t rate, float *l, float *r)
 {
-    if (mode == TESTSIG_SONG) {
+    if (mode == TESTSIG_STAMP) {
+        stamp_pair(stem, n, l, r);
+    } else if (mode == TESTSIG_SONG) {
         song_pair(stem, n, rate, l, r);
     } else if (mode == TESTSIG_SINE) {
         *l = sine_sample(2 * stem, n, rate);
@@ -499,16 +521,19 @@ testsig_mode_parse(const char *s)
         return TESTSIG_SONG;
     if (s && strcmp(s, "sine") == 0)
         return TESTSIG_SINE;
+    if (s && strcmp(s, "stamp") == 0)
+        return TESTSIG_STAMP;
     return -1;
 }
 
 const char *
 testsig_mode_name(int mode)
 {
-    return mode == TESTSIG_NOISE  ? "noise"
-           : mode == TESTSIG_SONG ? "song"
-           : mode == TESTSIG_SINE ? "sine"
-                                  : "?";
+    return mode == TESTSIG_NOISE   ? "noise"
+           : mode == TESTSIG_SONG  ? "song"
+           : mode == TESTSIG_SINE  ? "sine"
+           : mode == TESTSIG_STAMP ? "stamp"
+                                   : "?";
 }
 
 float
@@ -541,14 +566,14 @@ testsig_value(int mode, int ch, uint64_t n, uint32_t rate)
     if (ch < 0 || ch >= TESTSIG_CHANNELS)
         return 0.0f;
     if (ch < 2 * TESTSIG_STEMS) {
-        if (mode != TESTSIG_SONG) /* one channel instead of two */
+        if (mode != TESTSIG_SONG && mode != TESTSIG_STAMP) /* one channel instead of two */
             return mono_sample(mode, ch, n, rate);
         stem_pair(mode, ch / 2, n, rate, &l, &r);
         return (ch & 1) ? r : l;
     }
     float sum = 0.0f;
     for (int s = 0; s < TESTSIG_STEMS; s++) {
-        if (mode != TESTSIG_SONG) {
+        if (mode != TESTSIG_SONG && mode != TESTSIG_STAMP) {
             sum += mono_sample(mode, 2 * s + (ch & 1), n, rate);
             continue;
         }

@@ -23,7 +23,20 @@ enum {
     TESTSIG_NOISE = 0, /* independent pseudo-random noise per channel, peak 0.09375 */
     TESTSIG_SONG = 1,  /* generated 8-stem song (120 BPM, 16 s loop) plus a -72 dBFS hiss */
     TESTSIG_SINE = 2,  /* one steady sine per stem channel, for level meters (see below) */
+    TESTSIG_STAMP = 3, /* the frame number itself, losslessly (see below) */
 };
+
+/* Stamp mode, for timeline tests: every sample says which frame n it was made for.  Stem k
+ * (1..8) carries k * ((n & 0xffff) + 1) / 2^23 on L and k * (((n >> 16) & 0xffff) + 1) / 2^23 on
+ * R; the mix carries the stems' sum, 36 times the same.  Every value is an integer multiple of
+ * 2^-23 below 0.29, so it is exact in float and in 24- or 32-bit PCM, the mix is the stems' sum
+ * bit for bit (the null test passes exactly), and silence (0) is never a stamp.  A source that
+ * stamps JACK's frame clock passes n = the frame time of the cycle (32 bits), not a count from
+ * its first cycle.  testsig_stamp_decode() reads a frame back from one stereo sample. */
+#define TESTSIG_STAMP_SCALE 8388608.0 /* 2^23 */
+/* The frame (n mod 2^32) that stem `stem` (1..8; 0 = the mix) carries in (l, r); -1 when
+ * (l, r) is not a stamp of that channel pair (silence, or anything else). */
+int64_t testsig_stamp_decode(int stem, float l, float r);
 
 /* Sine mode, for level-metering tests.  Stem k (1..8) channel X (L = 0, R = 1) is
  *
@@ -45,9 +58,10 @@ float testsig_sine_peak_db(int stem);
 /* Frequency in Hz of sine-mode channel ch (0..15): 100 (ch / 2 + 1) + 50 (ch % 2); 0 otherwise. */
 int testsig_sine_hz(int ch);
 
-/* "noise", "song" or "sine" -> TESTSIG_NOISE / TESTSIG_SONG / TESTSIG_SINE; -1 when unknown. */
+/* "noise", "song", "sine" or "stamp" -> TESTSIG_NOISE ... TESTSIG_STAMP; -1 when unknown. */
 int testsig_mode_parse(const char *s);
-/* TESTSIG_NOISE / _SONG / _SINE -> "noise" / "song" / "sine" ("?" when unknown). */
+/* TESTSIG_NOISE / _SONG / _SINE / _STAMP -> "noise" / "song" / "sine" / "stamp" ("?" when
+ * unknown). */
 const char *testsig_mode_name(int mode);
 /* "stem3_R", "mix_L", ... for channel ch (0..17); "?" when out of range. */
 const char *testsig_channel_name(int ch);

@@ -1,6 +1,6 @@
 /* stemcap-testsrc — JACK client playing the deterministic testsig signal into 18 output ports.
  *
- * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT] [-s STEMS]
+ * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET_CLIENT] [-s STEMS]
  *                        [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES] [-g DB] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17.  The source frame
@@ -148,8 +148,8 @@ process(jack_nframes_t nframes, void *arg)
     next_n = (uint32_t)(now - first);
     if (altered)
         play_altered(bufs, next_n, nframes);
-    else
-        testsig_block(mode, rate, next_n, nframes, bufs);
+    else /* stamp mode stamps the frame clock itself */
+        testsig_block(mode, rate, mode == TESTSIG_STAMP ? now : next_n, nframes, bufs);
     next_n += nframes;
     atomic_store_explicit(&frames_played, next_n, memory_order_release);
     return 0;
@@ -185,12 +185,14 @@ static void
 usage(FILE *to)
 {
     fprintf(to,
-            "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]\n"
+            "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET]\n"
             "                       [-s STEMS] [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES]\n"
             "                       [-g DB] [-q]\n"
             "  -n NAME    JACK client name (default stemcap-src)\n"
-            "  -m MODE    signal: noise (default), song, or sine (stem K: sines of\n"
-            "             100K Hz (L) and 100K+50 Hz (R), peak -(6+2K) dBFS)\n"
+            "  -m MODE    signal: noise (default), song, sine (stem K: sines of\n"
+            "             100K Hz (L) and 100K+50 Hz (R), peak -(6+2K) dBFS), or stamp\n"
+            "             (every sample carries the JACK frame time it was played for as\n"
+            "             jack_last_frame_time() says, losslessly: tests/testsig.h)\n"
             "  -c TARGET  connect NAME:stemK_X -> TARGET:stemK_X (K <= STEMS) and mix_L/R\n"
             "  -s STEMS   number of stems to connect, 1..8 (default 8)\n"
             "  -d SECONDS stop after this much audio (default 0 = until SIGINT/SIGTERM)\n"
@@ -275,7 +277,8 @@ main(int argc, char **argv)
         case 'm':
             mode = testsig_mode_parse(optarg);
             if (mode < 0) {
-                fprintf(stderr, "stemcap-testsrc: unknown mode '%s' (noise|song|sine)\n", optarg);
+                fprintf(stderr, "stemcap-testsrc: unknown mode '%s' (noise|song|sine|stamp)\n",
+                        optarg);
                 return 2;
             }
             break;

@@ -43,7 +43,8 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c
+              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
+              daemon/timeline.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
 CLIENT_COMMON := clients/oscclient.c
@@ -53,9 +54,9 @@ STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 TESTSIG_OBJ := $(B)/tests/testsig.o
 TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp \
-         $(B)/tests/nsmserver
+         $(B)/tests/nsmserver $(B)/tests/stampcheck $(B)/tests/xrunhog
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag
+         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -106,6 +107,14 @@ $(B)/tests/checktake: $(B)/tests/checktake.o $(TESTSIG_OBJ)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/tests/stampcheck: $(B)/tests/stampcheck.o $(TESTSIG_OBJ)
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/xrunhog: $(B)/tests/xrunhog.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ -pthread
+
 $(B)/tests/nsmserver: $(B)/tests/nsmserver.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -135,6 +144,10 @@ $(B)/tests/test_lag: $(B)/tests/test_lag.o $(B)/daemon/lag.o $(B)/daemon/ring.o 
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_timeline: $(B)/tests/test_timeline.o $(B)/daemon/timeline.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -301,6 +301,14 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     align_take_end(&c->align, t);
     int rc = writer_finish(&c->writer, t, tail);
     c->recording = 0;
+    if (t->placed && t->placed_frame != t->start_frame) {
+        log_info("take %d starts at frame %llu, %lld frames from where JACK's clock was when its "
+                 "first period was read (a late callback: see timeline.c)",
+                 t->number, (unsigned long long)t->placed_frame,
+                 (long long)(t->placed_frame - t->start_frame));
+        t->start_frame = t->placed_frame;
+        t->tframe = t->placed_tframe;
+    }
     t->xruns = atomic_load(&c->engine.xruns) - c->xrun_base;
     c->last_failed = rc < 0;
     monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
@@ -316,9 +324,11 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     ctl_check_rules(c, t, &x, 1);
     manifest_write(t, &c->monitor, &x);
     take_release(t);
-    log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns%s", t->number,
-             t->meta.title, (unsigned long long)t->frames,
+    log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns, %llu late "
+             "reads placed back, %llu frames maybe torn%s",
+             t->number, t->meta.title, (unsigned long long)t->frames,
              t->rate ? (double)t->frames / t->rate : 0.0, (unsigned long long)t->dropped, t->xruns,
+             (unsigned long long)t->late_reads, (unsigned long long)t->torn_frames,
              rc < 0 ? ", WITH ERRORS (see above)" : "");
     c->events |= CTL_EV_STATUS;
 }
@@ -348,9 +358,10 @@ ctl_events(struct ctl *c)
     while (ring_read_space(r) >= sizeof ev) {
         ring_peek(r, 0, &ev, sizeof ev);
         ring_consume(r, sizeof ev);
-        if (ev.type == ENGINE_EV_END && c->cur && c->cur->id == ev.take)
+        if (ev.type == ENGINE_EV_END && c->cur && c->cur->id == ev.take) {
+            c->cur->late_reads = ev.late_reads;
             ctl_on_end(c, ev.tail_dropped, ctl_end_reason(c, ev.reason));
-        else if (ev.type == ENGINE_EV_START)
+        } else if (ev.type == ENGINE_EV_START)
             ctl_on_start(c, &ev);
     }
 }

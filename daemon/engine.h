@@ -11,6 +11,7 @@
 
 #include "conf.h"
 #include "ring.h"
+#include "timeline.h"
 
 /* Channel indexes: stem N (1-based) is 2(N-1) (L) and 2(N-1)+1 (R); the mix
  * follows the stems. */
@@ -31,7 +32,14 @@ struct engine_rec {
     uint64_t frame;          /* JACK frame time of the first sample */
     uint64_t tframe;         /* transport frame of the first sample */
     uint64_t dropped_before; /* frames lost just before this period */
+    uint32_t flags;          /* ENGINE_REC_* */
+    uint32_t pad;
 };
+/* JACK began the next cycle while this period's inputs were being read: its
+ * sources may have been writing the next cycle into them (jack2 runs a
+ * graph again while a late client still reads), so channels may hold parts
+ * of two cycles. */
+#define ENGINE_REC_TORN 1u
 
 /* Take events from the real-time thread, on the event ring. */
 enum { ENGINE_EV_START = 1, ENGINE_EV_END = 2 };
@@ -50,6 +58,7 @@ struct engine_event {
     uint64_t frames;       /* END: frames of the take, dropped ones included */
     uint64_t dropped;      /* END: frames dropped */
     uint64_t tail_dropped; /* END: dropped after the last record */
+    uint64_t late_reads;   /* END: periods placed before the frame time read for them */
     uint32_t bar_frames;   /* START: one bar from the transport's BBT, 0 = none */
     uint32_t reason;       /* END: ENGINE_END_* */
     int32_t offset;        /* START: the null test's offset in the take's first cycle */
@@ -84,6 +93,11 @@ struct engine_meter {
     int32_t rover[2];  /* record-relative frame of the first sample over the threshold, -1 */
     uint32_t rpeak_at; /* record-relative frame of the period with the highest residual */
     int32_t offset;    /* the null test's offset in these periods (a change starts a record) */
+    /* Frames of it that are no evidence either way: a jump of the frame
+     * clock (a skipped cycle or a late callback), a cycle JACK began anew
+     * while they were read (torn inputs), and what the latency and offset
+     * lines still carry of them. */
+    uint32_t suspect;
     /* Instrumentation: callback times (each period reports the previous
      * one's), how full the capture ring got (per mille). */
     uint32_t ring_fill;
@@ -182,6 +196,7 @@ struct engine {
     atomic_uint_least64_t take_frames;  /* frames of the take so far */
     atomic_uint_least64_t take_dropped; /* of which dropped */
     atomic_uint_least64_t tail_dropped; /* dropped after the last record */
+    atomic_uint torn_cycles;            /* cycles JACK began the next one in (ENGINE_REC_TORN) */
     atomic_uint_least64_t cycles;       /* process callbacks run */
     atomic_uint xruns;                  /* since the client opened */
     atomic_int server_gone;             /* JACK shut us down */
@@ -194,11 +209,14 @@ struct engine {
 
     /* Owned by the RT thread. */
     unsigned rt_cur;
-    uint64_t rt_pending; /* frames lost since the last record */
+    uint64_t rt_pending; /* frames lost since the last record published */
     uint64_t rt_clock;   /* JACK frame time extended to 64 bits */
     uint32_t rt_last;    /* jack_last_frame_time() of the previous cycle */
     int rt_clock_valid;
-    uint64_t rt_expected;         /* rt_clock the next cycle of the take should have */
+    struct timeline rt_tl;        /* the take's periods held back, and their placing */
+    size_t rt_held_bytes;         /* ... their records in the ring, not yet published */
+    uint64_t rt_late_reads;       /* the take's periods placed before their read */
+    uint64_t rt_suspect;          /* frames from now on the null test cannot vouch for */
     uint64_t rt_tnext;            /* transport frame the next rolling cycle should have */
     uint64_t rt_cnext;            /* rt_clock the next cycle should have */
     int rt_rolling;               /* transport rolling in the previous cycle */

@@ -154,6 +154,14 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
                         json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->drop[i].at, "frames",
                                   (json_int_t)t->drop[i].frames),
                         "a drop");
+    json_t *torn = json_array();
+    for (int i = 0; i < t->ntorn; i++)
+        manifest_append(torn,
+                        json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->torn[i].at, "frames",
+                                  (json_int_t)t->torn[i].frames),
+                        "a torn period");
+    json_t *timeline = json_pack("{s:I, s:I, s:o}", "late_reads", (json_int_t)t->late_reads,
+                                 "torn_frames", (json_int_t)t->torn_frames, "torn", torn);
     json_t *warnings = json_array();
     for (int i = 0; i < x->nwarnings; i++)
         manifest_append(warnings, json_string(x->warning[i]), "a warning");
@@ -165,7 +173,7 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
                   lead_known ? json_boolean(lead_db < -90.0f) : json_null());
 
     return json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s:f, s:o, "
-                     "s:o, s:I, s:I, s:o, s:o, s:o}",
+                     "s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
                      "stemcap_version", STEMCAP_VERSION, "state", x->state, "take", t->number,
                      "folder", t->dir, "song", manifest_song(&t->meta), "sample_rate",
                      (json_int_t)t->rate, "format", conf_format_name(t->format), "sample_format",
@@ -174,8 +182,8 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
                      "length_frames", (json_int_t)t->frames, "length_seconds",
                      t->rate ? round((double)t->frames / t->rate * 1000.0) / 1000.0 : 0.0, "files",
                      manifest_files(t, m), "null", manifest_null(m), "xruns", (json_int_t)t->xruns,
-                     "dropped_frames", (json_int_t)t->dropped, "drops", drops, "lead_in", lead,
-                     "warnings", warnings);
+                     "dropped_frames", (json_int_t)t->dropped, "drops", drops, "timeline", timeline,
+                     "lead_in", lead, "warnings", warnings);
 }
 
 int

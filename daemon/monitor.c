@@ -13,7 +13,10 @@
  * deviations, so an offence is held back as "pending" and committed only
  * once `quiet` cycles have passed with no graph change within `quiet`
  * cycles of it; JACK reports the change on another thread, a little after
- * the fact, and the wait covers that too.
+ * the fact, and the wait covers that too.  Xruns are not graph changes: the
+ * real-time thread marks the records it cannot vouch for itself (`suspect`:
+ * a jump of the frame clock, a cycle whose inputs JACK may have torn), and
+ * those are no evidence either way, however many xruns follow.
  *
  * Lag.  While the residual is above the threshold the engine also sends the
  * stems' sum and the mix (L+R); once a second the cross-correlation over the
@@ -270,7 +273,7 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
 {
     int in_take = m->take && r->take == m->take;
     uint64_t last = r->cycle + (r->ncycles ? r->ncycles - 1 : 0);
-    int transient = monitor_in_transient(m, r->cycle, last);
+    int transient = r->suspect || monitor_in_transient(m, r->cycle, last);
     float peak = r->rpeak[0] > r->rpeak[1] ? r->rpeak[0] : r->rpeak[1];
 
     m->cb_count += r->cb_n;
@@ -418,7 +421,7 @@ monitor_update(struct monitor *m, double now)
         fed = 1;
         recent = peak > recent ? peak : recent;
         m->cur_offset = r.offset;
-        if (!monitor_in_transient(m, r.cycle, r.cycle + r.ncycles))
+        if (!r.suspect && !monitor_in_transient(m, r.cycle, r.cycle + r.ncycles))
             monitor_confirm(m, &r, peak);
     }
     monitor_commit(m);

@@ -11,6 +11,22 @@
  * thread before it publishes the pointer with a release store; denormals
  * are flushed to zero on this thread.
  *
+ * The frame of a cycle.  JACK (jack2, and PipeWire's JACK) tells a callback
+ * the frame time of the driver's newest cycle when it asks, not of the cycle
+ * that woke it: a callback woken in cycle c that runs only after cycle c+1
+ * began (an xrun on a loaded machine) reads c+1 from jack_last_frame_time()
+ * (and from jack_get_cycle_times() and jack_frames_since_cycle_start(),
+ * which read the same timer), and jack2 may then run it again at once for
+ * c+1, which reads c+1 again.  So the rule here: a read is an upper bound of
+ * the period's frame and periods are whole periods apart; each period is
+ * held back TIMELINE_HOLD cycles and placed at the latest frame the reads
+ * that followed allow (timeline.c, with the evidence).  Frames between two
+ * placed periods are frames JACK never gave us: silence in every file.  A
+ * late read no later read disproves lands one period late beside that
+ * silence; JACK's API cannot tell it from a skipped cycle.  Periods read
+ * late, or while JACK began the next cycle, may mix two cycles (jack2 runs
+ * the sources again meanwhile): they are kept and reported as torn.
+ *
  * Each cycle:
  *  1. extend JACK's 32-bit frame time to 64 bits, read the transport;
  *  2. end the take (manual stop, transport stopped, relocated while
@@ -18,13 +34,15 @@
  *     relocated), claiming the prepared take offered in next_take; both are
  *     reported on the event ring;
  *  3. while a take records, write ONE ring record holding the period of
- *     every channel of the take: room for all of it is checked first, so a
- *     period goes in for every channel or for none; periods that do not fit,
- *     and cycles JACK never ran for us (a jump of the frame clock), are
- *     counted as dropped and the writer fills them with silence, so the
+ *     every channel of the take: room for all of it (and for the records
+ *     held back before it) is checked first, so a period goes in for every
+ *     channel or for none; a period that does not fit is a lost period, and
+ *     the writer fills lost and never-run periods with silence, so the
  *     files stay aligned with each other and with the timeline;
  *  4. meter figures and the null residual, gathered into one meter record
- *     per ENGINE_METER_FRAMES or so for the control thread. */
+ *     per ENGINE_METER_FRAMES or so for the control thread; records holding
+ *     a jump of the clock or a torn cycle (and what the latency and offset
+ *     lines carry of them) are marked as no evidence for the null test. */
 #include <math.h>
 #include <sched.h>
 #include <time.h>
@@ -41,14 +59,6 @@
 #define PROCESS_MAX_GAP_SECONDS 60
 /* Longest wait for ring space in freewheel mode before dropping. */
 #define PROCESS_FREEWHEEL_WAIT_US 10000000L
-
-static void
-process_drop(struct engine *e, uint64_t frames)
-{
-    e->rt_pending += frames;
-    atomic_fetch_add_explicit(&e->take_frames, frames, memory_order_relaxed);
-    atomic_fetch_add_explicit(&e->take_dropped, frames, memory_order_relaxed);
-}
 
 static void
 process_event(struct engine *e, const struct engine_event *ev)
@@ -72,39 +82,71 @@ process_wait_space(const struct ring *r, size_t need)
     return -1;
 }
 
+/* Places the oldest held period (timeline.c) and publishes its record with
+ * the frames JACK never gave us before it; a period that found no room in
+ * the ring is all dropped frames. */
 static void
-process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, uint64_t tframe)
+process_place(struct engine *e)
 {
-    size_t bytes = (size_t)nframes * sizeof(float);
-    size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
+    struct timeline_place p;
 
-    if (e->rt_clock > e->rt_expected &&
-        e->rt_clock - e->rt_expected <= (uint64_t)e->rate * PROCESS_MAX_GAP_SECONDS)
-        process_drop(e, e->rt_clock - e->rt_expected);
-    e->rt_expected = e->rt_clock + nframes;
-    if (ring_write_space(&e->ring) < need &&
-        (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
-         process_wait_space(&e->ring, need) < 0)) {
-        process_drop(e, nframes);
+    if (timeline_place(&e->rt_tl, &p) < 0)
         return;
+    uint64_t lost = p.gap + (p.bytes ? 0 : p.nframes);
+    e->rt_pending += lost;
+    atomic_fetch_add_explicit(&e->take_frames, p.gap + p.nframes, memory_order_relaxed);
+    if (lost)
+        atomic_fetch_add_explicit(&e->take_dropped, lost, memory_order_relaxed);
+    /* A late read: JACK had begun the next cycle before we read this one,
+     * and jack2 runs the sources again for it (ENGINE_REC_TORN). */
+    if (p.moved) {
+        e->rt_late_reads++;
+        p.flags |= ENGINE_REC_TORN;
     }
-    atomic_fetch_add_explicit(&e->take_frames, nframes, memory_order_relaxed);
+    if (!p.bytes)
+        return;
     struct engine_rec h = {
         .magic = ENGINE_REC_MAGIC,
         .take = e->rt_cur,
-        .nframes = nframes,
+        .nframes = p.nframes,
         .nch = e->plan_nch,
-        .frame = e->rt_clock,
-        .tframe = tframe,
+        .frame = p.frame,
+        .tframe = p.tframe,
         .dropped_before = e->rt_pending,
+        .flags = p.flags,
     };
-    ring_put(&e->ring, 0, &h, sizeof h);
-    size_t off = sizeof h;
-    for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes)
-        ring_put(&e->ring, off, buf[e->plan_ch[i]], bytes);
-    ring_publish(&e->ring, need);
-    ring_prefetch(&e->ring, need); /* the next period's record, while we are idle */
+    ring_put(&e->ring, 0, &h, sizeof h); /* the oldest held record starts at the head */
+    ring_publish(&e->ring, p.bytes);
+    e->rt_held_bytes -= p.bytes;
     e->rt_pending = 0;
+}
+
+/* This period of every channel of the take goes into the ring after the
+ * records held there (its header is written when it is placed), or, with no
+ * room, is held as lost. */
+static void
+process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, uint64_t tframe,
+             int rolling)
+{
+    size_t bytes = (size_t)nframes * sizeof(float);
+    size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
+    size_t at = e->rt_held_bytes;
+
+    if (ring_write_space(&e->ring) < at + need &&
+        (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
+         process_wait_space(&e->ring, at + need) < 0)) {
+        need = 0;
+    } else {
+        size_t off = at + sizeof(struct engine_rec);
+        for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes)
+            ring_put(&e->ring, off, buf[e->plan_ch[i]], bytes);
+        e->rt_held_bytes += need;
+    }
+    if (timeline_add(&e->rt_tl, e->rt_clock, tframe, rolling, nframes, (uint32_t)need) >
+        TIMELINE_HOLD)
+        process_place(e);
+    /* the next period's record, while we are idle */
+    ring_prefetch(&e->ring, e->rt_held_bytes, sizeof(struct engine_rec) + bytes * e->plan_nch);
 }
 
 /* Channel ch's samples [off, off+n) delayed by its latency compensation
@@ -202,6 +244,24 @@ process_residual(struct engine *e, const float *const *buf, int side, uint32_t o
             i++;
         m->rover[side] = (int32_t)(at + off + i);
     }
+}
+
+/* From this cycle on, the next frames of the null test are no evidence:
+ * the latency and offset lines hold audio from before and after a jump of
+ * the clock (or a torn cycle) side by side for as long as they reach. */
+static void
+process_suspect(struct engine *e, jack_nframes_t nframes)
+{
+    uint64_t reach =
+        (uint64_t)nframes + (uint64_t)(e->rt_offset < 0 ? -e->rt_offset : e->rt_offset);
+    uint32_t comp = 0;
+    for (int k = 0; k < e->nreg; k++) {
+        uint32_t d = atomic_load_explicit(&e->comp[e->reg_ch[k]], memory_order_relaxed);
+        comp = d > comp ? d : comp;
+    }
+    reach += comp;
+    if (reach > e->rt_suspect)
+        e->rt_suspect = reach;
 }
 
 /* Hands the meter record over.  When the ring is full the record stays and
@@ -304,6 +364,20 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
         size_t fill = ring_read_space(&e->ring);
         e->rt_fill_max = fill > e->rt_fill_max ? fill : e->rt_fill_max;
     }
+    /* JACK began the next cycle while this one's inputs were read: jack2
+     * runs the graph again for it while a late client still reads, so the
+     * sources may have written parts of the next cycle into our inputs. */
+    if (jack_last_frame_time(e->client) != e->rt_last) {
+        atomic_fetch_add_explicit(&e->torn_cycles, 1, memory_order_relaxed);
+        if (e->rt_cur)
+            timeline_flag_last(&e->rt_tl, ENGINE_REC_TORN);
+        process_suspect(e, nframes);
+    }
+    if (e->rt_suspect) {
+        uint64_t k = e->rt_suspect < nframes ? e->rt_suspect : nframes;
+        m->suspect += (uint32_t)k;
+        e->rt_suspect -= k;
+    }
     m->nframes += nframes;
     m->ncycles++;
     if (m->nframes >= atomic_load_explicit(&e->meter_frames, memory_order_relaxed) ||
@@ -314,6 +388,8 @@ process_meter(struct engine *e, const float *const *buf, jack_nframes_t nframes)
 static void
 process_end_take(struct engine *e, uint32_t reason)
 {
+    while (e->rt_tl.nheld)
+        process_place(e);
     struct engine_event ev = {
         .type = ENGINE_EV_END,
         .reason = reason,
@@ -321,6 +397,7 @@ process_end_take(struct engine *e, uint32_t reason)
         .frames = atomic_load_explicit(&e->take_frames, memory_order_relaxed),
         .dropped = atomic_load_explicit(&e->take_dropped, memory_order_relaxed),
         .tail_dropped = e->rt_pending,
+        .late_reads = e->rt_late_reads,
     };
     process_meter_flush(e, 1); /* the take's last figures before its end */
     process_event(e, &ev);
@@ -351,7 +428,9 @@ process_start_take(struct engine *e, const jack_position_t *pos)
     e->rt_cur = id;
     e->rt_pending = 0;
     e->rt_lead_end = e->rt_clock + (ev.bar_frames ? ev.bar_frames : ENGINE_DEFAULT_BAR_S * e->rate);
-    e->rt_expected = e->rt_clock;
+    timeline_reset(&e->rt_tl, (uint64_t)e->rate * PROCESS_MAX_GAP_SECONDS);
+    e->rt_held_bytes = 0;
+    e->rt_late_reads = 0;
     atomic_store_explicit(&e->take_frames, 0, memory_order_relaxed);
     atomic_store_explicit(&e->take_dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&e->take_start, e->rt_clock, memory_order_relaxed);
@@ -374,20 +453,21 @@ process_cycle(jack_nframes_t nframes, void *arg)
     /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
     int had_cycle = e->rt_clock_valid;
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
-    /* Cycles JACK never ran for us (an xrun, a skipped cycle): the null
-     * test's latency and offset lines now hold audio from before the gap
-     * beside audio from after it, so the residual next to it is no evidence
-     * of a broken mix.  The monitor treats it as it does a graph change. */
-    if (had_cycle && e->rt_clock != e->rt_cnext)
-        atomic_store_explicit(&e->graph_cycle,
-                              atomic_load_explicit(&e->cycles, memory_order_relaxed),
-                              memory_order_relaxed);
     e->rt_last = now;
     e->rt_clock_valid = 1;
     /* The null test's offset, once per cycle (the take that starts in this
      * cycle is told which). */
     e->rt_tap = atomic_load_explicit(&e->tap, memory_order_acquire);
     e->rt_offset = e->rt_tap ? atomic_load_explicit(&e->offset, memory_order_relaxed) : 0;
+    /* A jump of the clock: cycles JACK never ran for us, or a late read
+     * (timeline.h) whose inputs the sources may already be rewriting.  The
+     * null test's lines now hold audio from before the jump beside audio
+     * from after it, so the residual next to it is no evidence of a broken
+     * mix; the meter record says so itself (a single "last graph change"
+     * would be overwritten by the next xrun before the control thread
+     * looks). */
+    if (had_cycle && e->rt_clock != e->rt_cnext)
+        process_suspect(e, nframes);
 
     /* A relocate is a jump of the transport that the frame clock did not
      * make too: after an xrun both jumped, and the take goes on. */
@@ -423,7 +503,7 @@ process_cycle(jack_nframes_t nframes, void *arg)
     for (int k = 0; k < e->nreg; k++)
         buf[e->reg_ch[k]] = jack_port_get_buffer(e->port[e->reg_ch[k]], nframes);
     if (e->rt_cur)
-        process_push(e, buf, nframes, pos.frame);
+        process_push(e, buf, nframes, pos.frame, rolling);
     process_meter(e, buf, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
     clock_gettime(CLOCK_MONOTONIC, &t1);

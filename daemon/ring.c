@@ -83,11 +83,14 @@ ring_publish(struct ring *r, size_t len)
 }
 
 void
-ring_prefetch(const struct ring *r, size_t len)
+ring_prefetch(const struct ring *r, size_t off, size_t len)
 {
-    size_t pos = r->wpos & ~(size_t)63; /* buf is 64-byte aligned, size a page multiple */
+    size_t start = r->wpos + (off < r->size ? off : 0);
+    if (start >= r->size)
+        start -= r->size;
+    size_t pos = start & ~(size_t)63; /* buf is 64-byte aligned, size a page multiple */
 
-    len += r->wpos & 63;
+    len += start & 63;
     if (len > r->size)
         len = r->size;
     for (size_t i = 0; i < len; i += 64) {

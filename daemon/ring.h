@@ -37,11 +37,11 @@ size_t ring_write_space(const struct ring *r);
 void ring_put(struct ring *r, size_t off, const void *src, size_t len);
 /* Makes `len` bytes past the head visible to the consumer at once. */
 void ring_publish(struct ring *r, size_t len);
-/* A hint, nothing more: asks the CPU to bring the `len` bytes past the head
- * (what the next record will fill) into its cache now, so that the next
- * ring_put finds them there instead of waiting for memory.  No effect on
- * the ring's contents or accounting. */
-void ring_prefetch(const struct ring *r, size_t len);
+/* A hint, nothing more: asks the CPU to bring the `len` bytes at offset
+ * `off` past the head (what the next record will fill) into its cache now,
+ * so that the next ring_put finds them there instead of waiting for
+ * memory.  No effect on the ring's contents or accounting. */
+void ring_prefetch(const struct ring *r, size_t off, size_t len);
 
 /* Consumer side. */
 size_t ring_read_space(const struct ring *r);

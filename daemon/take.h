@@ -60,11 +60,18 @@ struct take {
     uint32_t bar_frames;  /* one bar, from the transport's BBT, 0 = none */
     struct timespec start_wall;
     /* Results, filled by the writer when it finishes the take. */
-    uint64_t frames;  /* frames in every file */
-    uint64_t dropped; /* frames of silence written for dropped periods */
-    int ndrops;       /* entries in drop[] (capped at TAKE_MAX_DROPS) */
+    int placed;             /* its first period reached the files, at: */
+    uint64_t placed_frame;  /* ... this JACK frame (timeline.h: a late first read is undone) */
+    uint64_t placed_tframe; /* ... and this transport frame */
+    uint64_t frames;        /* frames in every file */
+    uint64_t dropped;       /* frames of silence written for dropped periods */
+    int ndrops;             /* entries in drop[] (capped at TAKE_MAX_DROPS) */
     struct take_drop drop[TAKE_MAX_DROPS];
-    int error; /* a write or close failed (logged) */
+    uint64_t torn_frames; /* frames of periods JACK may have torn (ENGINE_REC_TORN) */
+    int ntorn;            /* entries in torn[] (capped likewise) */
+    struct take_drop torn[TAKE_MAX_DROPS];
+    uint64_t late_reads; /* periods placed before the frame JACK's clock said (timeline.h) */
+    int error;           /* a write or close failed (logged) */
     /* Why it ended, for the manifest: "stop", "transport stopped",
      * "transport relocated", "sample rate changed", "write error",
      * "shutdown", "JACK server gone". */

@@ -310,6 +310,24 @@ writer_silence(struct writer *w, struct writer_slot *s, uint64_t frames)
     }
 }
 
+/* The period about to be written at s->pos was read while JACK ran its
+ * sources again: kept and reported, as it is all there is of that period. */
+static void
+writer_torn(struct writer_slot *s, uint32_t frames)
+{
+    struct take *t = s->take;
+
+    if (t->ntorn < TAKE_MAX_DROPS) {
+        t->torn[t->ntorn].at = s->pos;
+        t->torn[t->ntorn].frames = frames;
+        t->ntorn++;
+    }
+    t->torn_frames += frames;
+    log_warn("take %d: the %u frames at frame %llu may mix two JACK cycles: JACK began the next "
+             "cycle while they were read (an xrun)",
+             t->number, frames, (unsigned long long)s->pos);
+}
+
 static struct writer_slot *
 writer_slot_of(struct writer *w, unsigned id)
 {
@@ -383,10 +401,15 @@ writer_drain(struct writer *w, struct ring *ring)
             if (!s->started) {
                 s->started = 1;
                 s->last_header = writer_now();
-                take_set_bext(s->take,
-                              h.tframe >= h.dropped_before ? h.tframe - h.dropped_before : 0);
+                s->take->placed = 1;
+                s->take->placed_frame = h.frame - h.dropped_before;
+                s->take->placed_tframe =
+                    h.tframe >= h.dropped_before ? h.tframe - h.dropped_before : 0;
+                take_set_bext(s->take, s->take->placed_tframe);
             }
             writer_silence(w, s, h.dropped_before);
+            if (h.flags & ENGINE_REC_TORN)
+                writer_torn(s, h.nframes);
             writer_append(w, s, src, h.nframes);
             s->pos += h.nframes;
         }

@@ -6,7 +6,8 @@
 #
 #   . tests/lib.sh
 #   t_init NAME             work dir $T, server $JACK_DEFAULT_SERVER, port $PORT
-#   t_jackd [ARGS]          start jackd -r -d dummy (48 kHz, 256 frames by default)
+#   t_jackd [ARGS]          start jackd -r -d dummy (48 kHz, $T_PERIOD or 512 frames;
+#                           T_JACKD_RT=1: jackd -R, real-time, as a studio runs it)
 #   t_conf FILE <<EOF       write a config: [jack]/[osc]/[capture] filled in for this test
 #   t_daemon CONF           start stemcapd, wait until it answers ping
 #   t_src ARGS              start the test source client, wait until it is ready
@@ -133,7 +134,7 @@ t_jackd() {
     for try in 1 2; do
         # SIGPIPE ignored: jackd writing to a client that died on its way
         # out must not kill it before it unregisters (it_jackrestart).
-        (trap '' PIPE && exec jackd -n "$JACK_DEFAULT_SERVER" -r -d dummy -r 48000 \
+        (trap '' PIPE && exec jackd -n "$JACK_DEFAULT_SERVER" "$([ -n "${T_JACKD_RT:-}" ] && echo -R || echo -r)" -d dummy -r 48000 \
             -p "${T_PERIOD:-512}" "$@") >"$T/jackd.log" 2>&1 &
         T_JACKD=$!
         t_wait 100 $JACKRUN jack_lsp && return 0

@@ -12,7 +12,7 @@ for p in pipewire wireplumber pw-jack pw-cli pw-metadata dbus-daemon; do
     command -v "$p" >/dev/null || { echo "run-pipewire: $p not installed (Debian: pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon)"; exit 2; }
 done
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(record meter transport pwrate)
+[ ${#tests[@]} -gt 0 ] || tests=(record meter transport pwrate timeline)
 echo "PipeWire's JACK: ${tests[*]}"
 files=()
 for t in "${tests[@]}"; do files+=("tests/it_$t.sh"); done

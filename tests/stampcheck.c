@@ -1,6 +1,6 @@
 /* stampcheck — is every sample of a take where its stamp says?
  *
- * Usage: stampcheck [-v] TAKE_DIR
+ * Usage: stampcheck [-v] [-s] TAKE_DIR
  *
  * Reads TAKE_DIR/manifest.json (jack_start_frame, drops, files) and every file it lists with
  * libsndfile, recorded from stemcap-testsrc -m stamp (tests/testsig.h: each sample carries the
@@ -17,7 +17,9 @@
  *   beside a drop its stamp names a position inside a reported drop, before it: a late read
  *                 nothing disproved (daemon/timeline.c), a period placed one or more periods
  *                 late beside the silence;
- *   misplaced     any other stamp (the offsets are listed), or silence outside any drop;
+ *   misplaced     any other stamp (the offsets are listed), or silence outside any drop
+ *                 (with -s that is counted apart, as silence the graph delivered: PipeWire
+ *                 hands a client zeros for the cycles its source missed);
  *   torn          (counted per position, across files) the files disagree at this position.
  * Prints one summary line, and the runs of misplaced (and beside-a-drop) frames, all with -v,
  * the first 20 otherwise.  Exit status: 0 when nothing is misplaced, no file differs in length,
@@ -208,13 +210,19 @@ int
 main(int argc, char **argv)
 {
     uint32_t start;
-    int a = 1;
-    if (a < argc && strcmp(argv[a], "-v") == 0) {
-        verbose = 1;
-        a++;
+    int a = 1, graph_silence = 0;
+    for (; a < argc && argv[a][0] == '-'; a++) {
+        if (strcmp(argv[a], "-v") == 0) {
+            verbose = 1;
+        } else if (strcmp(argv[a], "-s") == 0) {
+            graph_silence = 1;
+        } else {
+            a = argc;
+            break;
+        }
     }
     if (a + 1 != argc) {
-        fprintf(stderr, "usage: stampcheck [-v] TAKE_DIR\n");
+        fprintf(stderr, "usage: stampcheck [-v] [-s] TAKE_DIR\n");
         return 2;
     }
     if (load_manifest(argv[a], &start) != 0)
@@ -224,7 +232,7 @@ main(int argc, char **argv)
             return 2;
 
     uint64_t ok = 0, dropped = 0, late = 0, misplaced = 0, silent_out = 0, not_silent = 0;
-    uint64_t torn = 0, torn_out = 0, in_torn = 0, beside = 0, total = 0;
+    uint64_t torn = 0, torn_out = 0, in_torn = 0, beside = 0, total = 0, graph_silent = 0;
     int64_t offs[MAX_OFFSETS];
     uint64_t offn[MAX_OFFSETS];
     int noffs = 0, bad_len = 0;
@@ -244,7 +252,10 @@ main(int argc, char **argv)
                 ok++;
                 continue;
             }
-            if (s == -2) {
+            if (s == -2 && graph_silence) {
+                graph_silent++;
+                continue;
+            } else if (s == -2) {
                 off = OFF_SILENT;
                 silent_out++;
             } else if (drop) {
@@ -312,11 +323,12 @@ main(int argc, char **argv)
            " in place, %" PRIu64 " silent in %d reported drops, %" PRIu64
            " in %d reported torn periods, %" PRIu64 " source late reads, %" PRIu64
            " placed late beside a drop, %" PRIu64 " misplaced, %" PRIu64
-           " silent outside any drop, %" PRIu64 " not silent inside a drop; %" PRIu64
-           " torn positions, %" PRIu64 " of them outside the reported torn periods%s\n",
+           " silent outside any drop, %" PRIu64 " silent from the graph (-s), %" PRIu64
+           " not silent inside a drop; %" PRIu64 " torn positions, %" PRIu64
+           " of them outside the reported torn periods%s\n",
            nfiles, flen[0], 2 * total, 2 * ok, 2 * dropped, ndrops, 2 * in_torn, ntorns, 2 * late,
-           2 * beside, 2 * misplaced, 2 * silent_out, 2 * not_silent, torn, torn_out,
-           bad_len ? ", FILES DIFFER IN LENGTH" : "");
+           2 * beside, 2 * misplaced, 2 * silent_out, 2 * graph_silent, 2 * not_silent, torn,
+           torn_out, bad_len ? ", FILES DIFFER IN LENGTH" : "");
     for (int k = 0; k < noffs; k++) {
         printf("%s", k ? ", " : "stampcheck: frames misplaced by (stamp - position): ");
         print_off(offs[k]);

@@ -110,11 +110,13 @@ manifest_null(const struct monitor *m)
 {
     struct monitor_null n;
     monitor_null(m, &n);
-    return json_pack("{s:o, s:o, s:I, s:b, s:o, s:o}", "threshold_db", manifest_db(n.threshold_db),
-                     "worst_residual_db", manifest_db(n.worst_db), "worst_frame",
-                     (json_int_t)n.worst_frame, "flagged", n.flagged, "first_offending_frame",
-                     n.first_frame >= 0 ? json_integer(n.first_frame) : json_null(),
-                     "measured_offset_frames", n.lag_valid ? json_integer(n.lag) : json_null());
+    return json_pack(
+        "{s:o, s:o, s:I, s:b, s:o, s:o, s:I, s:o}", "threshold_db", manifest_db(n.threshold_db),
+        "worst_residual_db", manifest_db(n.worst_db), "worst_frame", (json_int_t)n.worst_frame,
+        "flagged", n.flagged, "first_offending_frame",
+        n.first_frame >= 0 ? json_integer(n.first_frame) : json_null(), "measured_offset_frames",
+        n.lag_valid ? json_integer(n.lag) : json_null(), "xrun_frames_not_judged",
+        (json_int_t)n.unjudged, "xrun_worst_residual_db", manifest_db(n.unjudged_db));
 }
 
 /* The mix's alignment: the offset the null test judged the take at, the
@@ -136,6 +138,19 @@ manifest_alignment(const struct take *t)
     return o;
 }
 
+/* [{at_frame, frames}, ...] of a take's list. */
+static json_t *
+manifest_list(const struct take_list *l, const char *what)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < l->n; i++)
+        manifest_append(a,
+                        json_pack("{s:I, s:I}", "at_frame", (json_int_t)l->v[i].at, "frames",
+                                  (json_int_t)l->v[i].frames),
+                        what);
+    return a;
+}
+
 static json_t *
 manifest_build(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
 {
@@ -148,20 +163,15 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
     size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(when + n, sizeof when - n, ".%03ldZ", t->start_wall.tv_nsec / 1000000L);
 
-    json_t *drops = json_array();
-    for (int i = 0; i < t->ndrops; i++)
-        manifest_append(drops,
-                        json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->drop[i].at, "frames",
-                                  (json_int_t)t->drop[i].frames),
-                        "a drop");
-    json_t *torn = json_array();
-    for (int i = 0; i < t->ntorn; i++)
-        manifest_append(torn,
-                        json_pack("{s:I, s:I}", "at_frame", (json_int_t)t->torn[i].at, "frames",
-                                  (json_int_t)t->torn[i].frames),
-                        "a torn period");
-    json_t *timeline = json_pack("{s:I, s:I, s:o}", "late_reads", (json_int_t)t->late_reads,
-                                 "torn_frames", (json_int_t)t->torn_frames, "torn", torn);
+    /* The writer grows the lists while the take records: read once it is done. */
+    static const struct take_list none;
+    int done = strcmp(x->state, "recording") != 0;
+    json_t *drops = manifest_list(done ? &t->drops : &none, "a drop");
+    json_t *timeline =
+        json_pack("{s:I, s:I, s:o, s:I}", "late_reads", (json_int_t)t->late_reads, "torn_frames",
+                  (json_int_t)(done ? t->torn_frames : 0), "torn",
+                  manifest_list(done ? &t->torn : &none, "a torn period"), "unlisted",
+                  (json_int_t)(done ? t->drops.unlisted + t->torn.unlisted : 0));
     json_t *warnings = json_array();
     for (int i = 0; i < x->nwarnings; i++)
         manifest_append(warnings, json_string(x->warning[i]), "a warning");

@@ -148,6 +148,8 @@ monitor_take_start(struct monitor *m, unsigned take, uint64_t start_frame, uint6
     m->worst = 0.0f;
     m->worst_frame = 0;
     m->flagged = 0;
+    m->unjudged = 0;
+    m->unjudged_peak = 0.0f;
     m->first_frame = -1;
     m->pending = 0;
     m->alarm = 0;
@@ -308,6 +310,10 @@ monitor_feed(struct monitor *m, const struct engine_meter *r)
                 m->lead_peak = r->peak[ch];
         uint64_t end = (uint64_t)rel + r->nframes;
         m->lead_covered = end < m->lead_frames ? end : m->lead_frames;
+    }
+    if (r->suspect) {
+        m->unjudged += r->nframes;
+        m->unjudged_peak = peak > m->unjudged_peak ? peak : m->unjudged_peak;
     }
     if (transient)
         return 0.0f;
@@ -478,6 +484,8 @@ monitor_null(const struct monitor *m, struct monitor_null *out)
     out->worst_frame = m->take ? m->worst_frame : -1;
     out->flagged = m->flagged;
     out->first_frame = m->first_frame;
+    out->unjudged = m->unjudged;
+    out->unjudged_db = meter_db(m->unjudged_peak);
     /* The lag: as measured while the analysis runs; otherwise the offset
      * applied, once it was confirmed. */
     if (m->est_valid) {

@@ -27,6 +27,8 @@ struct monitor_null {
     int64_t worst_frame;   /* take-relative, -1 when no take */
     int flagged;           /* take: the residual passed the threshold */
     int64_t first_frame;   /* take-relative frame of the first offence, -1 */
+    uint64_t unjudged;     /* take: frames the engine could not vouch for (xruns) */
+    float unjudged_db;     /* ... and their worst residual peak, -150 if none */
     int lag;               /* measured: mix lags the stems' sum by lag frames */
     int lag_valid;         /* a lag was measured (signals present, correlated) */
     float threshold_db;
@@ -70,6 +72,8 @@ struct monitor {
     float hold[ENGINE_MAX_CH];
     uint32_t clips[ENGINE_MAX_CH];
     float worst;
+    uint64_t unjudged; /* the take's suspect frames (engine.h), not judged */
+    float unjudged_peak;
     int64_t worst_frame;
     int flagged;
     int64_t first_frame;

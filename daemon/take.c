@@ -352,6 +352,25 @@ take_close(struct take *t)
 }
 
 void
+take_list_add(struct take_list *l, uint64_t at, uint64_t frames)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 64;
+        struct take_drop *v =
+            cap <= TAKE_MAX_LISTED ? realloc(l->v, (size_t)cap * sizeof *v) : NULL;
+        if (!v) {
+            l->unlisted++;
+            return;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    l->v[l->n].at = at;
+    l->v[l->n].frames = frames;
+    l->n++;
+}
+
+void
 take_release(struct take *t)
 {
     if (t->dirfd >= 0)
@@ -359,6 +378,10 @@ take_release(struct take *t)
     if (t->songfd >= 0)
         close(t->songfd);
     t->dirfd = t->songfd = -1;
+    free(t->drops.v);
+    free(t->torn.v);
+    memset(&t->drops, 0, sizeof t->drops);
+    memset(&t->torn, 0, sizeof t->torn);
 }
 
 void

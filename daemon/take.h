@@ -25,11 +25,20 @@ struct take_file {
     uint64_t frames;               /* written so far */
 };
 
-#define TAKE_MAX_DROPS 64 /* drop positions kept per take */
+/* Positions listed per take (drops, torn periods): 16 bytes each; an hour
+ * of xruns every 10 ms fits.  Beyond it they are counted, not listed. */
+#define TAKE_MAX_LISTED 400000
 
 struct take_drop {
     uint64_t at;     /* frame offset in the take where silence was inserted */
     uint64_t frames; /* how many */
+};
+
+/* A growing list of positions (the writer adds, the manifest reads). */
+struct take_list {
+    struct take_drop *v;
+    int n, cap;
+    uint64_t unlisted; /* positions past TAKE_MAX_LISTED, or out of memory */
 };
 
 struct take {
@@ -65,13 +74,11 @@ struct take {
     uint64_t placed_tframe; /* ... and this transport frame */
     uint64_t frames;        /* frames in every file */
     uint64_t dropped;       /* frames of silence written for dropped periods */
-    int ndrops;             /* entries in drop[] (capped at TAKE_MAX_DROPS) */
-    struct take_drop drop[TAKE_MAX_DROPS];
-    uint64_t torn_frames; /* frames of periods JACK may have torn (ENGINE_REC_TORN) */
-    int ntorn;            /* entries in torn[] (capped likewise) */
-    struct take_drop torn[TAKE_MAX_DROPS];
-    uint64_t late_reads; /* periods placed before the frame JACK's clock said (timeline.h) */
-    int error;           /* a write or close failed (logged) */
+    struct take_list drops; /* where silence was inserted */
+    uint64_t torn_frames;   /* frames of periods JACK may have torn (ENGINE_REC_TORN) */
+    struct take_list torn;  /* ... and where they are */
+    uint64_t late_reads;    /* periods placed before the frame JACK's clock said (timeline.h) */
+    int error;              /* a write or close failed (logged) */
     /* Why it ended, for the manifest: "stop", "transport stopped",
      * "transport relocated", "sample rate changed", "write error",
      * "shutdown", "JACK server gone". */
@@ -125,6 +132,9 @@ int take_open(struct take *t, int rootfd, const char *rootpath, const struct con
 /* Writes the bext chunk (where the format has one) with TimeReference
  * `tframe` into every file.  Call before any audio is written. */
 void take_set_bext(struct take *t, uint64_t tframe);
+
+/* Adds [at, at + frames) to a take's list (writer thread). */
+void take_list_add(struct take_list *l, uint64_t at, uint64_t frames);
 
 /* Closes and deletes the files and the folder of a take that never
  * recorded anything (a prepared take given up). */

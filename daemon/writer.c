@@ -293,11 +293,7 @@ writer_silence(struct writer *w, struct writer_slot *s, uint64_t frames)
 
     if (frames == 0)
         return;
-    if (t->ndrops < TAKE_MAX_DROPS) {
-        t->drop[t->ndrops].at = s->pos;
-        t->drop[t->ndrops].frames = frames;
-        t->ndrops++;
-    }
+    take_list_add(&t->drops, s->pos, frames);
     t->dropped += frames;
     log_warn("take %d: %llu frames dropped at frame %llu (disk too slow or a JACK cycle "
              "missed); silence inserted in every file",
@@ -317,11 +313,7 @@ writer_torn(struct writer_slot *s, uint32_t frames)
 {
     struct take *t = s->take;
 
-    if (t->ntorn < TAKE_MAX_DROPS) {
-        t->torn[t->ntorn].at = s->pos;
-        t->torn[t->ntorn].frames = frames;
-        t->ntorn++;
-    }
+    take_list_add(&t->torn, s->pos, frames);
     t->torn_frames += frames;
     log_warn("take %d: the %u frames at frame %llu may mix two JACK cycles: JACK began the next "
              "cycle while they were read (an xrun)",

@@ -82,5 +82,29 @@ print("%d frames, %d dropped in %d drops, %d late reads placed back, %d frames i
 take 1 2-12 50-300
 take 2 3-8 20-80
 take 3 15-40 200-500
+
+# The null test under the same xruns with a full-scale signal (noise), where
+# a torn cycle's residual is as loud as the music: it must not be judged a
+# broken mix, and the torn periods must be reported.
+kill "$T_SRC"; wait "$T_SRC" 2>/dev/null; t_forget "$T_SRC"
+t_src -m noise
+sleep 1
+t_mark
+t_cli start >/dev/null
+sleep 0.3
+hog=$("$B/tests/xrunhog" -s 4 -b 2-12 -i 30-200 -d "$HOG_SECONDS")
+sleep 0.3
+t_cli stop >/dev/null
+xr=$(t_xruns)
+dir=$(t_take_dir)
+t_wait 50 grep -q '"state": "complete"' "$dir/manifest.json"
+figs=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["timeline"]; n=m["null"]
+print("%d dropped, %d late reads, %d torn periods; null %s, worst %s dBFS; %d frames not judged (xruns), their worst residual %s dBFS" % (m["dropped_frames"], t["late_reads"], len(t["torn"]), "FLAGGED" if n["flagged"] else "passed", n["worst_residual_db"], n["xrun_frames_not_judged"], n["xrun_worst_residual_db"]))' "$dir/manifest.json")
+t_log "noise: $hog: $xr xruns; $figs"
+if [ "$xr" = 0 ]; then
+    t_skip "the null test under xruns with noise" "xrunhog forced no xrun on this machine"
+else
+    check 'grep -q "\"flagged\": false" "$dir/manifest.json"' "noise: the null test is not fooled by $xr xruns ($figs)"
+fi
 t_log "in all: $SUM_X xruns in the $T_XRUNLOG, $SUM_DROPS drops, $SUM_LATE late reads placed back, $SUM_TORN torn periods reported; $SUM_SAMPLES samples checked, $SUM_MIS misplaced, $SUM_BESIDE placed late beside a drop"
 t_done

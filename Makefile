@@ -4,7 +4,8 @@
 #   make demo       record a demo take (private jackd -d dummy when none runs)
 #   make test       unit + integration tests against a real jackd -d dummy
 #   make test-pipewire  the integration tests that run on PipeWire's JACK
-#   make bench      performance benchmark against jack_capture (bench/README.md)
+#   make bench      performance benchmark against jack_capture, then the
+#                   hour-long soak (bench/README.md; BENCH_SOAK_MINUTES=0 skips it)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make SANITIZE=address,undefined   sanitizer build (into build/ as well)
 
@@ -196,6 +197,7 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	bash bench/run.sh
+	bash bench/soak.sh
 
 format:
 	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch] bench/*.c

@@ -1,8 +1,10 @@
 /* stampcheck — is every sample of a take where its stamp says?
  *
- * Usage: stampcheck [-v] [-s] TAKE_DIR
+ * Usage: stampcheck [-v] [-s] [-D STEMCAPD_LOG] TAKE_DIR
  *
- * Reads TAKE_DIR/manifest.json (jack_start_frame, drops, files) and every file it lists with
+ * Reads TAKE_DIR/manifest.json (jack_start_frame, drops, files; with -D the drops and torn
+ * periods come from the log of the stemcapd that recorded it, as a killed daemon never wrote them
+ * into the manifest) and every file it lists with
  * libsndfile, recorded from stemcap-testsrc -m stamp (tests/testsig.h: each sample carries the
  * JACK frame time it was played for).  Sample i of every file must carry frame
  * jack_start_frame + i, or be silence inside a drop the manifest reports.  Every frame of every
@@ -24,7 +26,10 @@
  * Prints one summary line, and the runs of misplaced (and beside-a-drop) frames, all with -v,
  * the first 20 otherwise.  Exit status: 0 when nothing is misplaced, no file differs in length,
  * every reported drop is silent and every torn position lies in a reported torn period; 1
- * otherwise; 2 on usage or read errors. */
+ * otherwise; 2 on usage or read errors.
+ *
+ * The files are read in step, CHUNK frames at a time with as many ahead (how far a source's
+ * late read can be told apart), so takes of hours (gigabytes) need a few megabytes. */
 #include "testsig.h"
 
 #include <inttypes.h>
@@ -37,16 +42,35 @@
 #include <sndfile.h>
 
 #define MAX_FILES   9
-#define MAX_DROPS   4096
+#define CHUNK       65536
 #define MAX_OFFSETS 16
 #define MAX_RUNS    20
+/* What a frame held when it is not a stamp. */
+#define S_SILENT  (-2)
+#define S_NOSTAMP (-1)
+#define S_NONE    (-3) /* past the end of the file */
 /* Offsets that are not offsets: what a misplaced frame held instead of a stamp. */
 #define OFF_NOSTAMP INT64_MIN       /* neither silence nor a stamp of this channel pair */
 #define OFF_SILENT  (INT64_MIN + 1) /* silence outside every reported drop */
 #define OFF_INDROP  (INT64_MIN + 2) /* a stamp inside a reported drop */
 
-struct drop {
+struct span {
     uint64_t at, frames;
+};
+
+struct list { /* spans from the manifest, in order */
+    struct span *v;
+    size_t n;
+};
+
+struct file {
+    char *name;
+    int stem;
+    SNDFILE *sf;
+    uint64_t len;
+    int64_t win[2 * CHUNK]; /* decoded frames [base, base + have) */
+    uint64_t base, have;
+    size_t drop_cur, torn_cur; /* list cursors, moving forward with the position */
 };
 
 struct run { /* misplaced frames [from, to) of one file, all by the same offset */
@@ -54,48 +78,100 @@ struct run { /* misplaced frames [from, to) of one file, all by the same offset 
     uint64_t from, to;
     int64_t off;
 };
-static int nruns;
 
-static struct drop drops[MAX_DROPS], torns[MAX_DROPS];
-static int ndrops, ntorns;
-static const char *fname[MAX_FILES];
-static int fstem[MAX_FILES];
-static int64_t *stamp[MAX_FILES]; /* decoded stamp per frame; -1 not a stamp, -2 silence */
-static uint64_t flen[MAX_FILES];
-static int nfiles;
-static int verbose;
+static struct list drops, torns;
+static struct file *files[MAX_FILES];
+static int nfiles, verbose, nruns;
+
+/* Is i in one of the list's spans?  *cur moves forward only: call with i
+ * not decreasing. */
+static int
+in_list_at(const struct list *l, size_t *cur, uint64_t i)
+{
+    while (*cur < l->n && l->v[*cur].at + l->v[*cur].frames <= i)
+        (*cur)++;
+    return *cur < l->n && i >= l->v[*cur].at;
+}
+
+/* The same for any i (binary search). */
+static int
+in_list(const struct list *l, uint64_t i)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t m = (lo + hi) / 2;
+        if (l->v[m].at + l->v[m].frames <= i)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo < l->n && i >= l->v[lo].at;
+}
 
 static int
-in_list(const struct drop *list, int n, uint64_t i)
+load_list(json_t *a, struct list *l)
 {
-    for (int d = 0; d < n; d++)
-        if (i >= list[d].at && i < list[d].at + list[d].frames)
-            return 1;
+    size_t i;
+    json_t *v;
+    l->v = calloc(json_array_size(a) + 1, sizeof *l->v);
+    if (!l->v)
+        return -1;
+    json_array_foreach(a, i, v)
+    {
+        l->v[l->n].at = (uint64_t)json_integer_value(json_object_get(v, "at_frame"));
+        l->v[l->n].frames = (uint64_t)json_integer_value(json_object_get(v, "frames"));
+        l->n++;
+    }
     return 0;
 }
 
 static int
-in_drop(uint64_t i)
+list_add(struct list *l, size_t *cap, uint64_t at, uint64_t frames)
 {
-    return in_list(drops, ndrops, i);
+    if (l->n == *cap) {
+        size_t c = *cap ? 2 * *cap : 1024;
+        struct span *v = realloc(l->v, c * sizeof *v);
+        if (!v)
+            return -1;
+        l->v = v;
+        *cap = c;
+    }
+    l->v[l->n].at = at;
+    l->v[l->n].frames = frames;
+    l->n++;
+    return 0;
 }
 
-/* A list of {at_frame, frames} into list[]; returns how many. */
+/* -D LOG: the drops and torn periods from the log of the stemcapd that
+ * recorded the take (a killed one never wrote them into the manifest). */
 static int
-load_list(json_t *a, struct drop *list)
+load_log(const char *path)
 {
-    size_t i;
-    json_t *v;
-    int n = 0;
-    json_array_foreach(a, i, v)
-    {
-        if (n == MAX_DROPS)
-            break;
-        list[n].at = (uint64_t)json_integer_value(json_object_get(v, "at_frame"));
-        list[n].frames = (uint64_t)json_integer_value(json_object_get(v, "frames"));
-        n++;
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    size_t dcap = 0, tcap = 0;
+    int rc = 0;
+    if (!fp) {
+        fprintf(stderr, "stampcheck: %s: cannot open\n", path);
+        return -1;
     }
-    return n;
+    free(drops.v);
+    free(torns.v);
+    memset(&drops, 0, sizeof drops);
+    memset(&torns, 0, sizeof torns);
+    while (rc == 0 && fgets(line, sizeof line, fp)) {
+        unsigned long long n, at;
+        unsigned u;
+        const char *p;
+        if ((p = strstr(line, ": take ")) &&
+            sscanf(p, ": take %*d: %llu frames dropped at frame %llu", &n, &at) == 2)
+            rc = list_add(&drops, &dcap, at, n);
+        else if ((p = strstr(line, ": the ")) &&
+                 sscanf(p, ": the %u frames at frame %llu may mix two", &u, &at) == 2)
+            rc = list_add(&torns, &tcap, at, u);
+    }
+    fclose(fp);
+    return rc;
 }
 
 static int
@@ -117,62 +193,78 @@ load_manifest(const char *dir, uint32_t *start)
         return -1;
     }
     *start = (uint32_t)json_integer_value(js);
-    ndrops = load_list(jd, drops);
-    ntorns = load_list(json_object_get(json_object_get(m, "timeline"), "torn"), torns);
+    int rc = load_list(jd, &drops) |
+             load_list(json_object_get(json_object_get(m, "timeline"), "torn"), &torns);
     size_t i;
     json_t *v;
     json_array_foreach(jf, i, v)
     {
-        if (nfiles == MAX_FILES)
-            break;
         const char *f = json_string_value(json_object_get(v, "file"));
-        if (!f)
+        if (!f || nfiles == MAX_FILES)
             continue;
-        char *p = malloc(strlen(dir) + strlen(f) + 2);
-        if (!p)
+        struct file *x = calloc(1, sizeof *x);
+        if (!x || !(x->name = malloc(strlen(dir) + strlen(f) + 2))) {
+            free(x);
+            rc = -1;
             break;
-        sprintf(p, "%s/%s", dir, f);
-        fname[nfiles] = p;
-        fstem[nfiles] = (int)json_integer_value(json_object_get(v, "stem"));
-        nfiles++;
+        }
+        sprintf(x->name, "%s/%s", dir, f);
+        x->stem = (int)json_integer_value(json_object_get(v, "stem"));
+        files[nfiles++] = x;
     }
     json_decref(m);
-    return nfiles > 0 ? 0 : -1;
+    return rc == 0 && nfiles > 0 ? 0 : -1;
 }
 
 static int
-load_file(int f)
+open_file(struct file *f)
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    SNDFILE *sf = sf_open(fname[f], SFM_READ, &info);
-    if (!sf) {
-        fprintf(stderr, "stampcheck: %s: %s\n", fname[f], sf_strerror(NULL));
+    f->sf = sf_open(f->name, SFM_READ, &info);
+    if (!f->sf) {
+        fprintf(stderr, "stampcheck: %s: %s\n", f->name, sf_strerror(NULL));
         return -1;
     }
     if (info.channels != 2) {
-        fprintf(stderr, "stampcheck: %s: %d channels, not 2\n", fname[f], info.channels);
-        sf_close(sf);
+        fprintf(stderr, "stampcheck: %s: %d channels, not 2\n", f->name, info.channels);
         return -1;
     }
-    flen[f] = (uint64_t)info.frames;
-    stamp[f] = malloc((flen[f] ? flen[f] : 1) * sizeof **stamp);
-    float buf[2 * 4096];
-    uint64_t pos = 0;
-    sf_count_t got;
-    while (stamp[f] && (got = sf_readf_float(sf, buf, 4096)) > 0) {
-        for (sf_count_t k = 0; k < got && pos < flen[f]; k++, pos++) {
+    f->len = (uint64_t)info.frames;
+    return 0;
+}
+
+/* Moves the window to start at `base` and fills it; 0 or -1. */
+static int
+slide(struct file *f, uint64_t base)
+{
+    uint64_t keep = f->base + f->have > base ? f->base + f->have - base : 0;
+    if (keep)
+        memmove(f->win, f->win + (base - f->base), keep * sizeof *f->win);
+    f->base = base;
+    f->have = keep;
+    static float buf[2 * 4096];
+    while (f->have < 2 * CHUNK && f->base + f->have < f->len) {
+        uint64_t want = 2 * CHUNK - f->have;
+        sf_count_t got = sf_readf_float(f->sf, buf, want < 4096 ? (sf_count_t)want : 4096);
+        if (got <= 0) {
+            fprintf(stderr, "stampcheck: %s: read stopped at frame %" PRIu64 " of %" PRIu64 "\n",
+                    f->name, f->base + f->have, f->len);
+            return -1;
+        }
+        for (sf_count_t k = 0; k < got; k++) {
             float l = buf[2 * k], r = buf[2 * k + 1];
-            stamp[f][pos] = l == 0.0f && r == 0.0f ? -2 : testsig_stamp_decode(fstem[f], l, r);
+            f->win[f->have++] =
+                l == 0.0f && r == 0.0f ? S_SILENT : testsig_stamp_decode(f->stem, l, r);
         }
     }
-    sf_close(sf);
-    if (!stamp[f] || pos != flen[f]) {
-        fprintf(stderr, "stampcheck: %s: read %" PRIu64 " of %" PRIu64 " frames\n", fname[f], pos,
-                flen[f]);
-        return -1;
-    }
     return 0;
+}
+
+static int64_t
+stamp_at(const struct file *f, uint64_t p)
+{
+    return p >= f->base && p < f->base + f->have ? f->win[p - f->base] : S_NONE;
 }
 
 static void
@@ -194,16 +286,9 @@ print_run(const struct run *r)
     if (r->file < 0 || (!verbose && nruns >= MAX_RUNS))
         return;
     nruns++;
-    printf("  %s: frames %" PRIu64 "..%" PRIu64 ": ", fname[r->file], r->from, r->to);
+    printf("  %s: frames %" PRIu64 "..%" PRIu64 ": ", files[r->file]->name, r->from, r->to);
     print_off(r->off);
     printf("\n");
-}
-
-/* Does file f carry stamp s at position p? */
-static int
-has_stamp(int f, uint64_t p, int64_t s)
-{
-    return p < flen[f] && stamp[f][p] == s;
 }
 
 int
@@ -211,108 +296,121 @@ main(int argc, char **argv)
 {
     uint32_t start;
     int a = 1, graph_silence = 0;
+    const char *log = NULL;
     for (; a < argc && argv[a][0] == '-'; a++) {
         if (strcmp(argv[a], "-v") == 0) {
             verbose = 1;
         } else if (strcmp(argv[a], "-s") == 0) {
             graph_silence = 1;
+        } else if (strcmp(argv[a], "-D") == 0 && a + 1 < argc) {
+            log = argv[++a];
         } else {
             a = argc;
             break;
         }
     }
     if (a + 1 != argc) {
-        fprintf(stderr, "usage: stampcheck [-v] [-s] TAKE_DIR\n");
+        fprintf(stderr, "usage: stampcheck [-v] [-s] [-D STEMCAPD_LOG] TAKE_DIR\n");
         return 2;
     }
-    if (load_manifest(argv[a], &start) != 0)
+    if (load_manifest(argv[a], &start) != 0 || (log && load_log(log) != 0))
         return 2;
-    for (int f = 0; f < nfiles; f++)
-        if (load_file(f) != 0)
+    uint64_t maxlen = 0;
+    int bad_len = 0;
+    for (int f = 0; f < nfiles; f++) {
+        if (open_file(files[f]) != 0)
             return 2;
+        maxlen = files[f]->len > maxlen ? files[f]->len : maxlen;
+        bad_len |= files[f]->len != files[0]->len;
+    }
 
     uint64_t ok = 0, dropped = 0, late = 0, misplaced = 0, silent_out = 0, not_silent = 0;
     uint64_t torn = 0, torn_out = 0, in_torn = 0, beside = 0, total = 0, graph_silent = 0;
     int64_t offs[MAX_OFFSETS];
     uint64_t offn[MAX_OFFSETS];
-    int noffs = 0, bad_len = 0;
-    struct run cur = {.file = -1};
+    int noffs = 0;
+    size_t torn_cur = 0;
 
-    for (int f = 0; f < nfiles; f++) {
-        if (flen[f] != flen[0])
-            bad_len = 1;
-        for (uint64_t i = 0; i < flen[f]; i++, total++) {
-            int64_t s = stamp[f][i], want = (uint32_t)(start + i), off;
-            int drop = in_drop(i);
-            if (s == -2 && drop) {
-                dropped++;
-                continue;
-            }
-            if (s == want && !drop) {
-                ok++;
-                continue;
-            }
-            if (s == -2 && graph_silence) {
-                graph_silent++;
-                continue;
-            } else if (s == -2) {
-                off = OFF_SILENT;
-                silent_out++;
-            } else if (drop) {
-                off = OFF_INDROP;
-                not_silent++;
-            } else if (s < 0) {
-                off = OFF_NOSTAMP;
-                misplaced++;
-            } else {
-                off = (int32_t)((uint32_t)s - (uint32_t)want);
-                if (in_list(torns, ntorns, i)) {
-                    in_torn++;
+    for (uint64_t c0 = 0; c0 < maxlen; c0 += CHUNK) {
+        uint64_t c1 = c0 + CHUNK < maxlen ? c0 + CHUNK : maxlen;
+        for (int fi = 0; fi < nfiles; fi++)
+            if (slide(files[fi], c0) != 0)
+                return 2;
+        for (int fi = 0; fi < nfiles; fi++) {
+            struct file *f = files[fi];
+            struct run cur = {.file = -1};
+            for (uint64_t i = c0; i < c1 && i < f->len; i++, total++) {
+                int64_t s = stamp_at(f, i), want = (uint32_t)(start + i), off;
+                int drop = in_list_at(&drops, &f->drop_cur, i);
+                int intorn = in_list_at(&torns, &f->torn_cur, i);
+                if (s == S_SILENT && drop) {
+                    dropped++;
                     continue;
                 }
-                if (off > 0 && has_stamp(f, i + (uint64_t)off, s)) {
-                    late++;
+                if (s == want && !drop) {
+                    ok++;
                     continue;
                 }
-                if (off < 0 && (int64_t)i + off >= 0 && in_drop((uint64_t)((int64_t)i + off))) {
-                    beside++; /* still listed below */
-                } else {
+                if (s == S_SILENT && graph_silence) {
+                    graph_silent++;
+                    continue;
+                } else if (s == S_SILENT) {
+                    off = OFF_SILENT;
+                    silent_out++;
+                } else if (drop) {
+                    off = OFF_INDROP;
+                    not_silent++;
+                } else if (s < 0) {
+                    off = OFF_NOSTAMP;
                     misplaced++;
+                } else {
+                    off = (int32_t)((uint32_t)s - (uint32_t)want);
+                    if (intorn) {
+                        in_torn++;
+                        continue;
+                    }
+                    if (off > 0 && off < CHUNK && stamp_at(f, i + (uint64_t)off) == s) {
+                        late++;
+                        continue;
+                    }
+                    if (off < 0 && (int64_t)i + off >= 0 &&
+                        in_list(&drops, (uint64_t)((int64_t)i + off))) {
+                        beside++; /* still listed below */
+                    } else {
+                        misplaced++;
+                    }
                 }
-            }
-            int k = 0;
-            while (k < noffs && offs[k] != off)
-                k++;
-            if (k == noffs && noffs < MAX_OFFSETS) {
-                offs[noffs] = off;
-                offn[noffs++] = 0;
-            }
-            if (k < noffs)
-                offn[k]++;
-            if (cur.file == f && cur.to == i && cur.off == off) {
-                cur.to = i + 1;
-                continue;
+                int k = 0;
+                while (k < noffs && offs[k] != off)
+                    k++;
+                if (k == noffs && noffs < MAX_OFFSETS) {
+                    offs[noffs] = off;
+                    offn[noffs++] = 0;
+                }
+                if (k < noffs)
+                    offn[k]++;
+                if (cur.file == fi && cur.to == i && cur.off == off) {
+                    cur.to = i + 1;
+                    continue;
+                }
+                print_run(&cur);
+                cur = (struct run){.file = fi, .from = i, .to = i + 1, .off = off};
             }
             print_run(&cur);
-            cur = (struct run){.file = f, .from = i, .to = i + 1, .off = off};
         }
-    }
-    print_run(&cur);
-    for (uint64_t i = 0; i < flen[0]; i++) {
-        int64_t s0 = -3;
-        for (int f = 0; f < nfiles; f++) {
-            if (i >= flen[f])
-                continue;
-            if (s0 == -3)
-                s0 = stamp[f][i];
-            else if (stamp[f][i] != s0) {
+        for (uint64_t i = c0; i < c1; i++) {
+            int64_t s0 = stamp_at(files[0], i);
+            for (int fi = 1; fi < nfiles; fi++) {
+                int64_t s = stamp_at(files[fi], i);
+                if (s == S_NONE || s0 == S_NONE || s == s0)
+                    continue;
                 torn++;
-                torn_out += !in_list(torns, ntorns, i);
+                torn_out += !in_list_at(&torns, &torn_cur, i);
                 if (verbose) {
                     printf("  torn at %" PRIu64 " (position's frame %" PRIu32 "):", i,
                            (uint32_t)(start + i));
                     for (int g = 0; g < nfiles; g++)
-                        printf(" %" PRId64, i < flen[g] ? stamp[g][i] : -3);
+                        printf(" %" PRId64, stamp_at(files[g], i));
                     printf("\n");
                 }
                 break;
@@ -320,15 +418,15 @@ main(int argc, char **argv)
         }
     }
     printf("stampcheck: %d files x %" PRIu64 " frames: %" PRIu64 " samples checked: %" PRIu64
-           " in place, %" PRIu64 " silent in %d reported drops, %" PRIu64
-           " in %d reported torn periods, %" PRIu64 " source late reads, %" PRIu64
+           " in place, %" PRIu64 " silent in %zu reported drops, %" PRIu64
+           " in %zu reported torn periods, %" PRIu64 " source late reads, %" PRIu64
            " placed late beside a drop, %" PRIu64 " misplaced, %" PRIu64
            " silent outside any drop, %" PRIu64 " silent from the graph (-s), %" PRIu64
            " not silent inside a drop; %" PRIu64 " torn positions, %" PRIu64
            " of them outside the reported torn periods%s\n",
-           nfiles, flen[0], 2 * total, 2 * ok, 2 * dropped, ndrops, 2 * in_torn, ntorns, 2 * late,
-           2 * beside, 2 * misplaced, 2 * silent_out, 2 * graph_silent, 2 * not_silent, torn,
-           torn_out, bad_len ? ", FILES DIFFER IN LENGTH" : "");
+           nfiles, files[0]->len, 2 * total, 2 * ok, 2 * dropped, drops.n, 2 * in_torn, torns.n,
+           2 * late, 2 * beside, 2 * misplaced, 2 * silent_out, 2 * graph_silent, 2 * not_silent,
+           torn, torn_out, bad_len ? ", FILES DIFFER IN LENGTH" : "");
     for (int k = 0; k < noffs; k++) {
         printf("%s", k ? ", " : "stampcheck: frames misplaced by (stamp - position): ");
         print_off(offs[k]);

@@ -750,6 +750,8 @@ Machine busy = share of all CPUs busy in the window (everything: the recorder, J
     for p in $FW_PERIODS; do
         eval "x=\${FWX_$p:-n/a} d=\${FWDROP_$p:-?} c=\${FWCHECK_$p:-?} fl=\${FWFLOOR_$p:-n/a}"
         echo "| freewheel >= 50x real time ($p frames/period) | ${x}x (an idle client: ${fl}x) | $(verdict "$x" ">=" 50) |"
+        r=$(awk -v x="$x" -v f="$fl" 'BEGIN { if (x == "n/a" || f == "n/a" || f + 0 == 0) print "n/a"; else printf "%.2f", x / f }')
+        echo "| freewheel >= 0.9 of an idle client's bounce ($p frames/period, issue 13) | $r (${x}x against ${fl}x) | $(verdict "$r" ">=" 0.9) |"
         echo "| freewheel at $p frames: 0 dropped, files match the source | $d dropped, files $c | $([ "$d" = 0 ] && [ "$c" = ok ] && echo "**met**" || echo "**missed**") |"
     done
     echo "| RSS w/o shm <= ring + 8 MB ($(awk -v r="${RING:-0}" 'BEGIN { printf "%.1f", r + 8 }') MiB) | $(mb "$MAX_RSS") MiB (anon alone $(mb "$MAX_ANON") MiB, of which the ring $RING MiB; an idle JACK client: $FLOOR_RSS) | $(verdict "$MAX_RSS" "<=" "$RSS_LIMIT_KB") |"

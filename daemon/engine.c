@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <jack/metadata.h>
+#include <jack/thread.h>
 #include <math.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -274,6 +275,8 @@ engine_ring_alloc(struct engine *e, double seconds, uint32_t rate)
         log_warn("cannot mlock the %zu MB capture ring (raise RLIMIT_MEMLOCK / LimitMEMLOCK); "
                  "it may be paged out",
                  e->ring.size >> 20);
+    if (ring_bell(&e->ring) < 0) /* freewheel then waits in 100 ms steps */
+        log_warn("cannot create the capture ring's eventfd: %s", strerror(errno));
     return 0;
 }
 
@@ -376,6 +379,8 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         log_error("cannot activate JACK client '%s'", jack_get_client_name(e->client));
         goto fail;
     }
+    /* What our process thread runs at (JACK reports -1 while it freewheels). */
+    atomic_store(&e->rt_prio, jack_client_real_time_priority(e->client));
     log_info("JACK client '%s' active: %u Hz, %u frames per period, %zu ports, %.1f MiB ring",
              jack_get_client_name(e->client), e->rate, jack_get_buffer_size(e->client), max_ch,
              (double)e->ring.size / 1048576.0);

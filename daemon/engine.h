@@ -189,6 +189,7 @@ struct engine {
     atomic_int stop_req;   /* manual stop: end the take next cycle */
     atomic_int follow;     /* follow the JACK transport */
     atomic_int freewheeling;
+    atomic_int rt_prio; /* our process thread's real-time priority, -1 = none */
 
     /* RT -> others. */
     atomic_uint rt_take;                /* take being recorded, 0 = none */

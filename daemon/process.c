@@ -54,11 +54,13 @@
 #include "engine.h"
 #include "meter.h"
 
+#include <jack/thread.h> /* after jack.h, which it needs and does not include */
+
 /* Longest clock jump filled with silence: beyond it (a suspended machine,
  * a stopped server) the take just continues. */
 #define PROCESS_MAX_GAP_SECONDS 60
 /* Longest wait for ring space in freewheel mode before dropping. */
-#define PROCESS_FREEWHEEL_WAIT_US 10000000L
+#define PROCESS_FREEWHEEL_WAIT_MS 10000
 
 static void
 process_event(struct engine *e, const struct engine_event *ev)
@@ -66,20 +68,6 @@ process_event(struct engine *e, const struct engine_event *ev)
     /* Room for both events of a take is checked before it starts. */
     ring_put(&e->event_ring, 0, ev, sizeof *ev);
     ring_publish(&e->event_ring, sizeof *ev);
-}
-
-/* Freewheel only: JACK is not real-time then, and a bounce must not lose
- * audio, so wait for the reader of `r` (the writer) to make room. */
-static int
-process_wait_space(const struct ring *r, size_t need)
-{
-    for (long waited = 0; waited < PROCESS_FREEWHEEL_WAIT_US; waited += 100) {
-        if (ring_write_space(r) >= need)
-            return 0;
-        struct timespec ts = {0, 100000};
-        clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
-    }
-    return -1;
 }
 
 /* Places the oldest held period (timeline.c) and publishes its record with
@@ -132,9 +120,11 @@ process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, 
     size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
     size_t at = e->rt_held_bytes;
 
+    /* In freewheel JACK is not real time, and a bounce must not lose audio:
+     * wait for the writer to make room (it wakes us as it frees space). */
     if (ring_write_space(&e->ring) < at + need &&
         (!atomic_load_explicit(&e->freewheeling, memory_order_relaxed) ||
-         process_wait_space(&e->ring, at + need) < 0)) {
+         ring_wait_space(&e->ring, at + need, PROCESS_FREEWHEEL_WAIT_MS) < 0)) {
         need = 0;
     } else {
         size_t off = at + sizeof(struct engine_rec);
@@ -529,12 +519,23 @@ process_xrun(void *arg)
     return 0;
 }
 
-/* Runs on the process thread between cycles when freewheel starts or ends. */
+/* Freewheel starts or ends (jack2 calls this on its notification thread,
+ * after it took real-time scheduling away from our process thread, so that
+ * a runaway graph cannot lock the machine up).  Our callback never spins:
+ * when the writer is behind it sleeps on the ring's bell.  So it takes real
+ * time back for the bounce: as a normal thread its wake-ups in the chain of
+ * clients waited for the disk writer's time slices (1024 frames, 18
+ * channels: 158-178x real time, real time again: 206-210x).  JACK gives it
+ * back at the end of freewheel itself.  Not with a server that is not real
+ * time (its priority -1, read at activation: JACK says -1 during freewheel). */
 static void
 process_freewheel(int starting, void *arg)
 {
     struct engine *e = arg;
     atomic_store_explicit(&e->freewheeling, starting, memory_order_relaxed);
+    int prio = atomic_load_explicit(&e->rt_prio, memory_order_relaxed);
+    if (starting && prio > 0)
+        jack_acquire_real_time_scheduling(jack_client_thread_id(e->client), prio);
 }
 
 int

@@ -10,12 +10,21 @@
  * other's counter with acquire and publishes its own with release, so the
  * bytes copied before a publish are visible to the other side before the new
  * counter is.  Called from the JACK process thread on the producer side:
- * nothing here allocates, locks or blocks. */
+ * nothing here allocates, locks or blocks, but ring_wait_space(), which is
+ * for a producer that may block (JACK's freewheel mode is not real time): it
+ * announces itself in `waiting` and sleeps on an eventfd that the consumer
+ * rings after freeing space, a fence on each side so that one of them always
+ * sees the other (no lost wake-up). */
 #include "ring.h"
 
+#include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
 
 int
 ring_init(struct ring *r, size_t min_bytes)
@@ -23,6 +32,7 @@ ring_init(struct ring *r, size_t min_bytes)
     size_t size;
 
     memset(r, 0, sizeof *r);
+    r->bell = -1;
     if (min_bytes > ((size_t)-1) / 4)
         return -1;
     size = min_bytes < RING_PAGE ? RING_PAGE : (min_bytes + RING_PAGE - 1) / RING_PAGE * RING_PAGE;
@@ -46,6 +56,53 @@ ring_free(struct ring *r)
         free(r->buf);
     }
     r->buf = NULL;
+    if (r->bell >= 0)
+        close(r->bell);
+    r->bell = -1;
+}
+
+int
+ring_bell(struct ring *r)
+{
+    if (r->bell < 0)
+        r->bell = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    return r->bell >= 0 ? 0 : -1;
+}
+
+int
+ring_wait_space(struct ring *r, size_t need, int timeout_ms)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (ring_write_space(r) >= need)
+            return 0;
+        atomic_store_explicit(&r->waiting, 1, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+        if (ring_write_space(r) >= need) {
+            atomic_store_explicit(&r->waiting, 0, memory_order_relaxed);
+            return 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        long left =
+            timeout_ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+        if (left <= 0) {
+            atomic_store_explicit(&r->waiting, 0, memory_order_relaxed);
+            return ring_write_space(r) >= need ? 0 : -1;
+        }
+        if (r->bell < 0) { /* no eventfd: poll */
+            struct timespec ts = {0, 100000};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        struct pollfd p = {.fd = r->bell, .events = POLLIN};
+        if (poll(&p, 1, left > 100 ? 100 : (int)left) > 0) {
+            uint64_t v;
+            if (read(r->bell, &v, sizeof v) < 0) {
+                /* nothing to clear: the next poll says */
+            }
+        }
+    }
 }
 
 size_t
@@ -142,4 +199,14 @@ ring_consume(struct ring *r, size_t len)
     if (r->rpos >= r->size)
         r->rpos -= r->size;
     atomic_store_explicit(&r->tail, tail + len, memory_order_release);
+    if (r->bell < 0)
+        return;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&r->waiting, memory_order_relaxed) &&
+        atomic_exchange_explicit(&r->waiting, 0, memory_order_relaxed)) {
+        uint64_t one = 1;
+        if (write(r->bell, &one, sizeof one) < 0) {
+            /* full counter: the producer is being woken anyway */
+        }
+    }
 }

@@ -22,6 +22,8 @@ struct ring {
     size_t wpos;                     /* producer's index into buf, < size */
     _Alignas(64) atomic_size_t tail; /* total bytes released by the consumer */
     size_t rpos;                     /* consumer's index into buf, < size */
+    int bell;                        /* eventfd of ring_wait_space, -1 = none */
+    atomic_int waiting;              /* the producer waits on the bell */
 };
 
 /* Allocates at least `min_bytes` (rounded up to whole pages), touches
@@ -42,6 +44,13 @@ void ring_publish(struct ring *r, size_t len);
  * so that the next ring_put finds them there instead of waiting for
  * memory.  No effect on the ring's contents or accounting. */
 void ring_prefetch(const struct ring *r, size_t off, size_t len);
+
+/* Not for real-time use: lets the producer wait for room instead of
+ * polling (JACK's freewheel mode).  ring_bell() sets it up once (0 or -1);
+ * ring_wait_space() blocks until `need` bytes are free, or returns -1
+ * after timeout_ms; every ring_consume() then wakes it. */
+int ring_bell(struct ring *r);
+int ring_wait_space(struct ring *r, size_t need, int timeout_ms);
 
 /* Consumer side. */
 size_t ring_read_space(const struct ring *r);

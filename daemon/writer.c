@@ -329,14 +329,16 @@ writer_slot_of(struct writer *w, unsigned id)
     return NULL;
 }
 
-/* Drains every complete record; records of takes not held are discarded. */
-static void
+/* Drains every complete record; records of takes not held are discarded.
+ * Returns how many records it took. */
+static int
 writer_drain(struct writer *w, struct ring *ring)
 {
     struct engine_rec h;
+    int n = 0;
 
     if (!ring)
-        return;
+        return 0;
     while (ring_read_space(ring) >= sizeof h) {
         ring_peek(ring, 0, &h, sizeof h);
         size_t bytes = (size_t)h.nch * h.nframes * sizeof(float);
@@ -344,7 +346,7 @@ writer_drain(struct writer *w, struct ring *ring)
             /* Cannot happen with one producer publishing whole records. */
             log_error("capture ring corrupt (magic 0x%08x); resetting it", h.magic);
             ring_consume(ring, ring_read_space(ring));
-            return;
+            return n;
         }
         /* Slots are filled by writer_begin under the lock: look up there. */
         pthread_mutex_lock(&w->lock);
@@ -357,7 +359,7 @@ writer_drain(struct writer *w, struct ring *ring)
             const float *x = ring_peek_ptr(ring, sizeof h, bytes);
             int sound = !x || writer_has_sound(x, bytes / sizeof(float)); /* wrapped: rare */
             if (sound && !finish && ring_read_space(ring) < ring->size / 2)
-                return; /* the first sound waits here for writer_align */
+                return n; /* the first sound waits here for writer_align */
             if (sound) {
                 pthread_mutex_lock(&w->lock);
                 if (!s->aligned) {
@@ -406,7 +408,9 @@ writer_drain(struct writer *w, struct ring *ring)
             s->pos += h.nframes;
         }
         ring_consume(ring, sizeof h + bytes);
+        n++;
     }
+    return n;
 }
 
 static void
@@ -483,10 +487,15 @@ writer_main(void *arg)
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&w->lock);
+    int drained = 0;
     for (;;) {
         int work = 0;
         for (int i = 0; i < WRITER_SLOTS; i++)
             work |= w->slot[i].take && w->slot[i].finish && !w->slot[i].finished;
+        /* Freewheeling, a drain that found records goes on at once: the
+         * callback may be waiting for the room (ring_wait_space). */
+        if (drained && w->hurry && atomic_load_explicit(w->hurry, memory_order_relaxed))
+            work = 1;
         if (!work && !w->quit) {
             struct timespec ts;
             int hurry = (w->hurry && atomic_load_explicit(w->hurry, memory_order_relaxed)) ||
@@ -513,7 +522,7 @@ writer_main(void *arg)
         /* The slots' takes do not change while unlocked: only this thread
          * frees a slot, and writer_begin only fills a free one. */
         writer_test_stall(w);
-        writer_drain(w, ring);
+        drained = writer_drain(w, ring);
         for (int i = 0; i < WRITER_SLOTS; i++) {
             struct writer_slot *s = &w->slot[i];
             if (finishing[i])
@@ -558,6 +567,8 @@ writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry)
     pthread_cond_init(&w->cond, &ca);
     pthread_condattr_destroy(&ca);
     e = pthread_create(&w->thread, NULL, writer_main, w);
+    if (e == 0)
+        pthread_setname_np(w->thread, "stemcap-writer"); /* ps, top, perf */
     if (e) {
         log_error("cannot start the writer thread: %s", strerror(e));
         pthread_cond_destroy(&w->cond);

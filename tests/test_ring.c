@@ -449,6 +449,65 @@ test_stress(void)
     test_stress_one(12288, SIZE_MAX - 5000); /* not a power of two */
 }
 
+/* The freewheel producer's wait: woken by the consumer as it frees space,
+ * or given up after its timeout. */
+struct wait_arg {
+    struct ring *r;
+    size_t len;
+};
+
+static void *
+consume_later(void *p)
+{
+    struct wait_arg *a = p;
+    struct timespec nap = {0, 50 * 1000000L};
+    nanosleep(&nap, NULL);
+    ring_consume(a->r, a->len);
+    return NULL;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+test_wait_space(void)
+{
+    struct ring r;
+    unsigned char page[RING_PAGE];
+    memset(page, 1, sizeof page);
+    if (!CHECK(ring_init(&r, 2 * RING_PAGE) == 0) || !CHECK(ring_bell(&r) == 0))
+        return;
+    ring_put(&r, 0, page, sizeof page);
+    ring_put(&r, sizeof page, page, sizeof page);
+    ring_publish(&r, 2 * sizeof page);
+    CHECK_INT_EQ(ring_write_space(&r), 0);
+    /* Nobody frees: the wait gives up after its timeout. */
+    double t0 = now_s();
+    CHECK_INT_EQ(ring_wait_space(&r, RING_PAGE, 30), -1);
+    double waited = now_s() - t0;
+    CHECK(waited >= 0.029 && waited < 1.0);
+    /* The consumer frees a page 50 ms from now: woken by it, long before the timeout. */
+    pthread_t t;
+    struct wait_arg a = {&r, RING_PAGE};
+    pthread_create(&t, NULL, consume_later, &a);
+    t0 = now_s();
+    CHECK_INT_EQ(ring_wait_space(&r, RING_PAGE, 10000), 0);
+    waited = now_s() - t0;
+    CHECK(waited >= 0.04 && waited < 5.0);
+    pthread_join(t, NULL);
+    CHECK_INT_EQ(ring_write_space(&r), RING_PAGE);
+    CHECK_INT_EQ(atomic_load(&r.waiting), 0);
+    /* Room already there: no wait at all. */
+    CHECK_INT_EQ(ring_wait_space(&r, RING_PAGE, 0), 0);
+    ring_free(&r);
+    CHECK_INT_EQ(r.bell, -1);
+}
+
 int
 main(void)
 {
@@ -458,5 +517,6 @@ main(void)
     test_full();
     test_counter_wrap();
     test_stress();
+    test_wait_space();
     return unit_summary("test_ring");
 }

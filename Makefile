@@ -43,7 +43,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
+              daemon/recover.c daemon/audiohdr.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
               daemon/timeline.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
@@ -143,7 +143,7 @@ $(B)/tests/test_lag: $(B)/tests/test_lag.o $(B)/daemon/lag.o $(B)/daemon/ring.o 
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
+$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/audiohdr.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

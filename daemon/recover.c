@@ -20,7 +20,12 @@
  * Where.  <root>/<Song>/take-*, reached with openat() relative to the
  * root's fd and O_NOFOLLOW at every level: a symlinked song folder, take
  * folder, manifest or audio file is never followed (a symlinked take folder
- * or file is logged and skipped), and only regular files are opened.
+ * or file is logged and skipped), and only regular files are opened: a
+ * FIFO or a device is never opened, since that can block or wake whoever
+ * waits at its other end (the type is checked without following, then the
+ * open itself is O_NONBLOCK).  A manifest.json larger than
+ * RECOVER_MAX_MANIFEST is not read; at most RECOVER_MAX_FILES audio files
+ * of a folder are looked at, however many it holds.
  *
  * Which takes.  manifest.json says "recording": repaired.  No manifest.json
  * and no audio frames in any file: a prepared take that never started; its
@@ -107,10 +112,11 @@
 #include "log.h"
 #include "writer.h"
 
-#define RECOVER_MAX_FILES 64           /* audio files looked at per take folder */
-#define RECOVER_MAX_CUT   WRITER_BLOCK /* the files of a take differ by one block at most */
-#define RECOVER_NAME_MAX  256
-#define RECOVER_FRESH_S   10 /* an empty take folder younger than this may be another daemon's */
+#define RECOVER_MAX_FILES    64           /* audio files looked at per take folder */
+#define RECOVER_MAX_CUT      WRITER_BLOCK /* the files of a take differ by one block at most */
+#define RECOVER_NAME_MAX     256
+#define RECOVER_MAX_MANIFEST (4 << 20) /* bytes of manifest.json read (a take's is a few KB) */
+#define RECOVER_FRESH_S      10 /* an empty take folder younger than this may be another daemon's */
 
 struct recover_file {
     char name[RECOVER_NAME_MAX];
@@ -278,14 +284,25 @@ recover_list(struct recover_take *t)
     closedir(d);
 }
 
-/* Opens every listed file read-write, never through a symlink. */
+/* Opens every listed file read-write: regular files only, never through a
+ * symlink. */
 static void
 recover_open_files(struct recover_take *t)
 {
     for (int i = 0; i < t->nfiles; i++) {
         struct recover_file *f = &t->file[i];
         struct stat st;
-        f->fd = openat(t->fd, f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        /* A FIFO or a device is never opened (opening one can block, or
+         * wake whoever waits at its other end); symlinks are never followed. */
+        if (fstatat(t->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            f->open_errno = errno;
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            f->open_errno = S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
+            continue;
+        }
+        f->fd = openat(t->fd, f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (f->fd < 0) {
             f->open_errno = errno;
             continue;
@@ -398,8 +415,26 @@ recover_load_manifest(struct recover_take *t)
 {
     json_error_t je;
     struct stat st;
-    int fd = openat(t->fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd;
 
+    if (fstatat(t->fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 1;
+        log_warn("%s/manifest.json: %s: take left alone", t->path, strerror(errno));
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        log_warn("%s/manifest.json is %s: take left alone", t->path,
+                 S_ISLNK(st.st_mode) ? "a symlink (not followed)" : "not a regular file");
+        return 0;
+    }
+    if (st.st_size > RECOVER_MAX_MANIFEST) {
+        log_warn("%s/manifest.json is %lld bytes, more than any manifest of stemcapd (%d at "
+                 "most): take left alone",
+                 t->path, (long long)st.st_size, RECOVER_MAX_MANIFEST);
+        return 0;
+    }
+    fd = openat(t->fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return 1;
     if (fd < 0) {
@@ -407,8 +442,8 @@ recover_load_manifest(struct recover_take *t)
                  errno == ELOOP ? "it is a symlink" : strerror(errno));
         return 0;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        log_warn("%s/manifest.json is not a regular file: take left alone", t->path);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECOVER_MAX_MANIFEST) {
+        log_warn("%s/manifest.json changed while being read: take left alone", t->path);
         close(fd);
         return 0;
     }

@@ -562,9 +562,6 @@ hdr_check(struct hdr_walk *w)
                  "chunks: a header not updated after the audio was written (a recording cut "
                  "short?)",
                  w->declares, declared, avail);
-    else if (pcm && h->declared % h->frame)
-        hdr_fail(h, "%s declares %llu bytes of audio, not a whole number of %u-byte frames",
-                 w->declares, declared, h->frame);
     else if (w->container_ffff)
         hdr_fail(h, "the RIFF size is 0xFFFFFFFF, which only an RF64 file may say (a header never "
                     "finished?)");

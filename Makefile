@@ -79,7 +79,7 @@ $(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
-$(B)/stemcap-check: $(B)/clients/stemcap-check.o
+$(B)/stemcap-check: $(B)/clients/stemcap-check.o $(B)/daemon/audiohdr.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -38,7 +38,7 @@ struct hdr_walk {
     const char *container;    /* "RIFF", "FORM", ... */
     uint64_t container_end;   /* where the container's own size says the file ends */
     int container_ffff;       /* a plain RIFF's size field is 0xFFFFFFFF */
-    int data_ffff;            /* a plain RIFF's data size field is 0xFFFFFFFF */
+    const char *unset;        /* how the data size says "not known yet" */
     uint64_t frames_said;     /* frames a second field declares (ds64, COMM) */
     const char *frames_where; /* ... that field's chunk; NULL: none */
     char last_id[24];         /* the last chunk walked past, for messages */
@@ -318,8 +318,11 @@ hdr_riff(struct hdr_walk *w, const unsigned char *head)
             if (h->format == AUDIOHDR_RF64 && size == 0xFFFFFFFF) {
                 h->declared = ds64_data;
                 w->declares = "the ds64 chunk";
+                if (ds64_data == UINT64_MAX)
+                    w->unset = "the ds64 chunk's data size is 0xFFFFFFFFFFFFFFFF, not yet known";
+            } else if (size == 0xFFFFFFFF) {
+                w->unset = "the data chunk's size is 0xFFFFFFFF, which only an RF64 file may say";
             }
-            w->data_ffff = h->format == AUDIOHDR_WAV && size == 0xFFFFFFFF;
             return 0;
         }
         size_t want = size < sizeof b ? (size_t)size : sizeof b;
@@ -449,11 +452,6 @@ hdr_w64(struct hdr_walk *w, const unsigned char *head)
         uint64_t size = hdr_le64(c + 16);
         char id[24];
         hdr_id_text(id, c);
-        if (size < 24)
-            return hdr_fail(h,
-                            "the %s chunk at byte %llu declares %llu bytes, less than its own "
-                            "24-byte header",
-                            id, (unsigned long long)pos, (unsigned long long)size);
         int known = memcmp(c + 4, hdr_w64_tail, 12) == 0;
         if (known && memcmp(c, "data", 4) == 0) {
             if (!have_fmt)
@@ -462,8 +460,17 @@ hdr_w64(struct hdr_walk *w, const unsigned char *head)
             h->data_off = pos + 24;
             h->declared = size - 24;
             w->declares = "the data chunk";
+            if (size < 24) { /* libsndfile's before the first frame: 24 + -1 */
+                h->declared = UINT64_MAX;
+                w->unset = "the data chunk's size is below its own 24-byte header, not yet known";
+            }
             return 0;
         }
+        if (size < 24)
+            return hdr_fail(h,
+                            "the %s chunk at byte %llu declares %llu bytes, less than its own "
+                            "24-byte header",
+                            id, (unsigned long long)pos, (unsigned long long)size);
         size_t want = size - 24 < sizeof b ? (size_t)(size - 24) : sizeof b;
         if (known && memcmp(c, "fmt ", 4) == 0) {
             if (hdr_read_chunk(w, "fmt", b, want, pos + 24) < 0 || hdr_fmt(h, b, size - 24) < 0)
@@ -546,11 +553,10 @@ hdr_check(struct hdr_walk *w)
     uint64_t slack = h->format == AUDIOHDR_W64 ? 7 : 1; /* a final pad the file may lack */
 
     h->consistent = 0;
-    if (w->data_ffff && declared != avail)
-        hdr_fail(h,
-                 "the data chunk's size is 0xFFFFFFFF, which only an RF64 file may say (a header "
-                 "never finished?); %llu bytes of audio follow it",
-                 avail);
+    h->size_unset = w->unset && h->present != h->declared;
+    if (h->size_unset)
+        hdr_fail(h, "%s (a header never updated after it was first written); %llu bytes follow it",
+                 w->unset, avail);
     else if (h->declared > avail)
         hdr_fail(h,
                  "%s declares %llu bytes of audio but only %llu follow the data chunk header: the "

@@ -27,6 +27,8 @@ struct audiohdr {
     uint64_t present;           /* audio bytes in the file (see audiohdr_parse) */
     int data_last;              /* no chunk follows the audio: it runs to the end of the file */
     int consistent;             /* every size in the header agrees with the file */
+    int size_unset;             /* the data size is a writer's "not known yet" (the header
+                                   written before the first frame): the audio runs to the end */
     char why[AUDIOHDR_WHY_MAX]; /* one line: why not ours, not to be trusted, not consistent */
     /* Where the size fields are, for audiohdr_rewrite(); 0 = no such chunk. */
     uint64_t data_hdr, ds64, fact, fact_size, comm;

@@ -155,7 +155,7 @@ recover_parse(struct recover_file *f)
         return h->why;
     if (h->encoding == AUDIOHDR_OTHER || h->frame == 0)
         return "not PCM or IEEE float audio";
-    f->frames_hdr = h->declared / h->frame;
+    f->frames_hdr = h->size_unset ? 0 : h->declared / h->frame; /* "not known": said nothing */
     f->frames_disk = h->present / h->frame;
     f->parsed = 1;
     return NULL;
@@ -463,7 +463,8 @@ recover_load_manifest(struct recover_take *t)
 }
 
 /* A header that disagrees with its file: a kill leaves headers that lag
- * the audio (debug); anything else is worth a warning. */
+ * the audio, or that were never updated since they were first written
+ * (debug); anything else is worth a warning. */
 static void
 recover_report(const struct recover_take *t, const struct recover_file *f)
 {
@@ -471,7 +472,7 @@ recover_report(const struct recover_take *t, const struct recover_file *f)
 
     if (h->consistent || !h->data_last)
         return;
-    if (h->present > h->declared)
+    if (h->present > h->declared || h->size_unset || h->declared == 0)
         log_debug("%s/%s: %s", t->path, f->name, h->why);
     else
         log_warn("%s/%s: %s; the header is rewritten (%llu frames on disk, %llu kept)", t->path,

@@ -170,6 +170,37 @@ write_killed(const char *base, const char *rel, int format, int id, int64_t n1, 
     return 0;
 }
 
+/* The file as stemcapd's take.c leaves it between opening and the first
+ * frame (a prepared take; the bext chunk comes with the first frame): no
+ * header update, so its sizes are still libsndfile's placeholders (RF64:
+ * ds64 data size 0xFFFFFFFFFFFFFFFF; W64: data chunk size 23). */
+static int
+write_opened(const char *base, const char *rel, int format)
+{
+    char p[PATH_MAX];
+    int status;
+
+    path_of(p, sizeof p, base, rel);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        SF_INFO info = {.samplerate = 48000, .channels = 2, .format = format};
+        SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
+        if (!sf)
+            _exit(1);
+        if ((format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RF64)
+            sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+        sf_set_string(sf, SF_STR_TITLE, "Song - Stem");
+        _exit(0); /* no sf_close: killed */
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "cannot write %s\n", p);
+        return -1;
+    }
+    return 0;
+}
+
 static void
 write_text(const char *base, const char *rel, const char *text)
 {
@@ -497,6 +528,20 @@ main(void)
     CHECK(utimensat(AT_FDCWD, rel, (const struct timespec[]){{0, UTIME_OMIT}, {1000000000, 0}},
                     0) == 0);
     mkdirs(root, "Fresh/take-01"); /* only just claimed: maybe another daemon's */
+    /* Prepared in W64 and never updated: libsndfile's data size is 23 there. */
+    mkdirs(root, "Omega/take-02");
+    CHECK(write_opened(root, "Omega/take-02/Omega - Drums.w64", W64D) == 0);
+    CHECK(write_opened(root, "Omega/take-02/Omega - Mix.w64", W64D) == 0);
+    /* Killed before the first header update, manifest written: recovered
+     * empty, and the placeholder sizes are no frame count. */
+    static const char *const psi_files[] = {"Psi - Mix.wav", NULL};
+    static const char *const phi_files[] = {"Phi - Mix.w64", NULL};
+    mkdirs(root, "Psi/take-01");
+    CHECK(write_opened(root, "Psi/take-01/Psi - Mix.wav", WAV24) == 0);
+    write_manifest(root, "Psi/take-01", "recording", "wav", "pcm24", psi_files);
+    mkdirs(root, "Phi/take-01");
+    CHECK(write_opened(root, "Phi/take-01/Phi - Mix.w64", W64D) == 0);
+    write_manifest(root, "Phi/take-01", "recording", "w64", "double", phi_files);
 
     /* A finalised file (chunks after the audio) in a recording take: the
      * daemon died between closing the files and completing the manifest. */
@@ -548,7 +593,7 @@ main(void)
 
     /* ---- run ---- */
     int n = run_recover();
-    CHECK_INT_EQ(n, 7 + have_big); /* Alpha Beta Gamma Delta Eps Zeta Kappa (+ Theta) */
+    CHECK_INT_EQ(n, 9 + have_big); /* Alpha Beta Gamma Delta Eps Zeta Kappa Psi Phi (+ Theta) */
 
     check_take("Alpha/take-01", alpha_files, 10, N - 300, 300);
     CHECK_STR_EQ(title_of(root, "Alpha/take-01/Alpha - Drums.wav"), "Song - Stem");
@@ -608,6 +653,19 @@ main(void)
     CHECK(!exists(root, "Solo"));
     CHECK(!exists(root, "Empty"));
     CHECK(exists(root, "Fresh/take-01"));
+    CHECK(!exists(root, "Omega"));
+    for (int i = 0; i < 2; i++) {
+        const char *dir = i ? "Phi/take-01" : "Psi/take-01";
+        json_t *m = manifest_of(root, dir);
+        json_t *r = json_object_get(m, "recovery");
+        CHECK_STR_EQ(state_of(root, dir), "recovered");
+        CHECK_INT_EQ(recovery_int(root, dir, "frames_before"), 0);
+        CHECK_INT_EQ(recovery_int(root, dir, "length_frames"), 0);
+        CHECK_INT_EQ(json_array_size(json_object_get(r, "unreadable")), 0);
+        json_decref(m);
+    }
+    CHECK_INT_EQ(frames_of(root, "Psi/take-01/Psi - Mix.wav", NULL), 0);
+    CHECK_INT_EQ(frames_of(root, "Phi/take-01/Phi - Mix.w64", NULL), 0);
 
     /* Finalised file: recognised as complete, not a byte changed. */
     CHECK_STR_EQ(state_of(root, "Kappa/take-01"), "recovered");

@@ -652,6 +652,10 @@ hdr_rf64_header(int fd, struct audiohdr *h, uint64_t size, uint64_t bytes, unsig
         why = "the header is too large";
         goto out;
     }
+    if (n < w + 36) { /* "RF64", a ds64 chunk: where "RIFF", fmt, ... were */
+        why = "no room for a ds64 chunk";
+        goto out;
+    }
     old = malloc(n);
     neu = calloc(1, n + 8);
     if (!old || !neu) {

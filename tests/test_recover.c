@@ -170,6 +170,20 @@ write_killed(const char *base, const char *rel, int format, int id, int64_t n1, 
     return 0;
 }
 
+/* A plain WAV file as many programs write it: RIFF, a 16-byte fmt chunk and
+ * the data chunk, 44 bytes of header (no room for a ds64 chunk). */
+static int
+write_plain(const char *base, const char *rel, int id, int64_t n)
+{
+    char p[PATH_MAX];
+    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    path_of(p, sizeof p, base, rel);
+    SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
+    if (!sf || write_frames(sf, id, 0, n) < 0)
+        return -1;
+    return sf_close(sf) == 0 ? 0 : -1;
+}
+
 /* The file as stemcapd's take.c leaves it between opening and the first
  * frame (a prepared take; the bext chunk comes with the first frame): no
  * header update, so its sizes are still libsndfile's placeholders (RF64:
@@ -590,7 +604,6 @@ main(void)
             cleanup(rel);
         }
     }
-
     /* ---- run ---- */
     int n = run_recover();
     CHECK_INT_EQ(n, 9 + have_big); /* Alpha Beta Gamma Delta Eps Zeta Kappa Psi Phi (+ Theta) */
@@ -709,6 +722,49 @@ main(void)
     CHECK_INT_EQ(run_recover(), 0);
     CHECK(snap_same(&complete_json, root, "Alpha/take-01/manifest.json"));
     CHECK(snap_same(&complete_wav, root, "Alpha/take-01/Alpha - Drums.wav"));
+
+    /* A RIFF file past 4 GiB with a plain 44-byte header: no room for a
+     * ds64 chunk, so the repair is refused (logged: expected, not shown)
+     * and the file left exactly as it was; the RF64 rewrite used to write
+     * its 48 bytes into a 44-byte buffer. */
+    mkdirs(root, "Iota/take-01");
+    char iota_head[64];
+    off_t iota_size = 0;
+    if (have_big && write_plain(root, "Iota/take-01/Iota - Mix.wav", 130, N) == 0) {
+        path_of(rel, sizeof rel, root, "Iota/take-01/Iota - Mix.wav");
+        struct stat st;
+        int fd = open(rel, O_RDONLY);
+        CHECK(fd >= 0 && pread(fd, iota_head, sizeof iota_head, 0) == (ssize_t)sizeof iota_head);
+        if (fd >= 0)
+            close(fd);
+        CHECK(stat(rel, &st) == 0 && truncate(rel, st.st_size + ((off_t)1 << 32)) == 0);
+        iota_size = st.st_size + ((off_t)1 << 32);
+        write_manifest(root, "Iota/take-01", "recording", "wav", "pcm16",
+                       (const char *const[]){"Iota - Mix.wav", NULL});
+    }
+
+    if (iota_size) {
+        int saved_err = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY);
+        if (!getenv("TEST_VERBOSE") && devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
+        CHECK_INT_EQ(run_recover(), 0);
+        dup2(saved_err, STDERR_FILENO);
+        close(saved_err);
+        if (devnull >= 0)
+            close(devnull);
+    }
+    if (iota_size) {
+        struct stat st;
+        char now[64];
+        path_of(rel, sizeof rel, root, "Iota/take-01/Iota - Mix.wav");
+        int fd = open(rel, O_RDONLY);
+        CHECK_STR_EQ(state_of(root, "Iota/take-01"), "recording");
+        CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == iota_size);
+        CHECK(fd >= 0 && pread(fd, now, sizeof now, 0) == (ssize_t)sizeof now &&
+              memcmp(now, iota_head, sizeof now) == 0);
+        if (fd >= 0)
+            close(fd);
+    }
 
     /* An unreadable root is the one fatal error (its log line is expected). */
     int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);

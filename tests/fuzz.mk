@@ -1,19 +1,23 @@
 # fuzz.mk — libFuzzer harnesses (clang), included by the top Makefile:
 #   include tests/fuzz.mk
 #
-#   make fuzz           build both fuzzers and run each for FUZZ_SECONDS;
+#   make fuzz           build the fuzzers and run each for FUZZ_SECONDS;
 #                       skipped (not failed) when clang's libFuzzer is missing
-#   make fuzz-build     only build $(B)/fuzz/fuzz_osc and $(B)/fuzz/fuzz_conf
+#   make fuzz-build     only build $(B)/fuzz/fuzz_osc, fuzz_conf and fuzz_hdr
 #   make fuzz-check     exit 0 when $(FUZZ_CC) can link a libFuzzer program
 #
 #   fuzz_osc   tests/fuzz_osc.c: osc_dispatch_datagram() (validation, the
 #              dispatch table, every handler) on a JACK-less control state
 #   fuzz_conf  tests/fuzz_conf.c: conf_load() on arbitrary INI text
+#   fuzz_hdr   tests/fuzz_hdr.c: audiohdr_parse() on arbitrary files (the
+#              header codec stemcap-check and the recovery share), and the
+#              recovery's rewrite of what it parsed, sparse past 4 GiB too
 #
 # The daemon's sources are compiled again here with clang and
 # -fsanitize=fuzzer,address,undefined into $(B)/fuzz/obj/.  Seeds live in
-# tests/corpus/{osc,conf}/ and are only read; what the fuzzers learn goes to
-# $(B)/fuzz/corpus/{osc,conf}/ (kept between runs), crash files to
+# tests/corpus/{osc,conf,hdr}/ and are only read (tests/corpus/hdr/README
+# says how its real takes were made); what the fuzzers learn goes to
+# $(B)/fuzz/corpus/{osc,conf,hdr}/ (kept between runs), crash files to
 # $(B)/fuzz/ (crash-*, leak-*, timeout-*).  A crash replays with
 #   $(B)/fuzz/fuzz_osc $(B)/fuzz/crash-...
 # Needs Debian's clang and libclang-rt-14-dev (the libFuzzer runtime
@@ -44,6 +48,7 @@ FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSTEMCAP_VERSION='"$(FUZZ_VERSION)"' -
 FUZZ_RUN_FLAGS ?= -timeout=10 -close_fd_mask=2 -print_final_stats=1
 FUZZ_OSC_MAX_LEN  ?= 4200
 FUZZ_CONF_MAX_LEN ?= 16384
+FUZZ_HDR_MAX_LEN  ?= 16384
 
 FUZZ_DIR := $(B)/fuzz
 FUZZ_OBJ := $(FUZZ_DIR)/obj
@@ -53,7 +58,8 @@ FUZZ_DAEMON_SRC := $(filter-out daemon/main.c,$(if $(DAEMON_SRC),$(DAEMON_SRC),$
 FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/%.o)
 FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o \
                  $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o names.o acl.o)
-FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf
+FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/daemon/audiohdr.o
+FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr
 
 $(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -67,6 +73,10 @@ $(FUZZ_DIR)/fuzz_osc: $(FUZZ_OSC_OBJ)
 $(FUZZ_DIR)/fuzz_conf: $(FUZZ_CONF_OBJ)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lm -pthread
+
+$(FUZZ_DIR)/fuzz_hdr: $(FUZZ_HDR_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ -lm
 
 # Probes whether $(FUZZ_CC) links a libFuzzer program; prints why not.
 fuzz-check:
@@ -99,6 +109,7 @@ endef
 fuzz-run: $(FUZZERS)
 	$(call fuzz_run,osc,$(FUZZ_OSC_MAX_LEN))
 	$(call fuzz_run,conf,$(FUZZ_CONF_MAX_LEN))
+	$(call fuzz_run,hdr,$(FUZZ_HDR_MAX_LEN))
 
 fuzz:
 	@if $(MAKE) -f $(FUZZ_TOP_MK) --no-print-directory -s fuzz-check 2>/dev/null; then \

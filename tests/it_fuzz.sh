@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The libFuzzer harnesses (tests/fuzz_osc.c over OSC datagram validation and
-# dispatch, tests/fuzz_conf.c over the config parser) build with clang and
-# run for a bounded time each (FUZZ_SECONDS, default 15) without a crash, a
-# leak, a sanitizer report or a timeout.  No JACK server is needed.  Skipped
-# when clang cannot link -fsanitize=fuzzer (Debian: clang libclang-rt-14-dev).
-# A crash fails the test and names the reproducer, kept with the logs; it
-# replays with: $B/fuzz/fuzz_osc FILE (or fuzz_conf).
+# dispatch, tests/fuzz_conf.c over the config parser, tests/fuzz_hdr.c over
+# the WAV/RF64/AIFF/W64 header codec and the recovery's rewrite) build with
+# clang and run for a bounded time each (FUZZ_SECONDS, default 15) without a
+# crash, a leak, a sanitizer report or a timeout.  No JACK server is needed.
+# Skipped when clang cannot link -fsanitize=fuzzer (Debian: clang
+# libclang-rt-14-dev).  A crash fails the test and names the reproducer,
+# kept with the logs; it replays with: $B/fuzz/fuzz_osc FILE (or fuzz_conf,
+# fuzz_hdr).
 . "$(dirname "$0")/lib.sh"
 T_NAME=fuzz
 T=$(mktemp -d /tmp/stemcap-test-fuzz.XXXXXX)
@@ -38,7 +40,7 @@ fi
 
 # Build with tests/fuzz.mk on its own (the same rules `make fuzz` uses).
 if make -C "$TOP" -f tests/fuzz.mk --no-print-directory B="$B" FUZZ_CC="$FUZZ_CC" fuzz-build >"$T/build.log" 2>&1; then
-    ok "fuzzers built with $FUZZ_CC ($B/fuzz/fuzz_osc, $B/fuzz/fuzz_conf)"
+    ok "fuzzers built with $FUZZ_CC ($B/fuzz/fuzz_osc, $B/fuzz/fuzz_conf, $B/fuzz/fuzz_hdr)"
 else
     tail -20 "$T/build.log"
     fail "fuzzers build (make fuzz-build)"
@@ -73,4 +75,5 @@ run_fuzzer() {
 }
 run_fuzzer osc 4200
 run_fuzzer conf 16384
+run_fuzzer hdr 16384
 t_done

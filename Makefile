@@ -56,7 +56,8 @@ TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checkt
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp \
          $(B)/tests/nsmserver $(B)/tests/stampcheck $(B)/tests/xrunhog
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline
+         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline \
+         $(B)/tests/test_audiohdr
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -148,6 +149,10 @@ $(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/da
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_timeline: $(B)/tests/test_timeline.o $(B)/daemon/timeline.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_audiohdr: $(B)/tests/test_audiohdr.o $(B)/daemon/audiohdr.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

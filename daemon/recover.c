@@ -463,8 +463,9 @@ recover_load_manifest(struct recover_take *t)
 }
 
 /* A header that disagrees with its file: a kill leaves headers that lag
- * the audio, or that were never updated since they were first written
- * (debug); anything else is worth a warning. */
+ * the audio, or that libsndfile never updated since it opened the file
+ * (RF64, W64 placeholders: debug); anything else is worth a warning (a
+ * plain RIFF's 0xFFFFFFFF is no header of stemcapd's). */
 static void
 recover_report(const struct recover_take *t, const struct recover_file *f)
 {
@@ -472,7 +473,8 @@ recover_report(const struct recover_take *t, const struct recover_file *f)
 
     if (h->consistent || !h->data_last)
         return;
-    if (h->present > h->declared || h->size_unset || h->declared == 0)
+    if (h->present > h->declared || (h->size_unset && h->format != AUDIOHDR_WAV) ||
+        h->declared == 0)
         log_debug("%s/%s: %s", t->path, f->name, h->why);
     else
         log_warn("%s/%s: %s; the header is rewritten (%llu frames on disk, %llu kept)", t->path,

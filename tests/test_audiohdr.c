@@ -134,7 +134,8 @@ variant(const char *from, const char *to, size_t len, size_t at, const void *pat
     int rc = -1;
 
     if (d && at + n <= have) {
-        memcpy(d + at, patch, n);
+        if (n)
+            memcpy(d + at, patch, n);
         rc = spit(to, d, len && len < have ? len : have);
     }
     free(d);

@@ -277,6 +277,7 @@ hdr_fmt(struct audiohdr *h, const unsigned char *b, uint64_t size)
     int bytes = hdr_sample_bytes(h, "fmt");
     if (bytes < 0)
         return -1;
+    h->bytes = bytes;
     h->frame = (uint32_t)h->channels * (uint32_t)bytes;
     if (align != h->frame)
         return hdr_fail(h,
@@ -407,6 +408,7 @@ hdr_aiff(struct hdr_walk *w, const unsigned char *head)
                 int bytes = fixed ? fixed : hdr_sample_bytes(h, "COMM");
                 if (bytes < 0)
                     return -1;
+                h->bytes = bytes;
                 h->frame = (uint32_t)h->channels * (uint32_t)bytes;
             }
         } else if (memcmp(c, "SSND", 4) == 0) {

@@ -19,6 +19,7 @@ struct audiohdr {
     enum audiohdr_encoding encoding; /* AUDIOHDR_OTHER: compressed, a-law, ... */
     int channels;                    /* 1 .. 256 */
     int bits;                        /* bits per sample, as the header says */
+    int bytes;                       /* bytes per sample (PCM, float); 0: compressed */
     uint32_t frame;                  /* bytes per frame (WAV: the block align); 0: unknown */
     double rate;                     /* frames per second, 1 .. 10^7 */
     uint64_t file_size;

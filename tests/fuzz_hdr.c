@@ -92,6 +92,8 @@ fuzz_check_parsed(const struct audiohdr *h, uint64_t size)
         fuzz_fail("channels or rate out of range", h);
     if (h->data_off > size || h->present > size - h->data_off)
         fuzz_fail("audio outside the file", h);
+    if (h->encoding != AUDIOHDR_OTHER && h->frame != (uint32_t)(h->bytes * h->channels))
+        fuzz_fail("a frame that is not channels x bytes per sample", h);
     if ((h->consistent || !h->data_last) && h->present != h->declared)
         fuzz_fail("a trusted header that does not present what it declares", h);
     if (h->data_hdr >= h->data_off || (h->ds64 && h->ds64 >= h->data_hdr) ||

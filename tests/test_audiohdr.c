@@ -291,6 +291,7 @@ main(void)
         CHECK_INT_EQ(h.encoding, good[i].encoding);
         CHECK_INT_EQ(h.channels, 2);
         CHECK_INT_EQ(h.frame, good[i].frame);
+        CHECK_INT_EQ(h.bytes * h.channels, good[i].frame);
         CHECK(h.rate == 48000.0);
         CHECK_INT_EQ(h.declared, (uint64_t)N * good[i].frame);
         CHECK_INT_EQ(h.present, h.declared);

@@ -3,7 +3,8 @@
 #
 #   make fuzz           build the fuzzers and run each for FUZZ_SECONDS;
 #                       skipped (not failed) when clang's libFuzzer is missing
-#   make fuzz-build     only build $(B)/fuzz/fuzz_osc, fuzz_conf and fuzz_hdr
+#   make fuzz-build     only build $(B)/fuzz/fuzz_osc, fuzz_conf, fuzz_hdr and
+#                       fuzz_recover
 #   make fuzz-check     exit 0 when $(FUZZ_CC) can link a libFuzzer program
 #
 #   fuzz_osc   tests/fuzz_osc.c: osc_dispatch_datagram() (validation, the
@@ -12,6 +13,10 @@
 #   fuzz_hdr   tests/fuzz_hdr.c: audiohdr_parse() on arbitrary files (the
 #              header codec stemcap-check and the recovery share), and the
 #              recovery's rewrite of what it parsed, sparse past 4 GiB too
+#   fuzz_recover  tests/fuzz_recover.c: recover_takes() on a take of two
+#              arbitrary files (the input, and the input cut short) whose
+#              manifest says "recording", in $FUZZ_TMPDIR (default /dev/shm);
+#              seeds: tests/corpus/hdr/
 #
 # The daemon's sources are compiled again here with clang and
 # -fsanitize=fuzzer,address,undefined into $(B)/fuzz/obj/.  Seeds live in
@@ -49,6 +54,7 @@ FUZZ_RUN_FLAGS ?= -timeout=10 -close_fd_mask=2 -print_final_stats=1
 FUZZ_OSC_MAX_LEN  ?= 4200
 FUZZ_CONF_MAX_LEN ?= 16384
 FUZZ_HDR_MAX_LEN  ?= 16384
+FUZZ_RECOVER_MAX_LEN ?= 16384
 
 FUZZ_DIR := $(B)/fuzz
 FUZZ_OBJ := $(FUZZ_DIR)/obj
@@ -59,7 +65,9 @@ FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/
 FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o \
                  $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o names.o acl.o)
 FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/daemon/audiohdr.o
-FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr
+FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o \
+                    $(addprefix $(FUZZ_OBJ)/daemon/,recover.o audiohdr.o jsonfile.o log.o)
+FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr $(FUZZ_DIR)/fuzz_recover
 
 $(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -78,6 +86,10 @@ $(FUZZ_DIR)/fuzz_hdr: $(FUZZ_HDR_OBJ)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ -lm
 
+$(FUZZ_DIR)/fuzz_recover: $(FUZZ_RECOVER_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lm -pthread
+
 # Probes whether $(FUZZ_CC) links a libFuzzer program; prints why not.
 fuzz-check:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || { echo "fuzz: $(FUZZ_CC) not found"; exit 1; }
@@ -93,12 +105,12 @@ fuzz-check:
 
 fuzz-build: $(FUZZERS)
 
-# Runs one fuzzer: $(call fuzz_run,NAME,MAX_LEN)
+# Runs one fuzzer: $(call fuzz_run,NAME,MAX_LEN[,SEEDS]) (SEEDS: tests/corpus/NAME)
 define fuzz_run
 	@mkdir -p $(FUZZ_DIR)/corpus/$(1)
 	@echo "  FUZZ    $(1) for $(FUZZ_SECONDS) s (corpus $(FUZZ_DIR)/corpus/$(1))"
 	@$(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(2) $(FUZZ_RUN_FLAGS) \
-	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus/$(1) tests/corpus/$(1) \
+	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus/$(1) tests/corpus/$(or $(3),$(1)) \
 	    >$(FUZZ_DIR)/$(1).log 2>&1 || { \
 	    tail -40 $(FUZZ_DIR)/$(1).log; \
 	    echo "fuzz: $(1) FAILED; log $(FUZZ_DIR)/$(1).log"; exit 1; }
@@ -110,6 +122,7 @@ fuzz-run: $(FUZZERS)
 	$(call fuzz_run,osc,$(FUZZ_OSC_MAX_LEN))
 	$(call fuzz_run,conf,$(FUZZ_CONF_MAX_LEN))
 	$(call fuzz_run,hdr,$(FUZZ_HDR_MAX_LEN))
+	$(call fuzz_run,recover,$(FUZZ_RECOVER_MAX_LEN),hdr)
 
 fuzz:
 	@if $(MAKE) -f $(FUZZ_TOP_MK) --no-print-directory -s fuzz-check 2>/dev/null; then \

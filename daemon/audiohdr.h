@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #define AUDIOHDR_MAX_CHUNKS 256     /* chunks walked before the audio, and after it */
-#define AUDIOHDR_MAX_HEADER 1048576 /* header bytes an RIFF -> RF64 rewrite may move */
+#define AUDIOHDR_MAX_HEADER 1048576 /* header bytes a RIFF -> RF64 rewrite may move */
 #define AUDIOHDR_WHY_MAX    192
 
 enum audiohdr_format { AUDIOHDR_WAV, AUDIOHDR_RF64, AUDIOHDR_AIFF, AUDIOHDR_AIFC, AUDIOHDR_W64 };
@@ -57,9 +57,11 @@ int audiohdr_parse(int fd, struct audiohdr *h);
  * RIFF file whose size no longer fits 32 bits becomes RF64 (the JUNK and
  * fact chunks give way to a ds64 chunk, as libsndfile does).  Only for
  * PCM or float audio that runs to the end of the file (h->data_last), and
- * never past the audio present.  The audio bytes are never written.  The
- * file is cut first, then the fields are written and fsync()ed.  Returns 0
- * (h describes the new file), or -1 with h->why set (errno for I/O). */
+ * never past the audio present.  The audio bytes are never written.  What
+ * can be refused is refused before the file is touched (an RF64 header is
+ * built first); then the file is cut, the fields are written and the file
+ * fsync()ed.  Returns 0 (h describes the new file), or -1 with h->why set
+ * (with errno's text for I/O). */
 int audiohdr_rewrite(int fd, struct audiohdr *h, uint64_t frames);
 
 /* "WAV", "RF64", "AIFF", "AIFC" or "W64". */

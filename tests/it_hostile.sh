@@ -339,8 +339,9 @@ find "$T/rec" -type f -newer "$T/rec.ini" -printf '%p %s %T@\n' | sort >"$T/rec.
 mark=$(wc -l <"$T/stemcapd.log")
 t_daemon "$T/rec.ini"
 t_daemon_stop
+rc=$?
 find "$T/rec" -type f -newer "$T/rec.ini" -printf '%p %s %T@\n' | sort >"$T/rec.after2"
 check 'cmp -s "$T/rec.after1" "$T/rec.after2" && ! tail -n +$((mark + 1)) "$T/stemcapd.log" | grep -q "recovered:" &&
-       fifo_untouched "$T/pipe" && fifo_untouched "$L/Solo - Fifo.wav"' \
-    "a second start repairs nothing and writes no file"
+       fifo_untouched "$T/pipe" && fifo_untouched "$L/Solo - Fifo.wav" && [ $rc = 0 ]' \
+    "a second start repairs nothing and writes no file; stemcapd runs on and exits 0 on SIGTERM ($rc)"
 t_done

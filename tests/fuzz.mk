@@ -133,4 +133,11 @@ fuzz:
 
 .PHONY: fuzz fuzz-build fuzz-run fuzz-check
 
+# The objects' header dependencies (-MMD): the top Makefile includes every
+# .d file under $(B); on its own (tests/it_fuzz.sh), this file must, or an
+# object built against an older header is linked with newer ones.
+ifneq ($(FUZZ_STANDALONE),)
+-include $(shell find $(FUZZ_OBJ) -name '*.d' 2>/dev/null)
+endif
+
 .DEFAULT_GOAL := $(if $(FUZZ_STANDALONE),fuzz,$(FUZZ_SAVED_GOAL))

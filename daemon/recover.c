@@ -48,8 +48,10 @@
  * audio present is (file size - data offset) rounded down to whole frames,
  * whatever the header declares, more or less; a partial frame at the end (a
  * write cut short) is not a frame and is cut.  A header that declares more
- * audio than the file holds is not what a kill leaves: it is logged, and the
- * file keeps what it has.  New sizes: RIFF size, data size and fact frames
+ * audio than the file holds is not what a kill leaves (but for libsndfile's
+ * "not known yet" sizes in a header never updated since the file was
+ * opened): it is logged as a warning, and the file keeps what it has.  New
+ * sizes: RIFF size, data size and fact frames
  * (WAV); ds64 RIFF/data sizes and frame count (RF64); FORM size, SSND size
  * and COMM numSampleFrames (AIFF); riff size, data size and fact frames
  * (W64).  A RIFF WAV that grew past 4 GiB after its last header update is

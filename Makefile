@@ -44,7 +44,7 @@ B := build
 DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
               daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
               daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
+              daemon/recover.c daemon/audiohdr.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
               daemon/timeline.c
 DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
 
@@ -57,7 +57,8 @@ TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checkt
          $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp \
          $(B)/tests/nsmserver $(B)/tests/stampcheck $(B)/tests/xrunhog
 UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline
+         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline \
+         $(B)/tests/test_audiohdr
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
 
@@ -80,7 +81,7 @@ $(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
 
-$(B)/stemcap-check: $(B)/clients/stemcap-check.o
+$(B)/stemcap-check: $(B)/clients/stemcap-check.o $(B)/daemon/audiohdr.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -144,11 +145,15 @@ $(B)/tests/test_lag: $(B)/tests/test_lag.o $(B)/daemon/lag.o $(B)/daemon/ring.o 
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
+$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/audiohdr.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/tests/test_timeline: $(B)/tests/test_timeline.o $(B)/daemon/timeline.o
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/test_audiohdr: $(B)/tests/test_audiohdr.o $(B)/daemon/audiohdr.o
 	@echo "  LD      $@"
 	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

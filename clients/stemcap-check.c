@@ -2,8 +2,15 @@
  *
  * Usage: stemcap-check [--mix FILE] [--threshold DB] [--lead-in SECONDS] [--json] DIR
  *
- * Design: every regular file in DIR with an audio extension is opened with libsndfile (anything
- * else, manifest.json included, is listed as ignored); files named "<Song> - Mix.*" are mix
+ * Design: every entry of DIR with an audio extension is looked at without following symlinks; a
+ * regular file is opened (O_NOFOLLOW, O_NONBLOCK), while a symlink, a FIFO or a device is never
+ * opened and fails the "files" check (anything else, manifest.json included, is listed as
+ * ignored). A WAV, RF64, AIFF or W64 file goes to libsndfile only when its header agrees with the
+ * file (daemon/audiohdr.c, the codec the daemon's recovery uses), and libsndfile must then read
+ * the channels and frames that header declares; a file whose header cannot be trusted (cut short,
+ * sizes that lie, 0 channels, ...) fails "files" with the reason and is left out of the other
+ * checks, and the null test is not run. At most MAX_FILES audio files are read: a folder with
+ * more is refused (exit 2) before any is opened. Files named "<Song> - Mix.*" are mix
  * candidates, the rest are stems. The header checks (container, encoding, rate, length, bext
  * TimeReference, stem count, names) need no audio. Then ONE streaming pass reads all files in
  * lockstep, BLOCK frames at a time, as double (exact for 16/24-bit integer and float): it keeps
@@ -18,8 +25,9 @@
  *
  * Integer files reach 0 dBFS at |x| >= 1 - 1 LSB (the largest positive code), float files at
  * |x| >= 1. Levels are dBFS of sample peaks, floored at -150 dB for silence.
- * Exit status: 0 every hard rule passes (warnings allowed), 1 a hard rule fails, 2 usage error or
- * an unreadable folder or file. Errors are logged once, on stderr, with the file and the reason.
+ * Exit status: 0 every hard rule passes (warnings allowed), 1 a hard rule fails, 2 usage error,
+ * an unreadable folder or file, or more than MAX_FILES audio files. Errors are logged once, on
+ * stderr, with the file and the reason.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -31,10 +39,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <sndfile.h>
+
+#include "audiohdr.h"
 
 #define PROG              "stemcap-check"
 #define BLOCK             4096  /* frames per read */
@@ -48,6 +60,8 @@
 #define DEFAULT_LEAD_IN   2.0
 #define MAX_LEAD_IN       3600.0
 #define MAX_CHECKS        16
+#define MAX_FILES         64  /* audio files read from one folder */
+#define MAX_IGNORED       100 /* names of ignored files listed */
 #define MIX_SUFFIX        " - Mix"
 
 #define EXIT_FAILED 1
@@ -61,7 +75,8 @@ enum null_state {
     NULL_SEVERAL_MIXES,
     NULL_NO_STEMS,
     NULL_RATES,
-    NULL_CHANNELS
+    NULL_CHANNELS,
+    NULL_REJECTED
 };
 
 struct afile {
@@ -88,6 +103,15 @@ struct afile {
     sf_count_t clips; /* samples at 0 dBFS */
     sf_count_t first_clip;
     double lead_peak; /* max |x| in the lead-in */
+    char *reject;     /* why the file is not read (then it leaves the list) */
+};
+
+/* An audio file that is not read: a symlink, not a regular file, or a header that cannot be
+ * trusted. */
+struct rejected {
+    char *name;
+    char *path;
+    char *why;
 };
 
 struct check {
@@ -123,7 +147,11 @@ struct state {
     struct afile *files;
     size_t nfiles;
     char **ignored;
-    size_t nignored;
+    size_t nignored;     /* names kept (at most MAX_IGNORED) */
+    size_t nignored_all; /* files ignored */
+    size_t naudio;       /* audio files in the folder, read or not */
+    struct rejected *rejected;
+    size_t nrejected;
     struct afile *mix;
     size_t nstems;
     char *song;
@@ -166,8 +194,8 @@ usage(FILE *f)
         "  -V, --version           show the version and exit\n"
         "\n"
         "Exit status: 0 all hard rules pass (warnings allowed), 1 a hard rule fails,\n"
-        "2 usage error or unreadable folder or file.\n",
-        DEFAULT_THRESHOLD, DEFAULT_LEAD_IN);
+        "2 usage error, unreadable folder or file, or more than %d audio files.\n",
+        DEFAULT_THRESHOLD, DEFAULT_LEAD_IN, MAX_FILES);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -317,6 +345,99 @@ cmp_str(const void *a, const void *b)
 }
 
 static int
+cmp_rejected(const void *a, const void *b)
+{
+    return strcmp(((const struct rejected *)a)->name, ((const struct rejected *)b)->name);
+}
+
+/* Takes an audio file that will not be read into st->rejected (name, path and why are copied). */
+static int
+add_rejected(struct state *st, const char *name, const char *path, const char *why)
+{
+    struct rejected *r = realloc(st->rejected, (st->nrejected + 1) * sizeof *r);
+
+    if (!r) {
+        return -1;
+    }
+    st->rejected = r;
+    r = &r[st->nrejected];
+    r->name = strdup(name);
+    r->path = strdup(path);
+    r->why = strdup(why);
+    if (!r->name || !r->path || !r->why) {
+        free(r->name);
+        free(r->path);
+        free(r->why);
+        return -1;
+    }
+    st->nrejected++;
+    return 0;
+}
+
+static const char *
+file_type(mode_t mode)
+{
+    return S_ISFIFO(mode)   ? "a FIFO"
+           : S_ISSOCK(mode) ? "a socket"
+           : S_ISCHR(mode)  ? "a character device"
+           : S_ISBLK(mode)  ? "a block device"
+                            : "not a regular file";
+}
+
+/* An audio-named folder entry that is not a regular file: never opened, never followed. */
+static int
+reject_special(struct state *st, int dfd, const char *name, const char *path, mode_t mode)
+{
+    char target[256], why[320];
+    ssize_t n;
+
+    if (!S_ISLNK(mode)) {
+        snprintf(why, sizeof why, "%s, not a regular file: not opened", file_type(mode));
+        return add_rejected(st, name, path, why);
+    }
+    n = readlinkat(dfd, name, target, sizeof target - 1);
+    target[n > 0 ? n : 0] = '\0';
+    snprintf(why, sizeof why, "a symlink%s%s%s: not followed", n > 0 ? " to " : "", target,
+             n == (ssize_t)sizeof target - 1 ? "..." : "");
+    return add_rejected(st, name, path, why);
+}
+
+/* One folder entry.  Returns 0, or -1 (logged). */
+static int
+scan_entry(struct state *st, int dfd, const char *name, const char *path)
+{
+    struct stat sb;
+    int rc;
+
+    if (fstatat(dfd, name, &sb, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT) {
+            return 0; /* gone since readdir() */
+        }
+        log_err("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(sb.st_mode)) {
+        return 0;
+    }
+    if (!has_audio_ext(name)) {
+        st->nignored_all++;
+        rc = st->nignored < MAX_IGNORED ? add_name(&st->ignored, &st->nignored, name) : 0;
+    } else if (++st->naudio > MAX_FILES) {
+        rc = 0; /* counted only: the folder is refused */
+    } else if (!S_ISREG(sb.st_mode)) {
+        rc = reject_special(st, dfd, name, path, sb.st_mode);
+    } else {
+        rc = add_file(st, path, name, &sb) ? 0 : -1;
+    }
+    if (rc < 0) {
+        log_err("out of memory");
+    }
+    return rc;
+}
+
+/* Lists the folder without following symlinks: regular audio files into st->files, other
+ * audio-named entries into st->rejected, the rest by name into st->ignored. */
+static int
 scan_dir(struct state *st)
 {
     DIR *d = opendir(st->dir);
@@ -328,7 +449,6 @@ scan_dir(struct state *st)
         return -1;
     }
     for (;;) {
-        struct stat sb;
         char *path;
 
         errno = 0;
@@ -348,25 +468,19 @@ scan_dir(struct state *st)
             rc = -1;
             break;
         }
-        if (stat(path, &sb) < 0) {
-            log_err("%s: %s", path, strerror(errno));
-            free(path);
-            rc = -1;
-            break;
-        }
-        if (S_ISREG(sb.st_mode)) {
-            if (has_audio_ext(de->d_name) ? !add_file(st, path, de->d_name, &sb)
-                                          : add_name(&st->ignored, &st->nignored, de->d_name) < 0) {
-                log_err("out of memory");
-                rc = -1;
-            }
-        }
+        rc = scan_entry(st, dirfd(d), de->d_name, path);
         free(path);
         if (rc < 0) {
             break;
         }
     }
     closedir(d);
+    if (rc == 0 && st->naudio > MAX_FILES) {
+        log_err("%s: %zu audio files, more than the %d stemcap-check reads (a delivery is at most "
+                "%d stems and a mix): not checked",
+                st->dir, st->naudio, MAX_FILES, MAX_STEMS);
+        rc = -1;
+    }
     if (rc == 0) {
         if (st->nfiles) {
             qsort(st->files, st->nfiles, sizeof *st->files, cmp_file);
@@ -396,12 +510,66 @@ encoding_bits(int format)
     }
 }
 
+static int set_reject(struct afile *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Marks the file as not to be read; returns 1, or -1 (out of memory, logged). */
+static int
+set_reject(struct afile *f, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vasprintf(&f->reject, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        f->reject = NULL;
+        log_err("out of memory");
+        return -1;
+    }
+    return 1;
+}
+
+/* Opens the file for reading, never through a symlink (only the --mix file the user named may be
+ * one) and never a FIFO or a device.  A WAV, RF64, AIFF or W64 file is handed to libsndfile only
+ * when its header agrees with the file (audiohdr.c), and libsndfile must then read it as the
+ * header says.  Returns 0, 1 when the file is not read (f->reject says why), or -1 (logged). */
 static int
 open_file(struct afile *f)
 {
     SF_BROADCAST_INFO bi;
+    struct audiohdr h;
+    struct stat sb;
+    int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | (f->given_mix ? 0 : O_NOFOLLOW);
+    int fd = open(f->path, flags), hdr;
 
-    f->sf = sf_open(f->path, SFM_READ, &f->info);
+    if (fd < 0) {
+        if (errno == ELOOP && !f->given_mix) {
+            return set_reject(f, "a symlink: not followed");
+        }
+        log_err("%s: %s", f->path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &sb) < 0) {
+        log_err("%s: %s", f->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        close(fd);
+        return set_reject(f, "%s, not a regular file: not read", file_type(sb.st_mode));
+    }
+    hdr = audiohdr_parse(fd, &h);
+    if (hdr < 0 || (hdr == 0 && !h.consistent)) {
+        close(fd);
+        return set_reject(f, "%s", h.why);
+    }
+    if (lseek(fd, 0, SEEK_SET) < 0) {
+        log_err("%s: %s", f->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    f->sf = sf_open_fd(fd, SFM_READ, &f->info, SF_TRUE); /* closes fd, even when it fails */
     if (!f->sf) {
         log_err("%s: %s", f->path, sf_strerror(NULL));
         return -1;
@@ -409,6 +577,17 @@ open_file(struct afile *f)
     if (f->info.channels < 1) {
         log_err("%s: no audio channels", f->path);
         return -1;
+    }
+    if (hdr == 0 && h.encoding != AUDIOHDR_OTHER && h.frame > 0) {
+        if (f->info.channels != h.channels) {
+            return set_reject(f, "libsndfile reads %d channels, the header says %d",
+                              f->info.channels, h.channels);
+        }
+        if ((uint64_t)f->info.frames != h.declared / h.frame) {
+            return set_reject(f, "libsndfile reads %lld frames, the header declares %llu",
+                              (long long)f->info.frames,
+                              (unsigned long long)(h.declared / h.frame));
+        }
     }
     f->bits = encoding_bits(f->info.format);
     f->full_scale = f->bits ? 1.0 - ldexp(1.0, -(f->bits - 1)) : 1.0;
@@ -421,6 +600,54 @@ open_file(struct afile *f)
     if (!f->buf) {
         log_err("%s: out of memory", f->path);
         return -1;
+    }
+    return 0;
+}
+
+static void
+free_file(struct afile *f)
+{
+    if (f->sf) {
+        sf_close(f->sf);
+    }
+    free(f->path);
+    free(f->name);
+    free(f->base);
+    free(f->buf);
+    free(f->reject);
+}
+
+/* Opens every file; the ones not to be read go from st->files to st->rejected. */
+static int
+open_files(struct state *st)
+{
+    size_t kept = 0, n = st->nfiles;
+
+    for (size_t i = 0; i < n; i++) {
+        if (open_file(&st->files[i]) < 0) {
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct afile *f = &st->files[i];
+
+        if (!f->reject) {
+            st->files[kept++] = *f;
+            continue;
+        }
+        if (add_rejected(st, f->name, f->path, f->reject) < 0) {
+            log_err("out of memory");
+            for (size_t j = i; j < n; j++) {
+                free_file(&st->files[j]);
+            }
+            st->nfiles = kept;
+            return -1;
+        }
+        free_file(f);
+    }
+    st->nfiles = kept;
+    if (st->nrejected) {
+        qsort(st->rejected, st->nrejected, sizeof *st->rejected, cmp_rejected);
     }
     return 0;
 }
@@ -557,6 +784,9 @@ assign_roles(struct state *st)
     if (!st->mix) {
         st->null.state = candidates > 1 ? NULL_SEVERAL_MIXES : NULL_NO_MIX;
     }
+    if (st->nrejected) {
+        st->null.state = NULL_REJECTED; /* a stem or the mix may be among them */
+    }
 }
 
 /* ---- checks ---- */
@@ -680,6 +910,22 @@ say_list_sep(size_t *n)
     }
 }
 
+/* Only when an audio file was not read: which, and why (one line). */
+static int
+check_files(struct state *st)
+{
+    if (st->nrejected == 0) {
+        return 0;
+    }
+    if (check_begin(st, "files") < 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < st->nrejected; i++) {
+        say("%s%s: %s", i ? "; " : "", st->rejected[i].name, st->rejected[i].why);
+    }
+    return check_end(RES_FAIL);
+}
+
 static int
 check_stems(struct state *st)
 {
@@ -699,6 +945,10 @@ check_stems(struct state *st)
     }
     if (st->mix) {
         say(", mix %s", st->mix->name);
+    }
+    if (st->nrejected) {
+        say("; %zu audio file%s not read (see files)", st->nrejected,
+            st->nrejected == 1 ? "" : "s");
     }
     return check_end(r);
 }
@@ -947,7 +1197,7 @@ plan_null(struct state *st)
     FILE *out;
     size_t len, bad = 0;
 
-    if (!st->mix) {
+    if (!st->mix || st->null.state != NULL_RUN) {
         return 0;
     }
     if (st->nstems == 0) {
@@ -1425,6 +1675,14 @@ check_null(struct state *st)
     case NULL_CHANNELS:
         say("cannot sum the stems into the mix: %s", nt->why);
         break;
+    case NULL_REJECTED:
+        say("null test not run: ");
+        for (size_t i = 0, n = 0; i < st->nrejected; i++) {
+            say_list_sep(&n);
+            say("%s", st->rejected[i].name);
+        }
+        say(" %s not read (see files)", st->nrejected == 1 ? "was" : "were");
+        break;
     case NULL_RUN:
         say("the %zu stem%s %s to %s: worst residual %.1f dBFS at frame %lld (channel %d), ",
             st->nstems, st->nstems == 1 ? "" : "s", nt->nulls ? "sum" : "do not sum", st->mix->name,
@@ -1522,14 +1780,22 @@ print_text(const struct state *st)
             }
             put_text(stdout, st->ignored[i]);
         }
+        if (st->nignored_all > st->nignored) {
+            printf(" and %zu more", st->nignored_all - st->nignored);
+        }
         putchar('\n');
     }
-    if (st->nfiles) {
+    if (st->nfiles || st->nrejected) {
         for (size_t i = 0; i < st->nfiles; i++) {
             int len = (int)(strlen(st->files[i].name) + strlen(role_tag[st->files[i].role]));
 
             if (len > width) {
                 width = len;
+            }
+        }
+        for (size_t i = 0; i < st->nrejected; i++) {
+            if ((int)strlen(st->rejected[i].name) > width) {
+                width = (int)strlen(st->rejected[i].name);
             }
         }
         printf("\n %-*s  %-17s %6s %3s %11s %9s %9s  %s\n", width, "File", "Format", "Rate", "Ch",
@@ -1540,6 +1806,11 @@ print_text(const struct state *st)
                     print_file_row(&st->files[i], width);
                 }
             }
+        }
+        for (size_t i = 0; i < st->nrejected; i++) {
+            putchar(' ');
+            put_text(stdout, st->rejected[i].name);
+            printf("%*s  (not read: see files)\n", width - (int)strlen(st->rejected[i].name), "");
         }
     }
     putchar('\n');
@@ -1712,14 +1983,15 @@ print_json(const struct state *st)
 {
     static const char *const results[] = {"pass", "warn", "fail"};
     json_t *root = json_object(), *files = json_array(), *checks = json_array(),
-           *ignored = json_array();
+           *ignored = json_array(), *rejected = json_array();
     char *text;
 
-    if (!root || !files || !checks || !ignored) {
+    if (!root || !files || !checks || !ignored || !rejected) {
         json_decref(root);
         json_decref(files);
         json_decref(checks);
         json_decref(ignored);
+        json_decref(rejected);
         log_err("out of memory");
         return -1;
     }
@@ -1737,6 +2009,18 @@ print_json(const struct state *st)
         jappend(ignored, jstr(st->ignored[i]));
     }
     jset(root, "ignored", ignored);
+    jset(root, "ignored_count", json_integer((json_int_t)st->nignored_all));
+    for (size_t i = 0; i < st->nrejected; i++) {
+        json_t *r = json_object();
+
+        if (r) {
+            jset(r, "name", jstr(st->rejected[i].name));
+            jset(r, "path", jstr(st->rejected[i].path));
+            jset(r, "reason", jstr(st->rejected[i].why));
+        }
+        jappend(rejected, r);
+    }
+    jset(root, "rejected", rejected);
     for (size_t i = 0; i < st->nchecks; i++) {
         json_t *c = json_object();
 
@@ -1767,7 +2051,7 @@ print_json(const struct state *st)
 static int
 run_checks(struct state *st)
 {
-    if (check_stems(st) < 0) {
+    if (check_files(st) < 0 || check_stems(st) < 0) {
         return -1;
     }
     if (st->nfiles == 0) {
@@ -1797,15 +2081,15 @@ static void
 free_state(struct state *st)
 {
     for (size_t i = 0; i < st->nfiles; i++) {
-        if (st->files[i].sf) {
-            sf_close(st->files[i].sf);
-        }
-        free(st->files[i].path);
-        free(st->files[i].name);
-        free(st->files[i].base);
-        free(st->files[i].buf);
+        free_file(&st->files[i]);
     }
     free(st->files);
+    for (size_t i = 0; i < st->nrejected; i++) {
+        free(st->rejected[i].name);
+        free(st->rejected[i].path);
+        free(st->rejected[i].why);
+    }
+    free(st->rejected);
     for (size_t i = 0; i < st->nignored; i++) {
         free(st->ignored[i]);
     }
@@ -1882,10 +2166,8 @@ main(int argc, char **argv)
     if (scan_dir(&st) < 0 || (st.mix_path && add_given_mix(&st) < 0)) {
         goto out;
     }
-    for (size_t i = 0; i < st.nfiles; i++) {
-        if (open_file(&st.files[i]) < 0) {
-            goto out;
-        }
+    if (open_files(&st) < 0) {
+        goto out;
     }
     assign_roles(&st);
     if (choose_song(&st) < 0) {

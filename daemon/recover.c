@@ -20,7 +20,12 @@
  * Where.  <root>/<Song>/take-*, reached with openat() relative to the
  * root's fd and O_NOFOLLOW at every level: a symlinked song folder, take
  * folder, manifest or audio file is never followed (a symlinked take folder
- * or file is logged and skipped), and only regular files are opened.
+ * or file is logged and skipped), and only regular files are opened: a
+ * FIFO or a device is never opened, since that can block or wake whoever
+ * waits at its other end (the type is checked without following, then the
+ * open itself is O_NONBLOCK).  A manifest.json larger than
+ * RECOVER_MAX_MANIFEST is not read; at most RECOVER_MAX_FILES audio files
+ * of a folder are looked at, however many it holds.
  *
  * Which takes.  manifest.json says "recording": repaired.  No manifest.json
  * and no audio frames in any file: a prepared take that never started; its
@@ -34,25 +39,29 @@
  * parse: never touched.
  *
  * Headers.  libsndfile cannot fix a header it did not write in this
- * process, so the chunks are walked here (bounded: at most RECOVER_MAX_CHUNKS
- * chunks): RIFF/WAVE and RF64 (fmt, ds64, fact, data), AIFF/AIFC (COMM,
- * SSND) and Sony Wave64 (fmt, fact, data).  The frame size comes from the
- * header (channels x bytes per sample; the WAV block align must agree).
- * The data chunk is taken to run to the end of the file unless its declared
- * end is followed by a well-formed chain of chunks that ends exactly at the
- * end of the file (a file that was finalised); random audio never forms such
- * a chain.  The audio present is (file size - data offset) rounded down to
- * whole frames; a partial frame at the end (a write cut short) is not a
- * frame and is cut.  New sizes: RIFF size, data size and fact frames (WAV);
- * ds64 RIFF/data sizes and frame count (RF64); FORM size, SSND size and COMM
- * numSampleFrames (AIFF); riff size, data size and fact frames (W64).  A
- * RIFF WAV that grew past 4 GiB after its last header update is turned into
- * RF64 the way libsndfile does it: the JUNK placeholder and the fact chunk
- * make room for the ds64 chunk, the rest of the header is kept, a PAD chunk
- * fills the gap.  Each file is truncated first, then its header fields are
- * written with pwrite() and fsync()ed; every step only depends on the file
- * as found, so a crash during recovery is repaired again on the next start.
- * Stale PEAK chunks (AIFC float) are left as they are: they are advisory.
+ * process, so the header codec (audiohdr.c) reads and rewrites them:
+ * RIFF/WAVE and RF64 (fmt, ds64, fact, data), AIFF/AIFC (COMM, SSND) and
+ * Sony Wave64 (fmt, fact, data), PCM or float.  The data chunk is taken to
+ * run to the end of the file unless its declared end is followed by a
+ * well-formed chain of chunks that ends exactly at the end of the file (a
+ * file that was finalised); random audio never forms such a chain.  The
+ * audio present is (file size - data offset) rounded down to whole frames,
+ * whatever the header declares, more or less; a partial frame at the end (a
+ * write cut short) is not a frame and is cut.  A header that declares more
+ * audio than the file holds is not what a kill leaves (but for libsndfile's
+ * "not known yet" sizes in a header never updated since the file was
+ * opened): it is logged as a warning, and the file keeps what it has.  New
+ * sizes: RIFF size, data size and fact frames
+ * (WAV); ds64 RIFF/data sizes and frame count (RF64); FORM size, SSND size
+ * and COMM numSampleFrames (AIFF); riff size, data size and fact frames
+ * (W64).  A RIFF WAV that grew past 4 GiB after its last header update is
+ * turned into RF64 the way libsndfile does it.  Each file is truncated
+ * first, then its header fields are written with pwrite() and fsync()ed;
+ * every step only depends on the file as found, so a crash during recovery
+ * is repaired again on the next start.  Stale PEAK chunks (AIFC float) are
+ * left as they are: they are advisory.  A file whose header cannot be
+ * trusted (cut short inside the header, 0 channels, a block align that
+ * disagrees: audiohdr says why) is logged with the reason and left as it is.
  *
  * Length policy.  Every file of a take must end on the same frame (the
  * stems and the mix line up sample for sample, and that is what the
@@ -100,38 +109,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audiohdr.h"
 #include "jsonfile.h"
 #include "log.h"
 #include "writer.h"
 
-#define RECOVER_MAX_FILES  64           /* audio files looked at per take folder */
-#define RECOVER_MAX_CUT    WRITER_BLOCK /* the files of a take differ by one block at most */
-#define RECOVER_MAX_CHUNKS 256          /* chunks walked per file */
-#define RECOVER_MAX_HEADER 1048576      /* bytes before the data chunk, for an RF64 rewrite */
-#define RECOVER_NAME_MAX   256
-#define RECOVER_FRESH_S    10 /* an empty take folder younger than this may be another daemon's */
-
-enum recover_kind { RECOVER_WAV, RECOVER_RF64, RECOVER_AIFF, RECOVER_W64 };
+#define RECOVER_MAX_FILES    64           /* audio files looked at per take folder */
+#define RECOVER_MAX_CUT      WRITER_BLOCK /* the files of a take differ by one block at most */
+#define RECOVER_NAME_MAX     256
+#define RECOVER_MAX_MANIFEST (4 << 20) /* bytes of manifest.json read (a take's is a few KB) */
+#define RECOVER_FRESH_S      10 /* an empty take folder younger than this may be another daemon's */
 
 struct recover_file {
     char name[RECOVER_NAME_MAX];
     int fd;
-    int open_errno; /* why fd < 0 */
-    int listed;     /* named in the manifest: part of the take's common length */
-    int parsed;     /* header understood */
-    enum recover_kind kind;
-    int channels, bits, is_float;
-    double rate;
-    uint32_t frame;       /* bytes per frame */
-    uint64_t fsize;       /* file size as found */
-    uint64_t data_hdr;    /* offset of the data/SSND chunk header */
-    uint64_t data_off;    /* offset of the first audio byte */
-    uint64_t declared;    /* audio bytes the header declares */
-    uint64_t ds64, fact;  /* chunk offsets, 0 = none */
-    uint64_t comm;        /* AIFF COMM chunk offset */
-    uint64_t fact_size;   /* fact chunk size field */
-    uint32_t ssnd_offset; /* AIFF SSND offset field */
-    int data_last;        /* the data chunk runs to the end of the file */
+    int open_errno;      /* why fd < 0 */
+    int listed;          /* named in the manifest: part of the take's common length */
+    int parsed;          /* header understood */
+    struct audiohdr hdr; /* what the header says, and the audio present */
     uint64_t frames_hdr, frames_disk, frames_after;
 };
 
@@ -151,513 +146,31 @@ struct recover_take {
     struct recover_file file[RECOVER_MAX_FILES];
 };
 
-static const unsigned char recover_w64_riff[16] = {'r',  'i',  'f',  'f',  0x2E, 0x91, 0xCF, 0x11,
-                                                   0xA5, 0xD6, 0x28, 0xDB, 0x04, 0xC1, 0x00, 0x00};
-static const unsigned char recover_w64_tail[12] = {0xF3, 0xAC, 0xD3, 0x11, 0x8C, 0xD1,
-                                                   0x00, 0xC0, 0x4F, 0x8E, 0xDB, 0x8A};
-
-/* ---- bytes ---- */
-
-static uint32_t
-recover_le16(const unsigned char *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8;
-}
-
-static uint32_t
-recover_le32(const unsigned char *p)
-{
-    return recover_le16(p) | recover_le16(p + 2) << 16;
-}
-
-static uint64_t
-recover_le64(const unsigned char *p)
-{
-    return (uint64_t)recover_le32(p) | (uint64_t)recover_le32(p + 4) << 32;
-}
-
-static uint32_t
-recover_be16(const unsigned char *p)
-{
-    return (uint32_t)p[0] << 8 | (uint32_t)p[1];
-}
-
-static uint32_t
-recover_be32(const unsigned char *p)
-{
-    return recover_be16(p) << 16 | recover_be16(p + 2);
-}
-
-static void
-recover_put_le32(unsigned char *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static void
-recover_put_le64(unsigned char *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
-static int
-recover_printable(const unsigned char *id)
-{
-    for (int i = 0; i < 4; i++)
-        if (id[i] < 0x20 || id[i] > 0x7E)
-            return 0;
-    return 1;
-}
-
-/* 1 when the 4-byte chunk id is one of `ids`, "|"-separated ("NONE|twos"). */
-static int
-recover_id_is(const void *id, const char *ids)
-{
-    for (const char *p = ids;; p += 5) {
-        if (memcmp(id, p, 4) == 0)
-            return 1;
-        if (p[4] != '|')
-            return 0;
-    }
-}
-
-/* 0 when all n bytes were read at off. */
-static int
-recover_pread(int fd, void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            if (r == 0)
-                errno = EIO; /* short file */
-            return -1;
-        }
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-static int
-recover_pwrite(int fd, const void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pwrite(fd, (const char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-/* Writes the low `width` (4 or 8) bytes of v at off, little-endian or
- * big-endian: one field of a header.  0 or -1 (errno). */
-static int
-recover_field(int fd, uint64_t off, uint64_t v, int width, int big)
-{
-    unsigned char b[8];
-
-    for (int i = 0; i < width; i++)
-        b[i] = (unsigned char)(v >> (8 * (big ? width - 1 - i : i)));
-    return recover_pwrite(fd, b, (size_t)width, off);
-}
-
-/* ---- headers ---- */
-
-/* WAVEFORMATEX (WAV, RF64, W64): channels, rate, sample size, encoding. */
-static const char *
-recover_fmt(struct recover_file *f, const unsigned char *b, uint64_t size)
-{
-    if (size < 16)
-        return "fmt chunk too short";
-    uint32_t tag = recover_le16(b), align = recover_le16(b + 12);
-    f->channels = (int)recover_le16(b + 2);
-    f->rate = recover_le32(b + 4);
-    f->bits = (int)recover_le16(b + 14);
-    if (tag == 0xFFFE) {
-        if (size < 40)
-            return "WAVE_FORMAT_EXTENSIBLE fmt chunk too short";
-        tag = recover_le16(b + 24); /* the sub-format GUID starts with the tag */
-    }
-    if (tag != 1 && tag != 3)
-        return "not PCM or IEEE float audio";
-    f->is_float = tag == 3;
-    if (f->channels < 1 || f->channels > 256 || f->bits < 8 || f->bits > 64)
-        return "implausible channels or sample size";
-    f->frame = (uint32_t)f->channels * (uint32_t)((f->bits + 7) / 8);
-    if (align != f->frame)
-        return "block align is not channels x bytes per sample";
-    return NULL;
-}
-
-static const char *
-recover_parse_riff(struct recover_file *f, const unsigned char *h)
-{
-    unsigned char c[8], b[40];
-    uint64_t pos = 12, ds64_data = 0;
-    int have_fmt = 0;
-
-    if (memcmp(h + 8, "WAVE", 4) != 0)
-        return "RIFF file that is not WAVE";
-    f->kind = memcmp(h, "RF64", 4) == 0 ? RECOVER_RF64 : RECOVER_WAV;
-    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
-        if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0)
-            return "no data chunk";
-        uint64_t size = recover_le32(c + 4);
-        if (memcmp(c, "data", 4) == 0) {
-            if (!have_fmt)
-                return "no fmt chunk before the data chunk";
-            if (f->kind == RECOVER_RF64 && !f->ds64)
-                return "RF64 file without a ds64 chunk";
-            f->data_hdr = pos;
-            f->data_off = pos + 8;
-            f->declared = f->kind == RECOVER_RF64 && size == 0xFFFFFFFF ? ds64_data : size;
-            return NULL;
-        }
-        size_t want = size < sizeof b ? (size_t)size : sizeof b;
-        if (memcmp(c, "fmt ", 4) == 0) {
-            if (recover_pread(f->fd, b, want, pos + 8) < 0)
-                return "fmt chunk cut short";
-            const char *why = recover_fmt(f, b, want);
-            if (why)
-                return why;
-            have_fmt = 1;
-        } else if (memcmp(c, "ds64", 4) == 0 && f->kind == RECOVER_RF64) {
-            if (size < 24 || recover_pread(f->fd, b, 24, pos + 8) < 0)
-                return "ds64 chunk too short";
-            f->ds64 = pos;
-            ds64_data = recover_le64(b + 8);
-        } else if (memcmp(c, "fact", 4) == 0 && size >= 4) {
-            f->fact = pos;
-            f->fact_size = size;
-        }
-        pos += 8 + size + (size & 1);
-    }
-    return "too many chunks before the data chunk";
-}
-
-static const char *
-recover_parse_aiff(struct recover_file *f, const unsigned char *h)
-{
-    unsigned char c[8], b[22];
-    uint64_t pos = 12;
-    int aifc;
-
-    if (memcmp(h + 8, "AIFF", 4) == 0)
-        aifc = 0;
-    else if (memcmp(h + 8, "AIFC", 4) == 0)
-        aifc = 1;
-    else
-        return "FORM file that is not AIFF or AIFC";
-    f->kind = RECOVER_AIFF;
-    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
-        if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0)
-            return "no SSND chunk";
-        uint64_t size = recover_be32(c + 4);
-        if (memcmp(c, "COMM", 4) == 0) {
-            size_t want = size < sizeof b ? (size_t)size : sizeof b;
-            if (size < 18 || recover_pread(f->fd, b, want, pos + 8) < 0)
-                return "COMM chunk too short";
-            f->comm = pos;
-            f->channels = (int)recover_be16(b);
-            f->bits = (int)recover_be16(b + 6);
-            int exp = (int)(recover_be16(b + 8) & 0x7FFF);
-            uint64_t mant = (uint64_t)recover_be32(b + 10) << 32 | recover_be32(b + 14);
-            f->rate = ldexp((double)mant, exp - 16383 - 63);
-            int bytes = (f->bits + 7) / 8;
-            if (aifc) {
-                if (size < 22)
-                    return "AIFC COMM chunk without a compression type";
-                const char *ct = (const char *)b + 18;
-                f->is_float = recover_id_is(ct, "fl32|FL32|fl64|FL64");
-                if (f->is_float)
-                    bytes = ct[2] == '3' ? 4 : 8;
-                else if (!recover_id_is(ct, "NONE|twos|sowt|in24|in32|raw "))
-                    return "compressed AIFC audio";
-            }
-            if (f->channels < 1 || f->channels > 256 || f->bits < 8 || f->bits > 64)
-                return "implausible channels or sample size";
-            f->frame = (uint32_t)f->channels * (uint32_t)bytes;
-        } else if (memcmp(c, "SSND", 4) == 0) {
-            if (!f->comm)
-                return "no COMM chunk before the SSND chunk";
-            if (size < 8 || recover_pread(f->fd, b, 8, pos + 8) < 0)
-                return "SSND chunk too short";
-            f->ssnd_offset = recover_be32(b);
-            if (size < 8 + (uint64_t)f->ssnd_offset)
-                return "SSND offset past the chunk";
-            f->data_hdr = pos;
-            f->data_off = pos + 16 + f->ssnd_offset;
-            f->declared = size - 8 - f->ssnd_offset;
-            return NULL;
-        }
-        pos += 8 + size + (size & 1);
-    }
-    return "too many chunks before the SSND chunk";
-}
-
-static const char *
-recover_parse_w64(struct recover_file *f)
-{
-    unsigned char c[24], b[40];
-    uint64_t pos = 40;
-    int have_fmt = 0;
-
-    f->kind = RECOVER_W64;
-    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
-        if (pos + 24 > f->fsize || recover_pread(f->fd, c, 24, pos) < 0)
-            return "no data chunk";
-        uint64_t size = recover_le64(c + 16);
-        if (size < 24)
-            return "chunk size below its header";
-        int known = memcmp(c + 4, recover_w64_tail, 12) == 0;
-        if (known && memcmp(c, "data", 4) == 0) {
-            if (!have_fmt)
-                return "no fmt chunk before the data chunk";
-            f->data_hdr = pos;
-            f->data_off = pos + 24;
-            f->declared = size - 24;
-            return NULL;
-        }
-        size_t want = size - 24 < sizeof b ? (size_t)(size - 24) : sizeof b;
-        if (known && memcmp(c, "fmt ", 4) == 0) {
-            if (recover_pread(f->fd, b, want, pos + 24) < 0)
-                return "fmt chunk cut short";
-            const char *why = recover_fmt(f, b, want);
-            if (why)
-                return why;
-            have_fmt = 1;
-        } else if (known && memcmp(c, "fact", 4) == 0 && size >= 28) {
-            f->fact = pos;
-            f->fact_size = size - 24;
-        }
-        if (size > UINT64_MAX - pos - 7)
-            return "chunk size out of range";
-        pos += (size + 7) & ~(uint64_t)7;
-    }
-    return "too many chunks before the data chunk";
-}
-
-/* 1 when the bytes from pos to the end of the file are a well-formed chain
- * of chunks: then the data chunk does not run to the end of the file. */
-static int
-recover_chain(const struct recover_file *f, uint64_t pos)
-{
-    unsigned char c[24];
-
-    for (int n = 0; n < RECOVER_MAX_CHUNKS; n++) {
-        if (pos == f->fsize)
-            return 1;
-        if (f->kind == RECOVER_W64) {
-            if (pos + 24 > f->fsize || recover_pread(f->fd, c, 24, pos) < 0 ||
-                !recover_printable(c))
-                return 0;
-            uint64_t size = recover_le64(c + 16);
-            if (size < 24 || size > f->fsize - pos)
-                return 0;
-            uint64_t next = pos + ((size + 7) & ~(uint64_t)7);
-            pos = next > f->fsize && pos + size == f->fsize ? f->fsize : next;
-        } else {
-            if (pos + 8 > f->fsize || recover_pread(f->fd, c, 8, pos) < 0 || !recover_printable(c))
-                return 0;
-            uint64_t size = f->kind == RECOVER_AIFF ? recover_be32(c + 4) : recover_le32(c + 4);
-            if (size > f->fsize - pos - 8)
-                return 0;
-            uint64_t next = pos + 8 + size + (size & 1);
-            pos = next > f->fsize ? f->fsize : next;
-        }
-    }
-    return 0;
-}
-
 /* Parses the header and measures the audio present.  Returns NULL or why
  * the file is not understood. */
 static const char *
 recover_parse(struct recover_file *f)
 {
-    unsigned char h[40];
-    const char *why;
-    struct stat st;
+    struct audiohdr *h = &f->hdr;
 
-    if (fstat(f->fd, &st) < 0)
-        return strerror(errno);
-    f->fsize = (uint64_t)st.st_size;
-    if (f->fsize < 12 || recover_pread(f->fd, h, f->fsize < 40 ? 12 : 40, 0) < 0)
-        return "too short for an audio header";
-    if (!memcmp(h, "RIFF", 4) || !memcmp(h, "RF64", 4))
-        why = recover_parse_riff(f, h);
-    else if (!memcmp(h, "FORM", 4))
-        why = recover_parse_aiff(f, h);
-    else if (f->fsize >= 40 && !memcmp(h, recover_w64_riff, 16) && !memcmp(h + 24, "wave", 4))
-        why = recover_parse_w64(f);
-    else
-        why = "not a WAV, RF64, AIFF or W64 file";
-    if (why)
-        return why;
-    if (f->data_off > f->fsize)
-        return "file ends inside the data chunk header";
-
-    uint64_t avail = f->fsize - f->data_off;
-    uint64_t pad = f->kind == RECOVER_W64 ? (8 - f->declared % 8) % 8 : f->declared & 1;
-    uint64_t end = f->data_off + f->declared;
-    f->frames_hdr = f->declared / f->frame;
-    if (f->declared <= avail && (end == f->fsize || end + pad == f->fsize)) {
-        f->data_last = 1; /* consistent */
-        f->frames_disk = f->frames_hdr;
-    } else if (f->declared <= avail && recover_chain(f, end + pad)) {
-        f->data_last = 0; /* finalised, chunks follow the audio */
-        f->frames_disk = f->frames_hdr;
-    } else {
-        f->data_last = 1; /* stale header: the audio runs to the end */
-        f->frames_disk = avail / f->frame;
-    }
+    if (audiohdr_parse(f->fd, h) != 0)
+        return h->why;
+    if (h->encoding == AUDIOHDR_OTHER || h->frame == 0)
+        return "not PCM or IEEE float audio";
+    f->frames_hdr = h->size_unset ? 0 : h->declared / h->frame; /* "not known": said nothing */
+    f->frames_disk = h->present / h->frame;
     f->parsed = 1;
     return NULL;
-}
-
-/* RIFF -> RF64 for a WAV file whose repaired size no longer fits 32 bits:
- * the header before the data chunk is rebuilt in place (same length) with a
- * ds64 chunk, without the JUNK/PAD/fact chunks, padded with a PAD chunk. */
-static int
-recover_rf64(const struct recover_take *t, struct recover_file *f, uint64_t size, uint64_t bytes)
-{
-    size_t n = (size_t)f->data_hdr, w = 12, pos = 12;
-    unsigned char *old = NULL, *neu = NULL;
-    const char *why = NULL;
-    int rc = -1;
-
-    if (f->data_hdr > RECOVER_MAX_HEADER) {
-        why = "header too large";
-        goto out;
-    }
-    old = malloc(n);
-    neu = calloc(1, n + 8);
-    if (!old || !neu) {
-        why = strerror(ENOMEM);
-        goto out;
-    }
-    if (recover_pread(f->fd, old, n, 0) < 0) {
-        why = strerror(errno);
-        goto out;
-    }
-    memcpy(neu, "RF64\xFF\xFF\xFF\xFFWAVE", 12);
-    memcpy(neu + w, "ds64", 4);
-    recover_put_le32(neu + w + 4, 28);
-    recover_put_le64(neu + w + 8, size - 8);
-    recover_put_le64(neu + w + 16, bytes);
-    recover_put_le64(neu + w + 24, bytes / f->frame);
-    recover_put_le32(neu + w + 32, 0);
-    w += 36;
-    while (pos + 8 <= n) {
-        uint64_t csize = recover_le32(old + pos + 4);
-        size_t next = pos + 8 + (size_t)csize + (size_t)(csize & 1);
-        if (csize > n || next > n) {
-            why = "malformed header";
-            goto out;
-        }
-        if (!recover_id_is(old + pos, "JUNK|PAD |fact|ds64")) {
-            if (w + (next - pos) > n) {
-                why = "no room for a ds64 chunk";
-                goto out;
-            }
-            memcpy(neu + w, old + pos, next - pos);
-            w += next - pos;
-        }
-        pos = next;
-    }
-    if (n - w > 0 && n - w < 8) {
-        why = "no room for a ds64 chunk";
-        goto out;
-    }
-    if (n > w) {
-        memcpy(neu + w, "PAD ", 4);
-        recover_put_le32(neu + w + 4, (uint32_t)(n - w - 8));
-    }
-    memcpy(neu + n, "data\xFF\xFF\xFF\xFF", 8);
-    if (recover_pwrite(f->fd, neu, n + 8, 0) < 0) {
-        why = strerror(errno);
-        goto out;
-    }
-    f->kind = RECOVER_RF64;
-    rc = 0;
-out:
-    if (why)
-        log_error("%s/%s: %.1f GiB of audio need an RF64 header, which cannot be written: %s",
-                  t->path, f->name, (double)bytes / (1 << 30), why);
-    free(old);
-    free(neu);
-    return rc;
 }
 
 /* Makes the header describe f->frames_after frames and cuts the file there. */
 static int
 recover_fix(const struct recover_take *t, struct recover_file *f)
 {
-    uint64_t frames = f->frames_after, bytes = frames * f->frame;
-    uint64_t pad = f->kind == RECOVER_W64 ? 0 : bytes & 1;
-    uint64_t size = f->data_off + bytes + pad;
-    unsigned char b[8];
-    int e = 0;
-
-    if (!f->data_last)
+    if (!f->hdr.data_last)
         return 0; /* finalised: its header is right */
-    if (f->kind == RECOVER_AIFF && (size - 8 > UINT32_MAX || frames > UINT32_MAX)) {
-        log_error("%s/%s: %llu frames are more than an AIFF header can describe; left as it is",
-                  t->path, f->name, (unsigned long long)frames);
-        return -1;
-    }
-    if (size != f->fsize && ftruncate(f->fd, (off_t)size) < 0) {
-        log_error("%s/%s: cannot cut to %llu bytes: %s", t->path, f->name, (unsigned long long)size,
-                  strerror(errno));
-        return -1;
-    }
-    if (pad) {
-        b[0] = 0;
-        e |= recover_pwrite(f->fd, b, 1, size - 1);
-    }
-    uint32_t frames32 = frames > UINT32_MAX ? UINT32_MAX : (uint32_t)frames;
-    switch (f->kind) {
-    case RECOVER_WAV:
-        if (size - 8 > UINT32_MAX) {
-            if (recover_rf64(t, f, size, bytes) < 0)
-                return -1;
-            break;
-        }
-        e |= recover_field(f->fd, 4, size - 8, 4, 0);
-        e |= recover_field(f->fd, f->data_hdr + 4, bytes, 4, 0);
-        if (f->fact)
-            e |= recover_field(f->fd, f->fact + 8, frames32, 4, 0);
-        break;
-    case RECOVER_RF64:
-        e |= recover_field(f->fd, 4, UINT32_MAX, 4, 0);
-        e |= recover_field(f->fd, f->data_hdr + 4, UINT32_MAX, 4, 0);
-        e |= recover_field(f->fd, f->ds64 + 8, size - 8, 8, 0);
-        e |= recover_field(f->fd, f->ds64 + 16, bytes, 8, 0);
-        e |= recover_field(f->fd, f->ds64 + 24, frames, 8, 0);
-        if (f->fact)
-            e |= recover_field(f->fd, f->fact + 8, frames32, 4, 0);
-        break;
-    case RECOVER_AIFF:
-        e |= recover_field(f->fd, 4, size - 8, 4, 1);
-        e |= recover_field(f->fd, f->data_hdr + 4, bytes + 8 + f->ssnd_offset, 4, 1);
-        e |= recover_field(f->fd, f->comm + 10, frames, 4, 1);
-        break;
-    case RECOVER_W64:
-        e |= recover_field(f->fd, 16, size, 8, 0);
-        e |= recover_field(f->fd, f->data_hdr + 16, bytes + 24, 8, 0);
-        if (f->fact)
-            e |= recover_field(f->fd, f->fact + 24, frames, f->fact_size >= 8 ? 8 : 4, 0);
-        break;
-    }
-    if (e || fsync(f->fd) < 0) {
-        log_error("%s/%s: cannot write the repaired header: %s", t->path, f->name, strerror(errno));
+    if (audiohdr_rewrite(f->fd, &f->hdr, f->frames_after) < 0) {
+        log_error("%s/%s: %s", t->path, f->name, f->hdr.why);
         return -1;
     }
     return 0;
@@ -773,14 +286,25 @@ recover_list(struct recover_take *t)
     closedir(d);
 }
 
-/* Opens every listed file read-write, never through a symlink. */
+/* Opens every listed file read-write: regular files only, never through a
+ * symlink. */
 static void
 recover_open_files(struct recover_take *t)
 {
     for (int i = 0; i < t->nfiles; i++) {
         struct recover_file *f = &t->file[i];
         struct stat st;
-        f->fd = openat(t->fd, f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+        /* A FIFO or a device is never opened (opening one can block, or
+         * wake whoever waits at its other end); symlinks are never followed. */
+        if (fstatat(t->fd, f->name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            f->open_errno = errno;
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            f->open_errno = S_ISLNK(st.st_mode) ? ELOOP : EINVAL;
+            continue;
+        }
+        f->fd = openat(t->fd, f->name, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
         if (f->fd < 0) {
             f->open_errno = errno;
             continue;
@@ -805,15 +329,16 @@ recover_close_files(struct recover_take *t)
 static const char *
 recover_format_name(const struct recover_file *f)
 {
-    return f->kind == RECOVER_AIFF ? "aiff" : f->kind == RECOVER_W64 ? "w64" : "wav";
+    enum audiohdr_format k = f->hdr.format;
+    return k == AUDIOHDR_AIFF || k == AUDIOHDR_AIFC ? "aiff" : k == AUDIOHDR_W64 ? "w64" : "wav";
 }
 
 static json_t *
 recover_sample_name(const struct recover_file *f)
 {
-    if (f->is_float)
-        return json_string(f->bits == 64 ? "double" : "float");
-    return json_sprintf("pcm%d", f->bits);
+    if (f->hdr.encoding == AUDIOHDR_FLOAT)
+        return json_string(f->hdr.bits == 64 ? "double" : "float");
+    return json_sprintf("pcm%d", f->hdr.bits);
 }
 
 static int
@@ -892,8 +417,26 @@ recover_load_manifest(struct recover_take *t)
 {
     json_error_t je;
     struct stat st;
-    int fd = openat(t->fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd;
 
+    if (fstatat(t->fd, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        if (errno == ENOENT)
+            return 1;
+        log_warn("%s/manifest.json: %s: take left alone", t->path, strerror(errno));
+        return 0;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        log_warn("%s/manifest.json is %s: take left alone", t->path,
+                 S_ISLNK(st.st_mode) ? "a symlink (not followed)" : "not a regular file");
+        return 0;
+    }
+    if (st.st_size > RECOVER_MAX_MANIFEST) {
+        log_warn("%s/manifest.json is %lld bytes, more than any manifest of stemcapd (%d at "
+                 "most): take left alone",
+                 t->path, (long long)st.st_size, RECOVER_MAX_MANIFEST);
+        return 0;
+    }
+    fd = openat(t->fd, "manifest.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT)
         return 1;
     if (fd < 0) {
@@ -901,8 +444,8 @@ recover_load_manifest(struct recover_take *t)
                  errno == ELOOP ? "it is a symlink" : strerror(errno));
         return 0;
     }
-    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-        log_warn("%s/manifest.json is not a regular file: take left alone", t->path);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > RECOVER_MAX_MANIFEST) {
+        log_warn("%s/manifest.json changed while being read: take left alone", t->path);
         close(fd);
         return 0;
     }
@@ -919,6 +462,26 @@ recover_load_manifest(struct recover_take *t)
         return 0;
     }
     return 1;
+}
+
+/* A header that disagrees with its file: a kill leaves headers that lag
+ * the audio, or that libsndfile never updated since it opened the file
+ * (RF64, W64 placeholders: debug); anything else is worth a warning (a
+ * plain RIFF's 0xFFFFFFFF is no header of stemcapd's). */
+static void
+recover_report(const struct recover_take *t, const struct recover_file *f)
+{
+    const struct audiohdr *h = &f->hdr;
+
+    if (h->consistent || !h->data_last)
+        return;
+    if (h->present > h->declared || (h->size_unset && h->format != AUDIOHDR_WAV) ||
+        h->declared == 0)
+        log_debug("%s/%s: %s", t->path, f->name, h->why);
+    else
+        log_warn("%s/%s: %s; the header is rewritten (%llu frames on disk, %llu kept)", t->path,
+                 f->name, h->why, (unsigned long long)f->frames_disk,
+                 (unsigned long long)f->frames_after);
 }
 
 /* Parses every file and measures the take.  Returns 0, or -1 when the take
@@ -990,7 +553,7 @@ recover_repair(struct recover_take *t)
     t->cut = t->hi - t->lo <= RECOVER_MAX_CUT;
     for (int i = 0; i < t->nfiles && t->cut; i++) {
         const struct recover_file *f = &t->file[i];
-        if (f->parsed && f->listed && !f->data_last && f->frames_disk > t->lo)
+        if (f->parsed && f->listed && !f->hdr.data_last && f->frames_disk > t->lo)
             t->cut = 0; /* a finalised file cannot be cut */
     }
     if (!t->cut)
@@ -1007,6 +570,7 @@ recover_repair(struct recover_take *t)
             if (f->frames_disk - f->frames_after > t->cut_max)
                 t->cut_max = f->frames_disk - f->frames_after;
         }
+        recover_report(t, f);
         if (recover_fix(t, f) < 0 || recover_verify(t, f) < 0) {
             errors++;
             continue;
@@ -1048,7 +612,7 @@ recover_rebuild(const struct recover_take *t, const char *song, const char *sub)
         json_pack("{s:s, s:i, s:s, s:s}", "state", "recording", "take",
                   *end || n > INT32_MAX ? 0 : (int)n, "folder", t->path, "song_folder", song);
     if (m && first) {
-        json_object_set_new(m, "sample_rate", json_integer((json_int_t)lround(first->rate)));
+        json_object_set_new(m, "sample_rate", json_integer((json_int_t)lround(first->hdr.rate)));
         json_object_set_new(m, "format", json_string(recover_format_name(first)));
         json_object_set_new(m, "sample_format", recover_sample_name(first));
     }
@@ -1071,7 +635,7 @@ recover_finish(struct recover_take *t)
 
     for (int i = 0; i < t->nfiles && rate <= 0; i++)
         if (t->file[i].parsed && t->file[i].listed)
-            rate = (json_int_t)lround(t->file[i].rate);
+            rate = (json_int_t)lround(t->file[i].hdr.rate);
     recover_now(at, sizeof at);
     json_object_set_new(m, "state", json_string("recovered"));
     json_object_set_new(m, "length_frames", json_integer((json_int_t)t->lo));

@@ -1,19 +1,28 @@
 # fuzz.mk — libFuzzer harnesses (clang), included by the top Makefile:
 #   include tests/fuzz.mk
 #
-#   make fuzz           build both fuzzers and run each for FUZZ_SECONDS;
+#   make fuzz           build the fuzzers and run each for FUZZ_SECONDS;
 #                       skipped (not failed) when clang's libFuzzer is missing
-#   make fuzz-build     only build $(B)/fuzz/fuzz_osc and $(B)/fuzz/fuzz_conf
+#   make fuzz-build     only build $(B)/fuzz/fuzz_osc, fuzz_conf, fuzz_hdr and
+#                       fuzz_recover
 #   make fuzz-check     exit 0 when $(FUZZ_CC) can link a libFuzzer program
 #
 #   fuzz_osc   tests/fuzz_osc.c: osc_dispatch_datagram() (validation, the
 #              dispatch table, every handler) on a JACK-less control state
 #   fuzz_conf  tests/fuzz_conf.c: conf_load() on arbitrary INI text
+#   fuzz_hdr   tests/fuzz_hdr.c: audiohdr_parse() on arbitrary files (the
+#              header codec stemcap-check and the recovery share), and the
+#              recovery's rewrite of what it parsed, sparse past 4 GiB too
+#   fuzz_recover  tests/fuzz_recover.c: recover_takes() on a take of two
+#              arbitrary files (the input, and the input cut short) whose
+#              manifest says "recording", in $FUZZ_TMPDIR (default /dev/shm);
+#              seeds: tests/corpus/hdr/
 #
 # The daemon's sources are compiled again here with clang and
 # -fsanitize=fuzzer,address,undefined into $(B)/fuzz/obj/.  Seeds live in
-# tests/corpus/{osc,conf}/ and are only read; what the fuzzers learn goes to
-# $(B)/fuzz/corpus/{osc,conf}/ (kept between runs), crash files to
+# tests/corpus/{osc,conf,hdr}/ and are only read (tests/corpus/hdr/README
+# says how its real takes were made); what the fuzzers learn goes to
+# $(B)/fuzz/corpus/{osc,conf,hdr}/ (kept between runs), crash files to
 # $(B)/fuzz/ (crash-*, leak-*, timeout-*).  A crash replays with
 #   $(B)/fuzz/fuzz_osc $(B)/fuzz/crash-...
 # Needs Debian's clang and libclang-rt-14-dev (the libFuzzer runtime
@@ -44,6 +53,8 @@ FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSTEMCAP_VERSION='"$(FUZZ_VERSION)"' -
 FUZZ_RUN_FLAGS ?= -timeout=10 -close_fd_mask=2 -print_final_stats=1
 FUZZ_OSC_MAX_LEN  ?= 4200
 FUZZ_CONF_MAX_LEN ?= 16384
+FUZZ_HDR_MAX_LEN  ?= 16384
+FUZZ_RECOVER_MAX_LEN ?= 16384
 
 FUZZ_DIR := $(B)/fuzz
 FUZZ_OBJ := $(FUZZ_DIR)/obj
@@ -53,7 +64,10 @@ FUZZ_DAEMON_SRC := $(filter-out daemon/main.c,$(if $(DAEMON_SRC),$(DAEMON_SRC),$
 FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/%.o)
 FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o \
                  $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o names.o acl.o)
-FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf
+FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/daemon/audiohdr.o
+FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o \
+                    $(addprefix $(FUZZ_OBJ)/daemon/,recover.o audiohdr.o jsonfile.o log.o)
+FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr $(FUZZ_DIR)/fuzz_recover
 
 $(FUZZ_OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -65,6 +79,14 @@ $(FUZZ_DIR)/fuzz_osc: $(FUZZ_OSC_OBJ)
 	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lm -pthread
 
 $(FUZZ_DIR)/fuzz_conf: $(FUZZ_CONF_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lm -pthread
+
+$(FUZZ_DIR)/fuzz_hdr: $(FUZZ_HDR_OBJ)
+	@echo "  FUZZLD  $@"
+	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ -lm
+
+$(FUZZ_DIR)/fuzz_recover: $(FUZZ_RECOVER_OBJ)
 	@echo "  FUZZLD  $@"
 	@$(FUZZ_CC) $(FUZZ_SAN) -o $@ $^ $(PKG_LIBS) -lm -pthread
 
@@ -83,12 +105,12 @@ fuzz-check:
 
 fuzz-build: $(FUZZERS)
 
-# Runs one fuzzer: $(call fuzz_run,NAME,MAX_LEN)
+# Runs one fuzzer: $(call fuzz_run,NAME,MAX_LEN[,SEEDS]) (SEEDS: tests/corpus/NAME)
 define fuzz_run
 	@mkdir -p $(FUZZ_DIR)/corpus/$(1)
 	@echo "  FUZZ    $(1) for $(FUZZ_SECONDS) s (corpus $(FUZZ_DIR)/corpus/$(1))"
 	@$(FUZZ_DIR)/fuzz_$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(2) $(FUZZ_RUN_FLAGS) \
-	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus/$(1) tests/corpus/$(1) \
+	    -artifact_prefix=$(FUZZ_DIR)/ $(FUZZ_DIR)/corpus/$(1) tests/corpus/$(or $(3),$(1)) \
 	    >$(FUZZ_DIR)/$(1).log 2>&1 || { \
 	    tail -40 $(FUZZ_DIR)/$(1).log; \
 	    echo "fuzz: $(1) FAILED; log $(FUZZ_DIR)/$(1).log"; exit 1; }
@@ -99,6 +121,8 @@ endef
 fuzz-run: $(FUZZERS)
 	$(call fuzz_run,osc,$(FUZZ_OSC_MAX_LEN))
 	$(call fuzz_run,conf,$(FUZZ_CONF_MAX_LEN))
+	$(call fuzz_run,hdr,$(FUZZ_HDR_MAX_LEN))
+	$(call fuzz_run,recover,$(FUZZ_RECOVER_MAX_LEN),hdr)
 
 fuzz:
 	@if $(MAKE) -f $(FUZZ_TOP_MK) --no-print-directory -s fuzz-check 2>/dev/null; then \
@@ -108,5 +132,12 @@ fuzz:
 	fi
 
 .PHONY: fuzz fuzz-build fuzz-run fuzz-check
+
+# The objects' header dependencies (-MMD): the top Makefile includes every
+# .d file under $(B); on its own (tests/it_fuzz.sh), this file must, or an
+# object built against an older header is linked with newer ones.
+ifneq ($(FUZZ_STANDALONE),)
+-include $(shell find $(FUZZ_OBJ) -name '*.d' 2>/dev/null)
+endif
 
 .DEFAULT_GOAL := $(if $(FUZZ_STANDALONE),fuzz,$(FUZZ_SAVED_GOAL))

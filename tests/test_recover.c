@@ -170,6 +170,51 @@ write_killed(const char *base, const char *rel, int format, int id, int64_t n1, 
     return 0;
 }
 
+/* A plain WAV file as many programs write it: RIFF, a 16-byte fmt chunk and
+ * the data chunk, 44 bytes of header (no room for a ds64 chunk). */
+static int
+write_plain(const char *base, const char *rel, int id, int64_t n)
+{
+    char p[PATH_MAX];
+    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
+    path_of(p, sizeof p, base, rel);
+    SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
+    if (!sf || write_frames(sf, id, 0, n) < 0)
+        return -1;
+    return sf_close(sf) == 0 ? 0 : -1;
+}
+
+/* The file as stemcapd's take.c leaves it between opening and the first
+ * frame (a prepared take; the bext chunk comes with the first frame): no
+ * header update, so its sizes are still libsndfile's placeholders (RF64:
+ * ds64 data size 0xFFFFFFFFFFFFFFFF; W64: data chunk size 23). */
+static int
+write_opened(const char *base, const char *rel, int format)
+{
+    char p[PATH_MAX];
+    int status;
+
+    path_of(p, sizeof p, base, rel);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        SF_INFO info = {.samplerate = 48000, .channels = 2, .format = format};
+        SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
+        if (!sf)
+            _exit(1);
+        if ((format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RF64)
+            sf_command(sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
+        sf_set_string(sf, SF_STR_TITLE, "Song - Stem");
+        _exit(0); /* no sf_close: killed */
+    }
+    if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "cannot write %s\n", p);
+        return -1;
+    }
+    return 0;
+}
+
 static void
 write_text(const char *base, const char *rel, const char *text)
 {
@@ -497,6 +542,20 @@ main(void)
     CHECK(utimensat(AT_FDCWD, rel, (const struct timespec[]){{0, UTIME_OMIT}, {1000000000, 0}},
                     0) == 0);
     mkdirs(root, "Fresh/take-01"); /* only just claimed: maybe another daemon's */
+    /* Prepared in W64 and never updated: libsndfile's data size is 23 there. */
+    mkdirs(root, "Omega/take-02");
+    CHECK(write_opened(root, "Omega/take-02/Omega - Drums.w64", W64D) == 0);
+    CHECK(write_opened(root, "Omega/take-02/Omega - Mix.w64", W64D) == 0);
+    /* Killed before the first header update, manifest written: recovered
+     * empty, and the placeholder sizes are no frame count. */
+    static const char *const psi_files[] = {"Psi - Mix.wav", NULL};
+    static const char *const phi_files[] = {"Phi - Mix.w64", NULL};
+    mkdirs(root, "Psi/take-01");
+    CHECK(write_opened(root, "Psi/take-01/Psi - Mix.wav", WAV24) == 0);
+    write_manifest(root, "Psi/take-01", "recording", "wav", "pcm24", psi_files);
+    mkdirs(root, "Phi/take-01");
+    CHECK(write_opened(root, "Phi/take-01/Phi - Mix.w64", W64D) == 0);
+    write_manifest(root, "Phi/take-01", "recording", "w64", "double", phi_files);
 
     /* A finalised file (chunks after the audio) in a recording take: the
      * daemon died between closing the files and completing the manifest. */
@@ -545,10 +604,9 @@ main(void)
             cleanup(rel);
         }
     }
-
     /* ---- run ---- */
     int n = run_recover();
-    CHECK_INT_EQ(n, 7 + have_big); /* Alpha Beta Gamma Delta Eps Zeta Kappa (+ Theta) */
+    CHECK_INT_EQ(n, 9 + have_big); /* Alpha Beta Gamma Delta Eps Zeta Kappa Psi Phi (+ Theta) */
 
     check_take("Alpha/take-01", alpha_files, 10, N - 300, 300);
     CHECK_STR_EQ(title_of(root, "Alpha/take-01/Alpha - Drums.wav"), "Song - Stem");
@@ -608,6 +666,19 @@ main(void)
     CHECK(!exists(root, "Solo"));
     CHECK(!exists(root, "Empty"));
     CHECK(exists(root, "Fresh/take-01"));
+    CHECK(!exists(root, "Omega"));
+    for (int i = 0; i < 2; i++) {
+        const char *dir = i ? "Phi/take-01" : "Psi/take-01";
+        json_t *m = manifest_of(root, dir);
+        json_t *r = json_object_get(m, "recovery");
+        CHECK_STR_EQ(state_of(root, dir), "recovered");
+        CHECK_INT_EQ(recovery_int(root, dir, "frames_before"), 0);
+        CHECK_INT_EQ(recovery_int(root, dir, "length_frames"), 0);
+        CHECK_INT_EQ(json_array_size(json_object_get(r, "unreadable")), 0);
+        json_decref(m);
+    }
+    CHECK_INT_EQ(frames_of(root, "Psi/take-01/Psi - Mix.wav", NULL), 0);
+    CHECK_INT_EQ(frames_of(root, "Phi/take-01/Phi - Mix.w64", NULL), 0);
 
     /* Finalised file: recognised as complete, not a byte changed. */
     CHECK_STR_EQ(state_of(root, "Kappa/take-01"), "recovered");
@@ -651,6 +722,49 @@ main(void)
     CHECK_INT_EQ(run_recover(), 0);
     CHECK(snap_same(&complete_json, root, "Alpha/take-01/manifest.json"));
     CHECK(snap_same(&complete_wav, root, "Alpha/take-01/Alpha - Drums.wav"));
+
+    /* A RIFF file past 4 GiB with a plain 44-byte header: no room for a
+     * ds64 chunk, so the repair is refused (logged: expected, not shown)
+     * and the file left exactly as it was; the RF64 rewrite used to write
+     * its 48 bytes into a 44-byte buffer. */
+    mkdirs(root, "Iota/take-01");
+    char iota_head[64];
+    off_t iota_size = 0;
+    if (have_big && write_plain(root, "Iota/take-01/Iota - Mix.wav", 130, N) == 0) {
+        path_of(rel, sizeof rel, root, "Iota/take-01/Iota - Mix.wav");
+        struct stat st;
+        int fd = open(rel, O_RDONLY);
+        CHECK(fd >= 0 && pread(fd, iota_head, sizeof iota_head, 0) == (ssize_t)sizeof iota_head);
+        if (fd >= 0)
+            close(fd);
+        CHECK(stat(rel, &st) == 0 && truncate(rel, st.st_size + ((off_t)1 << 32)) == 0);
+        iota_size = st.st_size + ((off_t)1 << 32);
+        write_manifest(root, "Iota/take-01", "recording", "wav", "pcm16",
+                       (const char *const[]){"Iota - Mix.wav", NULL});
+    }
+
+    if (iota_size) {
+        int saved_err = dup(STDERR_FILENO), devnull = open("/dev/null", O_WRONLY);
+        if (!getenv("TEST_VERBOSE") && devnull >= 0)
+            dup2(devnull, STDERR_FILENO);
+        CHECK_INT_EQ(run_recover(), 0);
+        dup2(saved_err, STDERR_FILENO);
+        close(saved_err);
+        if (devnull >= 0)
+            close(devnull);
+    }
+    if (iota_size) {
+        struct stat st;
+        char now[64];
+        path_of(rel, sizeof rel, root, "Iota/take-01/Iota - Mix.wav");
+        int fd = open(rel, O_RDONLY);
+        CHECK_STR_EQ(state_of(root, "Iota/take-01"), "recording");
+        CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_size == iota_size);
+        CHECK(fd >= 0 && pread(fd, now, sizeof now, 0) == (ssize_t)sizeof now &&
+              memcmp(now, iota_head, sizeof now) == 0);
+        if (fd >= 0)
+            close(fd);
+    }
 
     /* An unreadable root is the one fatal error (its log line is expected). */
     int saved = dup(STDERR_FILENO), null = open("/dev/null", O_WRONLY);

@@ -37,19 +37,25 @@ $(t_stems_conf A B C D E F G H)
 CONF
 t_daemon "$T/t.ini"
 
-# take SEED BURSTS PAUSES: one take while xrunhog runs, then its check.
-take() {
-    local seed=$1 bursts=$2 pauses=$3 dir xr hog out
+# hogged_take SEED BURSTS PAUSES: one take while xrunhog runs; sets hog (its
+# report), xr (xruns in the server's log) and dir (the finished take).
+hogged_take() {
     sleep 0.5
     t_mark
     t_cli start >/dev/null
     sleep 0.3
-    hog=$("$B/tests/xrunhog" -s "$seed" -b "$bursts" -i "$pauses" -d "$HOG_SECONDS")
+    hog=$("$B/tests/xrunhog" -s "$1" -b "$2" -i "$3" -d "$HOG_SECONDS")
     sleep 0.3
     t_cli stop >/dev/null
     xr=$(t_xruns)
     dir=$(t_take_dir)
     t_wait 50 grep -q '"state": "complete"' "$dir/manifest.json"
+}
+
+# take SEED BURSTS PAUSES: a take of the stamped source under xrunhog, checked.
+take() {
+    local seed=$1 bursts=$2 pauses=$3 out
+    hogged_take "$seed" "$bursts" "$pauses"
     local figs
     figs=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["timeline"]; n=m["null"]
 print("%d frames, %d dropped in %d drops, %d late reads placed back, %d frames in %d torn periods; null %s, worst %s dBFS" % (m["length_frames"], m["dropped_frames"], len(m["drops"]), t["late_reads"], t["torn_frames"], len(t["torn"]), "FLAGGED" if n["flagged"] else "passed", n["worst_residual_db"]))' "$dir/manifest.json")
@@ -88,16 +94,7 @@ take 3 15-40 200-500
 # broken mix, and the torn periods must be reported.
 kill "$T_SRC"; wait "$T_SRC" 2>/dev/null; t_forget "$T_SRC"
 t_src -m noise
-sleep 1
-t_mark
-t_cli start >/dev/null
-sleep 0.3
-hog=$("$B/tests/xrunhog" -s 4 -b 2-12 -i 30-200 -d "$HOG_SECONDS")
-sleep 0.3
-t_cli stop >/dev/null
-xr=$(t_xruns)
-dir=$(t_take_dir)
-t_wait 50 grep -q '"state": "complete"' "$dir/manifest.json"
+hogged_take 4 2-12 30-200
 figs=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["timeline"]; n=m["null"]
 print("%d dropped, %d late reads, %d torn periods; null %s, worst %s dBFS; %d frames not judged (xruns), their worst residual %s dBFS" % (m["dropped_frames"], t["late_reads"], len(t["torn"]), "FLAGGED" if n["flagged"] else "passed", n["worst_residual_db"], n["xrun_frames_not_judged"], n["xrun_worst_residual_db"]))' "$dir/manifest.json")
 t_log "noise: $hog: $xr xruns; $figs"

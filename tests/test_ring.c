@@ -466,14 +466,6 @@ consume_later(void *p)
     return NULL;
 }
 
-static double
-now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void
 test_wait_space(void)
 {
@@ -487,17 +479,17 @@ test_wait_space(void)
     ring_publish(&r, 2 * sizeof page);
     CHECK_INT_EQ(ring_write_space(&r), 0);
     /* Nobody frees: the wait gives up after its timeout. */
-    double t0 = now_s();
+    double t0 = now_seconds();
     CHECK_INT_EQ(ring_wait_space(&r, RING_PAGE, 30), -1);
-    double waited = now_s() - t0;
+    double waited = now_seconds() - t0;
     CHECK(waited >= 0.029 && waited < 1.0);
     /* The consumer frees a page 50 ms from now: woken by it, long before the timeout. */
     pthread_t t;
     struct wait_arg a = {&r, RING_PAGE};
     pthread_create(&t, NULL, consume_later, &a);
-    t0 = now_s();
+    t0 = now_seconds();
     CHECK_INT_EQ(ring_wait_space(&r, RING_PAGE, 10000), 0);
-    waited = now_s() - t0;
+    waited = now_seconds() - t0;
     CHECK(waited >= 0.04 && waited < 5.0);
     pthread_join(t, NULL);
     CHECK_INT_EQ(ring_write_space(&r), RING_PAGE);

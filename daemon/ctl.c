@@ -325,10 +325,11 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     manifest_write(t, &c->monitor, &x);
     take_release(t);
     log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns, %llu late "
-             "reads placed back, %llu frames maybe torn%s",
+             "reads placed back (%u of them held the next cycle: dropped), %llu frames maybe "
+             "torn%s",
              t->number, t->meta.title, (unsigned long long)t->frames,
              t->rate ? (double)t->frames / t->rate : 0.0, (unsigned long long)t->dropped, t->xruns,
-             (unsigned long long)t->late_reads, (unsigned long long)t->torn_frames,
+             (unsigned long long)t->late_reads, t->repeats, (unsigned long long)t->torn_frames,
              rc < 0 ? ", WITH ERRORS (see above)" : "");
     c->events |= CTL_EV_STATUS;
 }
@@ -360,6 +361,7 @@ ctl_events(struct ctl *c)
         ring_consume(r, sizeof ev);
         if (ev.type == ENGINE_EV_END && c->cur && c->cur->id == ev.take) {
             c->cur->late_reads = ev.late_reads;
+            c->cur->repeats = ev.repeats;
             ctl_on_end(c, ev.tail_dropped, ctl_end_reason(c, ev.reason));
         } else if (ev.type == ENGINE_EV_START)
             ctl_on_start(c, &ev);

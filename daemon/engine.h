@@ -62,7 +62,7 @@ struct engine_event {
     uint32_t bar_frames;   /* START: one bar from the transport's BBT, 0 = none */
     uint32_t reason;       /* END: ENGINE_END_* */
     int32_t offset;        /* START: the null test's offset in the take's first cycle */
-    uint32_t pad;
+    uint32_t repeats;      /* END: late reads that held the next cycle's audio: lost */
 };
 
 /* Meter records, on the meter ring: the real-time thread gathers the cheap
@@ -217,6 +217,7 @@ struct engine {
     struct timeline rt_tl;        /* the take's periods held back, and their placing */
     size_t rt_held_bytes;         /* ... their records in the ring, not yet published */
     uint64_t rt_late_reads;       /* the take's periods placed before their read */
+    uint32_t rt_repeats;          /* ... of them lost: they held the next cycle (process.c) */
     uint64_t rt_suspect;          /* frames from now on the null test cannot vouch for */
     uint64_t rt_tnext;            /* transport frame the next rolling cycle should have */
     uint64_t rt_cnext;            /* rt_clock the next cycle should have */

@@ -167,11 +167,11 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
     static const struct take_list none;
     int done = strcmp(x->state, "recording") != 0;
     json_t *drops = manifest_list(done ? &t->drops : &none, "a drop");
-    json_t *timeline =
-        json_pack("{s:I, s:I, s:o, s:I}", "late_reads", (json_int_t)t->late_reads, "torn_frames",
-                  (json_int_t)(done ? t->torn_frames : 0), "torn",
-                  manifest_list(done ? &t->torn : &none, "a torn period"), "unlisted",
-                  (json_int_t)(done ? t->drops.unlisted + t->torn.unlisted : 0));
+    json_t *timeline = json_pack(
+        "{s:I, s:I, s:I, s:o, s:I}", "late_reads", (json_int_t)t->late_reads, "late_reads_dropped",
+        (json_int_t)t->repeats, "torn_frames", (json_int_t)(done ? t->torn_frames : 0), "torn",
+        manifest_list(done ? &t->torn : &none, "a torn period"), "unlisted",
+        (json_int_t)(done ? t->drops.unlisted + t->torn.unlisted : 0));
     json_t *warnings = json_array();
     for (int i = 0; i < x->nwarnings; i++)
         manifest_append(warnings, json_string(x->warning[i]), "a warning");

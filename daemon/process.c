@@ -23,7 +23,10 @@
  * that followed allow (timeline.c, with the evidence).  Frames between two
  * placed periods are frames JACK never gave us: silence in every file.  A
  * late read no later read disproves lands one period late beside that
- * silence; JACK's API cannot tell it from a skipped cycle.  Periods read
+ * silence; JACK's API cannot tell it from a skipped cycle.  After a stall
+ * jack2 wakes us on a stale signal and runs us twice in the current cycle:
+ * the first period may hold this cycle's audio already, and is then a drop
+ * (process_repeats).  Periods read
  * late, or while JACK began the next cycle, may mix two cycles (jack2 runs
  * the sources again meanwhile): they are kept and reported as torn.
  *
@@ -109,13 +112,53 @@ process_place(struct engine *e)
     e->rt_pending = 0;
 }
 
+/* Read twice in one JACK cycle: woken late for the cycle before (a stale
+ * wake-up, after the process was stopped or starved), the callback read
+ * this cycle's frame time, and JACK then ran it again for this cycle.  The
+ * first period is placed one period back (timeline.c), which is right when
+ * the sources had not yet run for this cycle when it was read (jack2 then
+ * hands it the cycle before's audio); when they had (a source that writes
+ * and signals late), it holds this cycle's audio, and the cycle before is
+ * lost.  The evidence: a channel whose first PROCESS_SAME_MIN frames in the
+ * held period are this period's, bit for bit, and not all one value
+ * (silence and DC repeat by themselves).  Then the held period goes as
+ * lost frames, silence in every file.  Only in the cycle after a repeated
+ * read: the compare costs a read of one period. */
+#define PROCESS_SAME_MIN 16
+static int
+process_repeats(struct engine *e, const float *const *buf, jack_nframes_t nframes)
+{
+    const struct timeline *t = &e->rt_tl;
+    if (!t->nheld || t->held[t->nheld - 1].bytes == 0 || t->held[t->nheld - 1].nframes != nframes)
+        return 0;
+    uint32_t n = nframes < PROCESS_SAME_MIN ? nframes : PROCESS_SAME_MIN;
+    size_t bytes = (size_t)nframes * sizeof(float), len = n * sizeof(float);
+    size_t off = e->rt_held_bytes - t->held[t->nheld - 1].bytes + sizeof(struct engine_rec);
+
+    for (uint32_t i = 0; i < e->plan_nch; i++, off += bytes) {
+        const float *now = buf[e->plan_ch[i]];
+        const unsigned char *p;
+        size_t k = ring_unpublished(&e->ring, off, len, &p);
+        if (memcmp(p, now, k) || memcmp(e->ring.buf, (const unsigned char *)now + k, len - k))
+            continue;
+        for (uint32_t j = 1; j < n; j++)
+            if (now[j] != now[0])
+                return 1;
+    }
+    return 0;
+}
+
 /* This period of every channel of the take goes into the ring after the
  * records held there (its header is written when it is placed), or, with no
  * room, is held as lost. */
 static void
 process_push(struct engine *e, const float *const *buf, jack_nframes_t nframes, uint64_t tframe,
-             int rolling)
+             int rolling, int again)
 {
+    if (again && process_repeats(e, buf, nframes)) {
+        e->rt_held_bytes -= timeline_forget_last(&e->rt_tl);
+        e->rt_repeats++;
+    }
     size_t bytes = (size_t)nframes * sizeof(float);
     size_t need = sizeof(struct engine_rec) + bytes * e->plan_nch;
     size_t at = e->rt_held_bytes;
@@ -388,6 +431,7 @@ process_end_take(struct engine *e, uint32_t reason)
         .dropped = atomic_load_explicit(&e->take_dropped, memory_order_relaxed),
         .tail_dropped = e->rt_pending,
         .late_reads = e->rt_late_reads,
+        .repeats = e->rt_repeats,
     };
     process_meter_flush(e, 1); /* the take's last figures before its end */
     process_event(e, &ev);
@@ -421,6 +465,7 @@ process_start_take(struct engine *e, const jack_position_t *pos)
     timeline_reset(&e->rt_tl, (uint64_t)e->rate * PROCESS_MAX_GAP_SECONDS);
     e->rt_held_bytes = 0;
     e->rt_late_reads = 0;
+    e->rt_repeats = 0;
     atomic_store_explicit(&e->take_frames, 0, memory_order_relaxed);
     atomic_store_explicit(&e->take_dropped, 0, memory_order_relaxed);
     atomic_store_explicit(&e->take_start, e->rt_clock, memory_order_relaxed);
@@ -442,6 +487,7 @@ process_cycle(jack_nframes_t nframes, void *arg)
 
     /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
     int had_cycle = e->rt_clock_valid;
+    int again = had_cycle && now == e->rt_last; /* JACK ran us twice in this cycle */
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
     e->rt_last = now;
     e->rt_clock_valid = 1;
@@ -493,7 +539,7 @@ process_cycle(jack_nframes_t nframes, void *arg)
     for (int k = 0; k < e->nreg; k++)
         buf[e->reg_ch[k]] = jack_port_get_buffer(e->port[e->reg_ch[k]], nframes);
     if (e->rt_cur)
-        process_push(e, buf, nframes, pos.frame, rolling);
+        process_push(e, buf, nframes, pos.frame, rolling, again);
     process_meter(e, buf, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
     clock_gettime(CLOCK_MONOTONIC, &t1);

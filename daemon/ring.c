@@ -139,6 +139,16 @@ ring_publish(struct ring *r, size_t len)
     atomic_store_explicit(&r->head, head + len, memory_order_release);
 }
 
+size_t
+ring_unpublished(const struct ring *r, size_t off, size_t len, const unsigned char **p)
+{
+    size_t pos = r->wpos + off;
+    if (pos >= r->size)
+        pos -= r->size;
+    *p = r->buf + pos;
+    return r->size - pos < len ? r->size - pos : len;
+}
+
 void
 ring_prefetch(const struct ring *r, size_t off, size_t len)
 {

@@ -44,6 +44,11 @@ void ring_publish(struct ring *r, size_t len);
  * so that the next ring_put finds them there instead of waiting for
  * memory.  No effect on the ring's contents or accounting. */
 void ring_prefetch(const struct ring *r, size_t off, size_t len);
+/* The `len` bytes put at offset `off` past the head and not yet published,
+ * read back in place: *p points at the first of them, and the returned
+ * count of them lie there; the rest (when they wrap around the end of the
+ * buffer) are at r->buf. */
+size_t ring_unpublished(const struct ring *r, size_t off, size_t len, const unsigned char **p);
 
 /* Not for real-time use: lets the producer wait for room instead of
  * polling (JACK's freewheel mode).  ring_bell() sets it up once (0 or -1);

@@ -78,6 +78,7 @@ struct take {
     uint64_t torn_frames;   /* frames of periods JACK may have torn (ENGINE_REC_TORN) */
     struct take_list torn;  /* ... and where they are */
     uint64_t late_reads;    /* periods placed before the frame JACK's clock said (timeline.h) */
+    uint32_t repeats;       /* ... of them lost: they held the next cycle's audio (process.c) */
     int error;              /* a write or close failed (logged) */
     /* Why it ended, for the manifest: "stop", "transport stopped",
      * "transport relocated", "sample rate changed", "write error",

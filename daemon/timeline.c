@@ -32,8 +32,10 @@
  * read that nothing disproves (woken in c, read c+1, and JACK then skipped
  * c+1 for us) cannot be told from a skipped cycle c through JACK's API: that
  * one period lands a period late, beside the silence, and the take is back
- * on the timeline with the next period.  A gap longer than max_gap (a
- * suspended machine) is not filled: the take just goes on. */
+ * on the timeline with the next period.  A period read twice in one cycle
+ * may instead hold the next cycle's audio; process.c tells, and forgets
+ * its record (timeline_forget_last): lost frames.  A gap longer than
+ * max_gap (a suspended machine) is not filled: the take just goes on. */
 #include "timeline.h"
 
 void
@@ -76,6 +78,16 @@ timeline_flag_last(struct timeline *t, uint32_t flags)
 {
     if (t->nheld)
         t->held[t->nheld - 1].flags |= flags;
+}
+
+uint32_t
+timeline_forget_last(struct timeline *t)
+{
+    if (!t->nheld)
+        return 0;
+    uint32_t bytes = t->held[t->nheld - 1].bytes;
+    t->held[t->nheld - 1].bytes = 0;
+    return bytes;
 }
 
 int

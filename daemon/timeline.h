@@ -57,6 +57,11 @@ int timeline_add(struct timeline *t, uint64_t read, uint64_t tframe, int rolling
 /* Adds `flags` to the newest held period's. */
 void timeline_flag_last(struct timeline *t, uint32_t flags);
 
+/* The newest held period's record is no good (process.c: it repeats the
+ * next cycle): it becomes lost frames, silence in every file.  Returns the
+ * bytes of its record, now free, 0 when it had none. */
+uint32_t timeline_forget_last(struct timeline *t);
+
 /* Places the oldest held period into *p and forgets it.  Returns 0, or -1
  * when nothing is held. */
 int timeline_place(struct timeline *t, struct timeline_place *p);

@@ -21,7 +21,7 @@ if [ "$STEMCAP_JACK" = pipewire ]; then
     SC_OPTS=(-s)
 fi
 T_PERIOD=${T_PERIOD:-64}
-SUM_X=0 SUM_SAMPLES=0 SUM_MIS=0 SUM_BESIDE=0 SUM_LATE=0 SUM_TORN=0 SUM_DROPS=0
+SUM_X=0 SUM_SAMPLES=0 SUM_MIS=0 SUM_BESIDE=0 SUM_LATE=0 SUM_TORN=0 SUM_COPIES=0 SUM_DROPS=0
 HOG_SECONDS=${HOG_SECONDS:-6}
 
 if ! "$B/tests/xrunhog" -d 0.05 >/dev/null 2>"$T/hogprobe.log"; then
@@ -58,7 +58,7 @@ take() {
     hogged_take "$seed" "$bursts" "$pauses"
     local figs
     figs=$(python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); t=m["timeline"]; n=m["null"]
-print("%d frames, %d dropped in %d drops, %d late reads placed back, %d frames in %d torn periods; null %s, worst %s dBFS" % (m["length_frames"], m["dropped_frames"], len(m["drops"]), t["late_reads"], t["torn_frames"], len(t["torn"]), "FLAGGED" if n["flagged"] else "passed", n["worst_residual_db"]))' "$dir/manifest.json")
+print("%d frames, %d dropped in %d drops, %d late reads placed back (%d dropped as a copy of the next cycle), %d frames in %d torn periods; null %s, worst %s dBFS" % (m["length_frames"], m["dropped_frames"], len(m["drops"]), t["late_reads"], t["late_reads_dropped"], t["torn_frames"], len(t["torn"]), "FLAGGED" if n["flagged"] else "passed", n["worst_residual_db"]))' "$dir/manifest.json")
     out=$("$B/tests/stampcheck" "${SC_OPTS[@]}" "$dir")
     local rc=$?
     t_log "$hog (bursts $bursts ms every $pauses ms, seed $seed): $xr xruns in the $T_XRUNLOG"
@@ -72,6 +72,7 @@ print("%d frames, %d dropped in %d drops, %d late reads placed back, %d frames i
     SUM_BESIDE=$((SUM_BESIDE + $(echo "$line" | sed 's/.* \([0-9]*\) placed late beside.*/\1/')))
     SUM_DROPS=$((SUM_DROPS + $(echo "$line" | sed 's/.* silent in \([0-9]*\) reported drops.*/\1/')))
     SUM_LATE=$((SUM_LATE + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads"])' "$dir/manifest.json")))
+    SUM_COPIES=$((SUM_COPIES + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads_dropped"])' "$dir/manifest.json")))
     SUM_TORN=$((SUM_TORN + $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["timeline"]["torn"]))' "$dir/manifest.json")))
     if [ "$xr" = 0 ]; then
         t_skip "take with seed $seed" "xrunhog forced no xrun on this machine"
@@ -103,5 +104,5 @@ if [ "$xr" = 0 ]; then
 else
     check 'grep -q "\"flagged\": false" "$dir/manifest.json"' "noise: the null test is not fooled by $xr xruns ($figs)"
 fi
-t_log "in all: $SUM_X xruns in the $T_XRUNLOG, $SUM_DROPS drops, $SUM_LATE late reads placed back, $SUM_TORN torn periods reported; $SUM_SAMPLES samples checked, $SUM_MIS misplaced, $SUM_BESIDE placed late beside a drop"
+t_log "in all: $SUM_X xruns in the $T_XRUNLOG, $SUM_DROPS drops, $SUM_LATE late reads placed back ($SUM_COPIES dropped as copies of the next cycle), $SUM_TORN torn periods reported; $SUM_SAMPLES samples checked, $SUM_MIS misplaced, $SUM_BESIDE placed late beside a drop"
 t_done

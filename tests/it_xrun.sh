@@ -2,7 +2,9 @@
 # Cycles JACK never ran for stemcapd (the daemon was stopped for a moment,
 # as a loaded machine or a page fault storm would) are filled with silence
 # in every file, so the take stays on the JACK timeline: the files keep one
-# length, match the source everywhere else, and the drop is reported.
+# length, match the source everywhere else, and the drop is reported; a
+# period read on a stale wake-up after the stall that held the next cycle's
+# audio is one of the dropped ones (daemon/process.c).
 . "$(dirname "$0")/lib.sh"
 t_init xrun
 t_jackd
@@ -39,6 +41,41 @@ fi
 silent=$(sed -n 's/.*Mix.wav: .*, \([0-9]*\) silent frames.*/\1/p' "$T/check.out")
 check '[ "$silent" = "$dropped" ]' "silent frames in the files ($silent) = frames reported dropped ($dropped)"
 check 'grep -q "frames dropped at frame" "$T/stemcapd.log"' "the drop and its position are logged"
+
+# A source that signals late: it writes its outputs, then holds 6 ms of
+# the 10.7 ms cycle before JACK wakes the clients it feeds.  When the
+# stopped daemon goes on within that window, jack2 wakes it on the signal
+# left from a cycle it missed: it reads this cycle's frame time and this
+# cycle's audio, and JACK runs it again for this cycle at once.  That first
+# period held the next cycle's audio: it must go as a drop (silence,
+# reported), never into the files a period early (a CI run saw it: every
+# file 512 frames of the noise ahead at the drop's end).  The stamped
+# source says where each sample belongs: nothing misplaced, no period
+# excused as torn, until two stalls have provoked it (at most ten).
+t_daemon_stop >/dev/null
+kill "$T_SRC"; wait "$T_SRC" 2>/dev/null; t_forget "$T_SRC"
+t_src -m stamp -H 6000
+t_daemon "$T/x.ini"
+seen=0 takes=0 bad=0 summary=
+while [ "$seen" -lt 2 ] && [ "$takes" -lt 10 ]; do
+    takes=$((takes + 1))
+    stalled_take
+    dir=$(t_take_dir)
+    rep=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads_dropped"])' "$dir/manifest.json")
+    seen=$((seen + rep))
+    if ! out=$("$B/tests/stampcheck" "$dir" 2>&1); then
+        echo "$out" | head -5
+        bad=$((bad + 1))
+    fi
+    line=$(printf '%s\n' "$out" | grep 'samples checked')
+    torn=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) in [0-9]* reported torn periods.*/\1/p')
+    misplaced=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) misplaced.*/\1/p')
+    late=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) placed late beside a drop.*/\1/p')
+    [ "$torn" = 0 ] && [ "$misplaced" = 0 ] && [ "$late" = 0 ] || bad=$((bad + 1))
+    summary="$summary take $takes: $rep dropped as a copy of the next cycle, $misplaced misplaced, $torn in torn periods;"
+done
+check '[ "$bad" = 0 ]' "late wake-ups after a stall: every sample where its stamp says or silent in a reported drop ($summary)"
+check '[ "$seen" -ge 1 ]' "the stale wake-up was provoked: $seen periods that held the next cycle dropped in $takes takes"
 
 # A mix 32 samples late, aligned by [mix] offset_frames.  Across the missed
 # cycles the null test's offset line holds the sum from before the gap beside

@@ -500,10 +500,42 @@ test_wait_space(void)
     CHECK_INT_EQ(r.bell, -1);
 }
 
+/* The producer reads back what it put and has not published, wrapped
+ * around the end of the buffer or not. */
+static void
+test_unpublished(void)
+{
+    struct ring r;
+    unsigned char a[1000], b[3000];
+    const unsigned char *p;
+    if (!CHECK(ring_init(&r, RING_PAGE) == 0))
+        return;
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (unsigned char)(i * 7 + 1);
+    for (size_t i = 0; i < sizeof b; i++)
+        b[i] = (unsigned char)(i * 13 + 5);
+    ring_put(&r, 100, a, sizeof a);
+    CHECK_INT_EQ(ring_unpublished(&r, 100, sizeof a, &p), sizeof a);
+    CHECK(memcmp(p, a, sizeof a) == 0);
+    /* Move the head to 3000 bytes in: the next 3000 wrap after 1096. */
+    ring_publish(&r, 3000);
+    ring_consume(&r, 3000);
+    ring_put(&r, 0, b, sizeof b);
+    size_t k = ring_unpublished(&r, 0, sizeof b, &p);
+    CHECK_INT_EQ(k, RING_PAGE - 3000);
+    CHECK(memcmp(p, b, k) == 0 && memcmp(r.buf, b + k, sizeof b - k) == 0);
+    /* From an offset past the wrap: all in one piece at the start. */
+    k = ring_unpublished(&r, 2000, 500, &p);
+    CHECK_INT_EQ(k, 500);
+    CHECK(p == r.buf + 904 && memcmp(p, b + 2000, 500) == 0);
+    ring_free(&r);
+}
+
 int
 main(void)
 {
     test_init();
+    test_unpublished();
     test_accounting();
     test_wrap();
     test_full();

@@ -169,5 +169,30 @@ main(void)
             CHECK_INT_EQ(p.flags, k == 2 ? 4 : 0);
         }
     }
+    /* Read twice in one cycle, and the first read held the next cycle's
+     * audio (process.c): forgetting its record makes it lost frames, a gap
+     * of silence before the second, which stays on the timeline. */
+    {
+        struct timeline t;
+        struct timeline_place p;
+        timeline_reset(&t, max_gap);
+        timeline_add(&t, 1000, 0, 0, 256, 10);
+        timeline_add(&t, 5096, 0, 0, 256, 11); /* a stall, then a stale wake-up */
+        CHECK_INT_EQ(timeline_forget_last(&t), 11);
+        CHECK_INT_EQ(timeline_forget_last(&t), 0); /* nothing left to forget */
+        timeline_add(&t, 5096, 0, 0, 256, 12);     /* run again for the same cycle */
+        timeline_add(&t, 5352, 0, 0, 256, 13);
+        uint64_t want[] = {1000, 4840, 5096, 5352}, wgap[] = {0, 3584, 0, 0};
+        uint32_t wbytes[] = {10, 0, 12, 13};
+        for (int k = 0; k < 4; k++) {
+            CHECK_INT_EQ(timeline_place(&t, &p), 0);
+            CHECK_INT_EQ(p.frame, want[k]);
+            CHECK_INT_EQ(p.gap, wgap[k]);
+            CHECK_INT_EQ(p.bytes, wbytes[k]);
+        }
+        CHECK_INT_EQ(timeline_place(&t, &p), -1);
+        timeline_reset(&t, max_gap);
+        CHECK_INT_EQ(timeline_forget_last(&t), 0); /* nothing held */
+    }
     return unit_summary("test_timeline");
 }

@@ -1,7 +1,7 @@
 /* stemcap-testsrc — JACK client playing the deterministic testsig signal into 18 output ports.
  *
  * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET_CLIENT] [-s STEMS]
- *                        [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES] [-g DB] [-q]
+ *                        [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES] [-g DB] [-H USEC] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17.  The source frame
  * counter n starts at 0 on the first process cycle and advances by nframes per cycle; the process
@@ -12,7 +12,10 @@
  * m (0 for m < 0) and error(n) a 1 kHz sine; the stem ports are never affected.  Since testsig
  * is a pure function of n, the delayed mix is simply recomputed from the stems at n - FRAMES
  * into static scratch buffers, in chunks, so the callback still never allocates.  Without any of
- * these options the callback is the plain testsig_block call, bit for bit.  Signals and JACK's
+ * these options the callback is the plain testsig_block call, bit for bit.  -H makes the callback
+ * wait after it wrote its outputs, before it returns (and JACK wakes the clients it feeds): a slow
+ * source, leaving a window in which a recorder woken by a stale signal reads this cycle's audio
+ * before its own wake-up for it (tests/it_xrun.sh).  Signals and JACK's
  * shutdown notification only set an atomic flag and write one byte to a self-pipe; the main thread
  * polls that pipe (10 ms timeout, also used to check the -d duration against n), then deactivates
  * and closes the client.  Exit status: 0 on SIGINT/SIGTERM or when the duration is reached, 1 on
@@ -32,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jack/jack.h>
@@ -47,6 +51,7 @@ static _Atomic uint64_t frames_played;
 static atomic_int server_gone;
 static atomic_int got_signal;
 static int wake_pipe[2] = {-1, -1};
+static struct timespec hold; /* -H: wait this long after writing the outputs */
 static char shutdown_reason[256];
 
 /* Null-monitor test options (read-only once the client is active). */
@@ -152,6 +157,8 @@ process(jack_nframes_t nframes, void *arg)
         testsig_block(mode, rate, mode == TESTSIG_STAMP ? now : next_n, nframes, bufs);
     next_n += nframes;
     atomic_store_explicit(&frames_played, next_n, memory_order_release);
+    if (hold.tv_nsec)
+        nanosleep(&hold, NULL); /* a test tool's slow client, on purpose */
     return 0;
 }
 
@@ -187,7 +194,7 @@ usage(FILE *to)
     fprintf(to,
             "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET]\n"
             "                       [-s STEMS] [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES]\n"
-            "                       [-g DB] [-q]\n"
+            "                       [-g DB] [-H USEC] [-q]\n"
             "  -n NAME    JACK client name (default stemcap-src)\n"
             "  -m MODE    signal: noise (default), song, sine (stem K: sines of\n"
             "             100K Hz (L) and 100K+50 Hz (R), peak -(6+2K) dBFS), or stamp\n"
@@ -202,6 +209,8 @@ usage(FILE *to)
             "  -D FRAMES  delay the mix ports by 0..8192 frames (silent before the start)\n"
             "  -g DB      gain on the mix ports only (default 0)\n"
             "             -e/-D/-g leave the stems alone: mix = gain * mix(n - FRAMES) + error\n"
+            "  -H USEC    hold: wait USEC (1..999999) microseconds after writing the\n"
+            "             outputs of each cycle, before returning to JACK\n"
             "  -q         quiet: no informational messages\n"
             "Prints \"ready\" on stdout once active (and connected).\n");
 }
@@ -269,7 +278,7 @@ main(int argc, char **argv)
     char *end;
     long v;
 
-    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:H:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -314,6 +323,14 @@ main(int argc, char **argv)
             error_db = db;
             error_amp = pow(10.0, db / 20.0);
             altered = 1;
+            break;
+        case 'H':
+            v = strtol(optarg, &end, 10);
+            if (*end || end == optarg || v < 1 || v > 999999) {
+                fprintf(stderr, "stemcap-testsrc: -H wants 1..999999 microseconds\n");
+                return 2;
+            }
+            hold.tv_nsec = v * 1000L;
             break;
         case 'D':
             v = strtol(optarg, &end, 10);

@@ -8,6 +8,7 @@
  * Usage: idleclient [-n NAME] [-s SRC]   prints "ready", runs until SIGTERM/SIGINT.
  * Built by bench/run.sh into its work folder; not part of stemcap. */
 #include <jack/jack.h>
+#include <jack/thread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,20 @@ process(jack_nframes_t n, void *arg)
     }
     sink = s;
     return 0;
+}
+
+/* As stemcapd does (daemon/process.c): keep the process thread real time
+ * through freewheel, so that the floor of a bounce is that of a client that
+ * does nothing but what stemcapd does to its scheduling. */
+static jack_client_t *client;
+static int rt_prio = -1;
+
+static void
+on_freewheel(int starting, void *arg)
+{
+    (void)arg;
+    if (starting && rt_prio > 0)
+        jack_acquire_real_time_scheduling(jack_client_thread_id(client), rt_prio);
 }
 
 static void
@@ -73,10 +88,13 @@ main(int argc, char **argv)
         }
     }
     jack_set_process_callback(c, process, NULL);
+    client = c;
+    jack_set_freewheel_callback(c, on_freewheel, NULL);
     if (jack_activate(c)) {
         fprintf(stderr, "idleclient: cannot activate\n");
         return 1;
     }
+    rt_prio = jack_client_real_time_priority(c);
     for (int i = 0; i < NPORTS; i++) {
         char from[320];
         snprintf(from, sizeof from, "%s:%s", src, jack_port_short_name(in[i]));

@@ -123,7 +123,10 @@ process_place(struct engine *e)
  * held period are this period's, bit for bit, and not all one value
  * (silence and DC repeat by themselves).  Then the held period goes as
  * lost frames, silence in every file.  Only in the cycle after a repeated
- * read: the compare costs a read of one period. */
+ * read, which only a stall makes: the compare costs a read of 16 frames
+ * per channel.  A signal that repeats every period (a tone whose cycle
+ * divides the period) looks the same as a copy: that one period is then
+ * dropped, and reported, where it would have been right. */
 #define PROCESS_SAME_MIN 16
 static int
 process_repeats(struct engine *e, const float *const *buf, jack_nframes_t nframes)
@@ -487,7 +490,10 @@ process_cycle(jack_nframes_t nframes, void *arg)
 
     /* JACK's frame time is 32 bits and wraps within a day at 48 kHz. */
     int had_cycle = e->rt_clock_valid;
-    int again = had_cycle && now == e->rt_last; /* JACK ran us twice in this cycle */
+    /* JACK ran us twice in this cycle (never in freewheel: the graph runs
+     * through before the next cycle begins) */
+    int again = had_cycle && now == e->rt_last &&
+                !atomic_load_explicit(&e->freewheeling, memory_order_relaxed);
     e->rt_clock = e->rt_clock_valid ? e->rt_clock + (uint32_t)(now - e->rt_last) : now;
     e->rt_last = now;
     e->rt_clock_valid = 1;

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzzfile.h"
 #include "acl.h"
 #include "conf.h"
 #include "log.h"
@@ -103,14 +104,7 @@ fuzz_check(const struct conf *c)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (ftruncate(memfd, 0) < 0)
-        abort();
-    for (size_t done = 0; done < size;) {
-        ssize_t n = pwrite(memfd, data + done, size - done, (off_t)done);
-        if (n <= 0)
-            abort();
-        done += (size_t)n;
-    }
+    fuzzfile_fill(memfd, data, size);
     conf_defaults(&conf);
     if (conf_load(&conf, path) == 0)
         fuzz_check(&conf);

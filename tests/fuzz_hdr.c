@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fuzzfile.h"
 #include "audiohdr.h"
 
 #define FUZZ_SPARSE ((uint64_t)1 << 32) /* the sparse copy's audio: 4 GiB and more */
@@ -56,19 +57,6 @@ fuzz_fail(const char *what, const struct audiohdr *h)
     fprintf(stderr, "fuzz_hdr: %s (format %s, why \"%s\")\n", what, audiohdr_format_name(h->format),
             h->why);
     abort();
-}
-
-static void
-fuzz_write(const uint8_t *data, size_t size)
-{
-    if (ftruncate(memfd, 0) < 0)
-        abort();
-    for (size_t done = 0; done < size;) {
-        ssize_t n = pwrite(memfd, data + done, size - done, (off_t)done);
-        if (n <= 0)
-            abort();
-        done += (size_t)n;
-    }
 }
 
 /* The reason is one line of printable text, and says something. */
@@ -178,7 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct audiohdr h;
 
-    fuzz_write(data, size);
+    fuzzfile_fill(memfd, data, size);
     int rc = audiohdr_parse(memfd, &h);
     if (rc != -1 && rc != 0 && rc != 1)
         fuzz_fail("parse result", &h);
@@ -191,7 +179,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (h.format != AUDIOHDR_WAV || !h.data_last)
         return 0;
     /* A RIFF file that grew past 4 GiB after its last header update. */
-    fuzz_write(data, size);
+    fuzzfile_fill(memfd, data, size);
     if (ftruncate(memfd, (off_t)(h.data_off + FUZZ_SPARSE + (size & 0xFFF))) < 0)
         abort();
     fuzz_repair(data, size);

@@ -125,18 +125,19 @@ write_frames(SNDFILE *sf, int id, int64_t from, int64_t to)
     return 0;
 }
 
-/* A plain WAV file closed properly, its LIST chunk after the audio (the
- * strings are set after the first frames). */
+/* A plain WAV file closed properly by libsndfile, in `format`; with a title,
+ * its LIST chunk after the audio (the strings are set after the frames). */
 static int
-write_tail(const char *base, const char *rel, int id, int64_t n)
+write_closed(const char *base, const char *rel, int id, int64_t n, int format, const char *title)
 {
     char p[PATH_MAX];
-    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_24};
+    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = SF_FORMAT_WAV | format};
     path_of(p, sizeof p, base, rel);
     SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
     if (!sf || write_frames(sf, id, 0, n) < 0)
         return -1;
-    sf_set_string(sf, SF_STR_TITLE, "Tail title");
+    if (title)
+        sf_set_string(sf, SF_STR_TITLE, title);
     return sf_close(sf) == 0 ? 0 : -1;
 }
 
@@ -168,20 +169,6 @@ write_killed(const char *base, const char *rel, int format, int id, int64_t n1, 
         return -1;
     }
     return 0;
-}
-
-/* A plain WAV file as many programs write it: RIFF, a 16-byte fmt chunk and
- * the data chunk, 44 bytes of header (no room for a ds64 chunk). */
-static int
-write_plain(const char *base, const char *rel, int id, int64_t n)
-{
-    char p[PATH_MAX];
-    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = SF_FORMAT_WAV | SF_FORMAT_PCM_16};
-    path_of(p, sizeof p, base, rel);
-    SNDFILE *sf = sf_open(p, SFM_WRITE, &info);
-    if (!sf || write_frames(sf, id, 0, n) < 0)
-        return -1;
-    return sf_close(sf) == 0 ? 0 : -1;
 }
 
 /* The file as stemcapd's take.c leaves it between opening and the first
@@ -560,7 +547,8 @@ main(void)
     /* A finalised file (chunks after the audio) in a recording take: the
      * daemon died between closing the files and completing the manifest. */
     mkdirs(root, "Kappa/take-01");
-    CHECK(write_tail(root, "Kappa/take-01/Kappa - Mix.wav", 120, 1333) == 0);
+    CHECK(write_closed(root, "Kappa/take-01/Kappa - Mix.wav", 120, 1333, SF_FORMAT_PCM_24,
+                       "Tail title") == 0);
     write_manifest(root, "Kappa/take-01", "recording", "wav", "pcm24",
                    (const char *const[]){"Kappa - Mix.wav", NULL});
     struct snap tail_wav;
@@ -730,7 +718,9 @@ main(void)
     mkdirs(root, "Iota/take-01");
     char iota_head[64];
     off_t iota_size = 0;
-    if (have_big && write_plain(root, "Iota/take-01/Iota - Mix.wav", 130, N) == 0) {
+    /* 44 bytes of header, as many programs write: no room for a ds64 chunk */
+    if (have_big &&
+        write_closed(root, "Iota/take-01/Iota - Mix.wav", 130, N, SF_FORMAT_PCM_16, NULL) == 0) {
         path_of(rel, sizeof rel, root, "Iota/take-01/Iota - Mix.wav");
         struct stat st;
         int fd = open(rel, O_RDONLY);

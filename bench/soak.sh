@@ -92,6 +92,11 @@ fmt=$(soxi -t "$dir/Soak - Mix.wav" 2>/dev/null)
 # RSS after the first minute: flat?
 read -r r60 rmax rlast <<<"$(awk '$1 >= 60 { if (!n++) f = $2; if ($2 > m) m = $2; l = $2 } END { print f, m, l }' "$T/rss.tsv")"
 growth=$((rmax - r60))
+verdict() { [ "$1" = 0 ] && echo "**met**" || echo "**missed**"; }
+[ "$bad" = 0 ] && [ "$backwards" = 0 ]; v_hdr=$?
+[ "$growth" -le 1024 ]; v_rss=$?
+[ "$ndrop" = 0 ] || [ "$ndrop" -le "$xr" ]; v_drops=$?
+v_stamps=$crc
 check '[ "$bad" = 0 ] && [ "$backwards" = 0 ]' "$checks header reads of live files, every 10 s: every one valid, none going back"
 check '[ "$growth" -le 1024 ]' "RSS flat after the first minute: $r60 kB at 60 s, at most $rmax kB after (+$growth kB), $rlast kB at the end"
 check '[ "$ndrop" = 0 ] || [ "$ndrop" -le "$xr" ]' "drops ($ndrop, $dropped_before frames) all matched by jackd's xruns ($xr)"
@@ -105,13 +110,13 @@ t_log "recovered take: $recovered"
     echo "- $MINUTES min of 18 channels (8 stereo stems + mix, stamped source), pcm24 WAV, 64 frames/period, $MODE, 10 s ring"
     echo "- Machine: $(nproc) CPUs, kernel $(uname -r); files on $(df -P "$T" | awk 'NR == 2 { print $1 }')"
     echo
-    echo "| check | measured |"
-    echo "|---|---|"
-    echo "| RSS (anon + file, w/o JACK shm) flat after 1 min | $r60 kB at 60 s, max $rmax kB after (+$growth kB), $rlast kB at $((MINUTES)) min |"
-    echo "| headers valid at any point (soxi on the live files every 10 s) | $checks reads, $bad invalid, $backwards going back |"
-    echo "| drops only where jackd logged xruns | $ndrop drops ($dropped_before frames), $xr xruns in jackd's log |"
-    echo "| SIGKILL at $MINUTES min, then recovery | $frames_before frames recorded; manifest: $recovered |"
-    echo "| files read back, every sample against its stamp | $((total / 1048576)) MiB in 9 files ($fmt): $(grep '^stampcheck: .*checked' "$T/check.out" | sed 's/^stampcheck: //') |"
+    echo "| check | measured | |"
+    echo "|---|---|---|"
+    echo "| RSS (anon + file, w/o JACK shm) flat after 1 min (+1 MiB at most) | $r60 kB at 60 s, max $rmax kB after (+$growth kB), $rlast kB at $((MINUTES)) min | $(verdict "$v_rss") |"
+    echo "| headers valid at any point (soxi on the live files every 10 s) | $checks reads, $bad invalid, $backwards going back | $(verdict "$v_hdr") |"
+    echo "| drops only where jackd logged xruns | $ndrop drops ($dropped_before frames), $xr xruns in jackd's log | $(verdict "$v_drops") |"
+    echo "| SIGKILL at $MINUTES min, then recovery | $frames_before frames recorded; manifest: $recovered | |"
+    echo "| files read back, every sample against its stamp | $((total / 1048576)) MiB in 9 files ($fmt): $(grep '^stampcheck: .*checked' "$T/check.out" | sed 's/^stampcheck: //') | $(verdict "$v_stamps") |"
     echo
     echo "RSS samples (s, kB anon+file, kB anon), every 10 s:"
     echo

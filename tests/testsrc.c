@@ -13,7 +13,7 @@
  * is a pure function of n, the delayed mix is simply recomputed from the stems at n - FRAMES
  * into static scratch buffers, in chunks, so the callback still never allocates.  Without any of
  * these options the callback is the plain testsig_block call, bit for bit.  -H makes the callback
- * wait after it wrote its outputs, before it returns (and JACK wakes the clients it feeds): a slow
+ * compute (spin on the clock) after it wrote its outputs, before it returns (and JACK wakes the clients it feeds): a slow
  * source, leaving a window in which a recorder woken by a stale signal reads this cycle's audio
  * before its own wake-up for it (tests/it_xrun.sh).  Signals and JACK's
  * shutdown notification only set an atomic flag and write one byte to a self-pipe; the main thread
@@ -51,7 +51,7 @@ static _Atomic uint64_t frames_played;
 static atomic_int server_gone;
 static atomic_int got_signal;
 static int wake_pipe[2] = {-1, -1};
-static struct timespec hold; /* -H: wait this long after writing the outputs */
+static long hold_ns; /* -H: stay busy this long after writing the outputs */
 static char shutdown_reason[256];
 
 /* Null-monitor test options (read-only once the client is active). */
@@ -134,6 +134,18 @@ play_altered(float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t nframes)
     }
 }
 
+/* Computes for `ns` nanoseconds, as a heavy plugin would: reads the clock
+ * (vDSO, no system call) until it has passed; never blocks. */
+static void
+busy(long ns)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do
+        clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ns);
+}
+
 static int
 process(jack_nframes_t nframes, void *arg)
 {
@@ -157,8 +169,8 @@ process(jack_nframes_t nframes, void *arg)
         testsig_block(mode, rate, mode == TESTSIG_STAMP ? now : next_n, nframes, bufs);
     next_n += nframes;
     atomic_store_explicit(&frames_played, next_n, memory_order_release);
-    if (hold.tv_nsec)
-        nanosleep(&hold, NULL); /* a test tool's slow client, on purpose */
+    if (hold_ns)
+        busy(hold_ns);
     return 0;
 }
 
@@ -209,8 +221,8 @@ usage(FILE *to)
             "  -D FRAMES  delay the mix ports by 0..8192 frames (silent before the start)\n"
             "  -g DB      gain on the mix ports only (default 0)\n"
             "             -e/-D/-g leave the stems alone: mix = gain * mix(n - FRAMES) + error\n"
-            "  -H USEC    hold: wait USEC (1..999999) microseconds after writing the\n"
-            "             outputs of each cycle, before returning to JACK\n"
+            "  -H USEC    hold: stay busy USEC (1..999999) microseconds after writing\n"
+            "             the outputs of each cycle, before returning to JACK\n"
             "  -q         quiet: no informational messages\n"
             "Prints \"ready\" on stdout once active (and connected).\n");
 }
@@ -330,7 +342,7 @@ main(int argc, char **argv)
                 fprintf(stderr, "stemcap-testsrc: -H wants 1..999999 microseconds\n");
                 return 2;
             }
-            hold.tv_nsec = v * 1000L;
+            hold_ns = v * 1000L;
             break;
         case 'D':
             v = strtol(optarg, &end, 10);

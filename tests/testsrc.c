@@ -13,9 +13,9 @@
  * is a pure function of n, the delayed mix is simply recomputed from the stems at n - FRAMES
  * into static scratch buffers, in chunks, so the callback still never allocates.  Without any of
  * these options the callback is the plain testsig_block call, bit for bit.  -H makes the callback
- * compute (spin on the clock) after it wrote its outputs, before it returns (and JACK wakes the clients it feeds): a slow
- * source, leaving a window in which a recorder woken by a stale signal reads this cycle's audio
- * before its own wake-up for it (tests/it_xrun.sh).  Signals and JACK's
+ * compute (spin on the clock) after it wrote its outputs, before it returns (and JACK wakes the
+ * clients it feeds): a slow source, leaving a window in which a recorder woken by a stale signal
+ * reads this cycle's audio before its own wake-up for it (tests/it_xrun.sh).  Signals and JACK's
  * shutdown notification only set an atomic flag and write one byte to a self-pipe; the main thread
  * polls that pipe (10 ms timeout, also used to check the -d duration against n), then deactivates
  * and closes the client.  Exit status: 0 on SIGINT/SIGTERM or when the duration is reached, 1 on

@@ -67,13 +67,13 @@ print("%d frames, %d dropped in %d drops, %d late reads placed back (%d dropped 
     local line
     line=$(printf '%s\n' "$out" | grep '^stampcheck: .*samples checked')
     SUM_X=$((SUM_X + xr))
-    SUM_SAMPLES=$((SUM_SAMPLES + $(echo "$line" | sed 's/.*: \([0-9]*\) samples checked.*/\1/')))
-    SUM_MIS=$((SUM_MIS + $(echo "$line" | sed 's/.* \([0-9]*\) misplaced.*/\1/')))
-    SUM_BESIDE=$((SUM_BESIDE + $(echo "$line" | sed 's/.* \([0-9]*\) placed late beside.*/\1/')))
+    SUM_SAMPLES=$((SUM_SAMPLES + $(t_sc "$line" "samples checked")))
+    SUM_MIS=$((SUM_MIS + $(t_sc "$line" misplaced)))
+    SUM_BESIDE=$((SUM_BESIDE + $(t_sc "$line" "placed late beside")))
     SUM_DROPS=$((SUM_DROPS + $(echo "$line" | sed 's/.* silent in \([0-9]*\) reported drops.*/\1/')))
-    SUM_LATE=$((SUM_LATE + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads"])' "$dir/manifest.json")))
-    SUM_COPIES=$((SUM_COPIES + $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads_dropped"])' "$dir/manifest.json")))
-    SUM_TORN=$((SUM_TORN + $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["timeline"]["torn"]))' "$dir/manifest.json")))
+    SUM_LATE=$((SUM_LATE + $(t_json "$dir/manifest.json" 'm["timeline"]["late_reads"]')))
+    SUM_COPIES=$((SUM_COPIES + $(t_json "$dir/manifest.json" 'm["timeline"]["late_reads_dropped"]')))
+    SUM_TORN=$((SUM_TORN + $(t_json "$dir/manifest.json" 'len(m["timeline"]["torn"])')))
     if [ "$xr" = 0 ]; then
         t_skip "take with seed $seed" "xrunhog forced no xrun on this machine"
         return

@@ -42,8 +42,8 @@ silent=$(sed -n 's/.*Mix.wav: .*, \([0-9]*\) silent frames.*/\1/p' "$T/check.out
 check '[ "$silent" = "$dropped" ]' "silent frames in the files ($silent) = frames reported dropped ($dropped)"
 check 'grep -q "frames dropped at frame" "$T/stemcapd.log"' "the drop and its position are logged"
 
-# A source that signals late: it writes its outputs, then holds 6 ms of
-# the 10.7 ms cycle before JACK wakes the clients it feeds.  When the
+# A source that signals late: it writes its outputs, then stays busy for
+# 6 ms of the 10.7 ms cycle before JACK wakes the clients it feeds.  When the
 # stopped daemon goes on within that window, jack2 wakes it on the signal
 # left from a cycle it missed: it reads this cycle's frame time and this
 # cycle's audio, and JACK runs it again for this cycle at once.  That first
@@ -61,16 +61,16 @@ while [ "$seen" -lt 2 ] && [ "$takes" -lt 10 ]; do
     takes=$((takes + 1))
     stalled_take
     dir=$(t_take_dir)
-    rep=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["timeline"]["late_reads_dropped"])' "$dir/manifest.json")
+    rep=$(t_json "$dir/manifest.json" 'm["timeline"]["late_reads_dropped"]')
     seen=$((seen + rep))
     if ! out=$("$B/tests/stampcheck" "$dir" 2>&1); then
         echo "$out" | head -5
         bad=$((bad + 1))
     fi
     line=$(printf '%s\n' "$out" | grep 'samples checked')
-    torn=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) in [0-9]* reported torn periods.*/\1/p')
-    misplaced=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) misplaced.*/\1/p')
-    late=$(printf '%s\n' "$line" | sed -n 's/.*, \([0-9]*\) placed late beside a drop.*/\1/p')
+    torn=$(t_sc "$line" "in [0-9]* reported torn periods")
+    misplaced=$(t_sc "$line" misplaced)
+    late=$(t_sc "$line" "placed late beside a drop")
     [ "$torn" = 0 ] && [ "$misplaced" = 0 ] && [ "$late" = 0 ] || bad=$((bad + 1))
     summary="$summary take $takes: $rep dropped as a copy of the next cycle, $misplaced misplaced, $torn in torn periods;"
 done

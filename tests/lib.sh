@@ -63,6 +63,11 @@ check() { if eval "$1"; then ok "$2"; else fail "$2   [$1]"; return 1; fi; }
 # Checks of the signal itself use check_rt: a failure after xruns since the
 # last t_mark is reported as inconclusive, not as a failure.
 t_mark() { T_MARK=$(grep -Ec "$T_XRUNPAT" "$T/$T_XRUNLOG" 2>/dev/null); }
+# t_sc LINE WORDS: from tests/stampcheck's summary LINE, the count written
+# just before WORDS (a sed pattern: "misplaced", "in [0-9]* reported torn periods").
+t_sc() { printf '%s\n' "$1" | sed -n "s/.*[^0-9]\([0-9][0-9]*\) $2.*/\1/p"; }
+# t_json FILE EXPR: EXPR (python, the parsed JSON as m) of a manifest.
+t_json() { python3 -c 'import json,sys; m=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 t_xruns() { echo $(($(grep -Ec "$T_XRUNPAT" "$T/$T_XRUNLOG" 2>/dev/null) - T_MARK)); }
 check_rt() {
     if eval "$1"; then

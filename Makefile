@@ -22,6 +22,8 @@ UNITDIR  ?= $(PREFIX)/lib/systemd/system
 USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 
 CC       ?= cc
+# pkg-config packages: every object compiles against all of them (cheap);
+# each program links only the ones it uses (LINK_PKGS below).
 PKGS     := jack liblo sndfile inih jansson fftw3f
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -37,129 +39,73 @@ ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
 endif
-LDLIBS   += $(PKG_LIBS) -lm -pthread
 
 B := build
 
-DAEMON_SRC := daemon/main.c daemon/conf.c daemon/engine.c daemon/ring.c daemon/writer.c \
-              daemon/take.c daemon/osc.c daemon/log.c daemon/names.c \
-              daemon/ctl.c daemon/meter.c daemon/monitor.c daemon/process.c daemon/manifest.c daemon/acl.c daemon/notify.c \
-              daemon/recover.c daemon/audiohdr.c daemon/pcm.c daemon/jsonfile.c daemon/lag.c daemon/align.c daemon/nsm.c \
-              daemon/timeline.c
-DAEMON_OBJ := $(DAEMON_SRC:%.c=$(B)/%.o)
-
-CLIENT_COMMON := clients/oscclient.c
-STEMCAP_OBJ := $(B)/clients/stemcap.o $(CLIENT_COMMON:%.c=$(B)/%.o)
-
-# Test tools and unit tests.
-TESTSIG_OBJ := $(B)/tests/testsig.o
-TOOLS := $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw $(B)/tests/checktake \
-         $(B)/tests/oscraw $(B)/tests/mkstems $(B)/tests/notifylisten $(B)/tests/wavcmp \
-         $(B)/tests/nsmserver $(B)/tests/stampcheck $(B)/tests/xrunhog
-UNITS := $(B)/tests/test_conf $(B)/tests/test_ring $(B)/tests/test_names $(B)/tests/test_meter \
-         $(B)/tests/test_recover $(B)/tests/test_pcm $(B)/tests/test_lag $(B)/tests/test_timeline \
-         $(B)/tests/test_audiohdr
+# common/: the floor daemon and clients share (protocol, naming, the audio
+# header codec, the client OSC library), linked as an archive so that each
+# program takes only the objects it uses.
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_LIB := $(B)/libstemcap-common.a
+DAEMON_SRC := $(wildcard daemon/*.c)
+CHECK_SRC  := $(or $(wildcard clients/check/*.c),clients/stemcap-check.c)
+METER_SRC  := $(or $(wildcard clients/meter/*.c),clients/stemcap-meter.c)
+objs = $(patsubst %.c,$(B)/%.o,$(1))
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check
+TOOLS := $(addprefix $(B)/tests/,stemcap-testsrc stemcap-testdaw checktake oscraw mkstems \
+           notifylisten wavcmp nsmserver stampcheck xrunhog)
+UNITS := $(patsubst tests/%.c,$(B)/tests/%,$(wildcard tests/test_*.c))
 
 all: $(PROGS) $(TOOLS) $(UNITS)
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -Idaemon -Iclients -c -o $@ $<
+	@$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -Icommon -Idaemon -Iclients -c -o $@ $<
 
-$(B)/stemcapd: $(DAEMON_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(COMMON_LIB): $(call objs,$(COMMON_SRC))
+	@echo "  AR      $@"
+	@rm -f $@ && $(AR) rcs $@ $^
 
-$(B)/stemcap: $(STEMCAP_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# What each program is made of; one link recipe for all of them below.
+$(B)/stemcapd:      $(call objs,$(DAEMON_SRC))
+$(B)/stemcap:       $(B)/clients/stemcap.o
+$(B)/stemcap-meter: $(call objs,$(METER_SRC))
+$(B)/stemcap-check: $(call objs,$(CHECK_SRC))
+$(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(B)/tests/testsig.o
+$(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(B)/tests/testsig.o
+$(B)/tests/checktake:       $(B)/tests/testsig.o
+$(B)/tests/stampcheck:      $(B)/tests/testsig.o
+$(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c)
+$(B)/tests/test_lag:      $(call objs,daemon/lag.c daemon/ring.c daemon/meter.c daemon/log.c)
+$(B)/tests/test_meter:    $(B)/daemon/meter.o
+$(B)/tests/test_pcm:      $(B)/daemon/pcm.o
+$(B)/tests/test_recover:  $(call objs,daemon/recover.c daemon/jsonfile.c daemon/log.c)
+$(B)/tests/test_ring:     $(B)/daemon/ring.o
+$(B)/tests/test_timeline: $(B)/daemon/timeline.o
 
-$(B)/stemcap-meter: $(B)/clients/stemcap-meter.o $(CLIENT_COMMON:%.c=$(B)/%.o)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs ncursesw)
+# The libraries each program links (pkg-config names); -lm and -pthread for all.
+$(B)/stemcapd:      LINK_PKGS := jack liblo sndfile inih jansson fftw3f
+$(B)/stemcap:       LINK_PKGS := liblo
+$(B)/stemcap-meter: LINK_PKGS := liblo ncursesw
+$(B)/stemcap-check: LINK_PKGS := sndfile jansson
+$(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw: LINK_PKGS := jack
+$(B)/tests/oscraw $(B)/tests/nsmserver: LINK_PKGS := liblo
+$(B)/tests/checktake $(B)/tests/mkstems $(B)/tests/wavcmp: LINK_PKGS := sndfile
+$(B)/tests/stampcheck $(B)/tests/test_recover: LINK_PKGS := sndfile jansson
+$(B)/tests/test_audiohdr $(B)/tests/test_pcm: LINK_PKGS := sndfile
+$(B)/tests/test_conf: LINK_PKGS := inih
+$(B)/tests/test_lag:  LINK_PKGS := fftw3f
 
-$(B)/stemcap-check: $(B)/clients/stemcap-check.o $(B)/daemon/audiohdr.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# Tools and unit tests: tests/NAME.c (test tools: stemcap-NAME from NAME.c).
+$(filter $(B)/tests/stemcap-%,$(TOOLS)): $(B)/tests/stemcap-%: $(B)/tests/%.o
+$(filter-out $(B)/tests/stemcap-%,$(TOOLS)) $(UNITS): $(B)/tests/%: $(B)/tests/%.o
 
-$(B)/tests/notifylisten: $(B)/tests/notifylisten.o
+$(PROGS) $(TOOLS) $(UNITS): $(COMMON_LIB)
 	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^
-
-$(B)/tests/mkstems: $(B)/tests/mkstems.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(TESTSIG_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(TESTSIG_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/wavcmp: $(B)/tests/wavcmp.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/checktake: $(B)/tests/checktake.o $(TESTSIG_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/stampcheck: $(B)/tests/stampcheck.o $(TESTSIG_OBJ)
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/xrunhog: $(B)/tests/xrunhog.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ -pthread
-
-$(B)/tests/nsmserver: $(B)/tests/nsmserver.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/oscraw: $(B)/tests/oscraw.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_conf: $(B)/tests/test_conf.o $(B)/daemon/conf.o $(B)/daemon/log.o $(B)/daemon/names.o $(B)/daemon/acl.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_ring: $(B)/tests/test_ring.o $(B)/daemon/ring.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_names: $(B)/tests/test_names.o $(B)/daemon/names.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_meter: $(B)/tests/test_meter.o $(B)/daemon/meter.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_lag: $(B)/tests/test_lag.o $(B)/daemon/lag.o $(B)/daemon/ring.o $(B)/daemon/meter.o $(B)/daemon/log.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_recover: $(B)/tests/test_recover.o $(B)/daemon/recover.o $(B)/daemon/audiohdr.o $(B)/daemon/jsonfile.o $(B)/daemon/log.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_timeline: $(B)/tests/test_timeline.o $(B)/daemon/timeline.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_audiohdr: $(B)/tests/test_audiohdr.o $(B)/daemon/audiohdr.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-
-$(B)/tests/test_pcm: $(B)/tests/test_pcm.o $(B)/daemon/pcm.o
-	@echo "  LD      $@"
-	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	@$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(COMMON_LIB) \
+	    $(if $(strip $(LINK_PKGS)),$(shell pkg-config --libs $(LINK_PKGS))) -lm -pthread
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -172,8 +118,7 @@ PW_DEB_PKGS := pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon
 deps:
 	@sh tests/deps.sh $(DEB_PKGS)
 
-test: deps
-	$(MAKE) all
+test: all
 	bash tests/run.sh
 
 # A stock Ardour 7 bounce end to end (tests/daw/ardour.sh; heavy, not in `make test`;
@@ -182,33 +127,33 @@ DAW_DEB_PKGS := ardour python3
 deps-daw:
 	@sh tests/deps.sh $(DAW_DEB_PKGS)
 
-test-daw: deps-daw
-	$(MAKE) all
+test-daw: all
 	bash tests/run-heavy.sh tests/daw/ardour.sh
 
 # The record, null (meter) and transport tests against PipeWire's JACK, and
 # what PipeWire does that jackd does not (tests/it_pwrate.sh); each test on
 # its own private PipeWire stack (tests/pipewire.sh).
-test-pipewire: deps
+deps-pipewire:
 	@sh tests/deps.sh $(PW_DEB_PKGS)
-	$(MAKE) all
+
+test-pipewire: all
 	bash tests/run-pipewire.sh
 
-demo: deps
-	$(MAKE) all
+demo: all
 	bash tests/demo.sh
 
 # The performance benchmark (not part of `make test`): see bench/README.md.
-bench: deps
-	$(MAKE) all
+bench: all
 	bash bench/run.sh
 	bash bench/soak.sh
 
+FORMAT_SRC = $(wildcard daemon/*.[ch] common/*.[ch] clients/*.[ch] clients/*/*.[ch] tests/*.[ch] \
+                        bench/*.c)
 format:
-	clang-format -i daemon/*.[ch] clients/*.[ch] tests/*.[ch] bench/*.c
+	clang-format -i $(FORMAT_SRC)
 
 check-format:
-	clang-format --dry-run --Werror daemon/*.[ch] clients/*.[ch] tests/*.[ch] bench/*.c
+	clang-format --dry-run --Werror $(FORMAT_SRC)
 
 install: $(PROGS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -241,7 +186,7 @@ uninstall:
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps deps-daw test test-daw test-pipewire demo bench format check-format install uninstall clean
+.PHONY: all deps deps-daw deps-pipewire test test-daw test-pipewire demo bench format check-format install uninstall clean
 
 # libFuzzer harnesses (clang): make fuzz, make fuzz-build; tests/it_fuzz.sh runs them.
 include tests/fuzz.mk

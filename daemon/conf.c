@@ -26,7 +26,7 @@
 
 #include "acl.h"
 #include "log.h"
-#include "names.h"
+#include "naming.h"
 
 struct conf_ctx {
     struct conf *c;
@@ -143,7 +143,7 @@ conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
         }
         digits += isdigit(*p) != 0;
     }
-    if (names_utf8_check(v, &bad) < 0) {
+    if (naming_utf8_check(v, &bad) < 0) {
         snprintf(why, 256, "is not valid UTF-8 (byte 0x%02X at offset %zu)",
                  (unsigned)(unsigned char)v[bad], bad);
         return -1;
@@ -176,7 +176,7 @@ conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
 int
 conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why)
 {
-    char a[NAMES_COMPONENT_MAX + 2], b[NAMES_COMPONENT_MAX + 2];
+    char a[NAMING_COMPONENT_MAX + 2], b[NAMING_COMPONENT_MAX + 2];
 
     if (!*name || strlen(name) >= CONF_NAME_MAX) {
         snprintf(why, 256, "a stem name needs 1 to %d bytes", CONF_NAME_MAX - 1);
@@ -189,12 +189,12 @@ conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why
             return -1;
         }
     }
-    if (names_utf8_check(name, &bad) < 0) {
+    if (naming_utf8_check(name, &bad) < 0) {
         snprintf(why, 256, "the stem name is not valid UTF-8 (byte 0x%02X at offset %zu)",
                  (unsigned)(unsigned char)name[bad], bad);
         return -1;
     }
-    names_sanitize(a, sizeof a, name, "Stem");
+    naming_sanitize(a, sizeof a, name, "Stem");
     if (c->record_mix && strcasecmp(a, "Mix") == 0) {
         snprintf(why, 256, "'%s' would collide with the mix file", name);
         return -1;
@@ -202,7 +202,7 @@ conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why
     for (int j = 0; j < CONF_MAX_STEMS; j++) {
         if (j == stem - 1 || !c->stem[j].registered)
             continue;
-        names_sanitize(b, sizeof b, c->stem[j].name, "Stem");
+        naming_sanitize(b, sizeof b, c->stem[j].name, "Stem");
         if (strcasecmp(a, b) == 0) {
             snprintf(why, 256, "'%s' gives the same file name as stem %d ('%s')", name, j + 1,
                      c->stem[j].name);
@@ -408,7 +408,7 @@ conf_set_str(struct conf_ctx *x, const char *sec, const char *key, char *dst, si
         }
     }
     size_t bad;
-    if (names_utf8_check(v, &bad) < 0) {
+    if (naming_utf8_check(v, &bad) < 0) {
         conf_err(x, sec, key, "is not valid UTF-8 (byte 0x%02X at offset %zu)",
                  (unsigned)(unsigned char)v[bad], bad);
         return;
@@ -638,12 +638,12 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 static void
 conf_check(struct conf_ctx *x)
 {
-    char a[NAMES_COMPONENT_MAX + 2], b[NAMES_COMPONENT_MAX + 2];
+    char a[NAMING_COMPONENT_MAX + 2], b[NAMING_COMPONENT_MAX + 2];
 
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         if (!x->c->stem[i].registered)
             continue;
-        names_sanitize(a, sizeof a, x->c->stem[i].name, "Stem");
+        naming_sanitize(a, sizeof a, x->c->stem[i].name, "Stem");
         if (x->c->record_mix && strcasecmp(a, "Mix") == 0) {
             log_error("%s:%d: [stem%d] name: '%s' would collide with the mix file "
                       "(record_mix = true); choose another name",
@@ -653,7 +653,7 @@ conf_check(struct conf_ctx *x)
         for (int j = i + 1; j < CONF_MAX_STEMS; j++) {
             if (!x->c->stem[j].registered)
                 continue;
-            names_sanitize(b, sizeof b, x->c->stem[j].name, "Stem");
+            naming_sanitize(b, sizeof b, x->c->stem[j].name, "Stem");
             if (strcasecmp(a, b) == 0) {
                 int later = x->name_line[j] >= x->name_line[i] ? j : i;
                 int other = later == j ? i : j;

@@ -844,7 +844,7 @@ static int
 ctl_take_gone(const struct take *t, char *why, size_t n)
 {
     struct stat d, p;
-    char name[NAMES_COMPONENT_MAX + 16]; /* "<Song>/take-NN": the full path is in the log */
+    char name[NAMING_COMPONENT_MAX + 16]; /* "<Song>/take-NN": the full path is in the log */
 
     snprintf(name, sizeof name, "%s/take-%02d", t->songdir, t->number);
     if (fstat(t->dirfd, &d) < 0) {

@@ -2,7 +2,7 @@
  *
  * Layout: <dir>/<Song>/take-NN/<Song> - <Stem>.<ext> and "<Song> - Mix".
  * Every name that comes from a user (song, stem) goes through
- * names_sanitize(), so it is exactly one path component.  Everything below
+ * naming_sanitize(), so it is exactly one path component.  Everything below
  * the capture root is reached with *at() calls relative to the root's
  * directory fd and O_NOFOLLOW, so neither a name nor a symlink planted in
  * the tree can place a file outside the root, and files are created with
@@ -262,7 +262,7 @@ int
 take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c, uint32_t rate,
           unsigned id)
 {
-    char song[NAMES_COMPONENT_MAX + 2], label[NAMES_COMPONENT_MAX + 2], sub[32];
+    char song[NAMING_COMPONENT_MAX + 2], label[NAMING_COMPONENT_MAX + 2], sub[32];
     int songfd = -1;
 
     memset(t, 0, sizeof *t);
@@ -275,13 +275,13 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     t->sample_format = c->sample_format;
     for (int s = 0; s < CONF_MAX_STEMS; s++)
         memcpy(t->stem_name[s], c->stem[s].name, CONF_NAME_MAX);
-    names_sanitize(song, sizeof song, c->song.title, "Untitled");
+    naming_sanitize(song, sizeof song, c->song.title, "Untitled");
 
     const char *ext = conf_format_ext(c->format);
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
         if (!c->stem[s].registered || !c->stem[s].armed)
             continue;
-        names_sanitize(label, sizeof label, c->stem[s].name, "Stem");
+        naming_sanitize(label, sizeof label, c->stem[s].name, "Stem");
         take_add_file(t, s + 1, 2 * s, 2 * s + 1, song, label, ext);
     }
     if (c->record_mix)

@@ -11,10 +11,10 @@
 
 #include "conf.h"
 #include "engine.h"
-#include "names.h"
+#include "naming.h"
 
 #define TAKE_MAX_FILES     (CONF_MAX_STEMS + 1)
-#define TAKE_FILE_NAME_MAX (2 * NAMES_COMPONENT_MAX + 16)
+#define TAKE_FILE_NAME_MAX (2 * NAMING_COMPONENT_MAX + 16)
 
 struct take_file {
     SNDFILE *sf;
@@ -49,7 +49,7 @@ struct take {
     char dir[PATH_MAX]; /* absolute path of the take folder */
     char fault[512];    /* why the take failed (a write error, its folder removed), "" if not */
     char sub[32];       /* "take-NN" */
-    char songdir[NAMES_COMPONENT_MAX + 2]; /* the song folder's name */
+    char songdir[NAMING_COMPONENT_MAX + 2]; /* the song folder's name */
     int dirfd, songfd;
     uint32_t rate;
     enum conf_format format;

@@ -47,7 +47,7 @@ FUZZ_SAN     ?= -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 FUZZ_CFLAGS  ?= -g -O1
 FUZZ_VERSION := $(if $(VERSION),$(VERSION),fuzz)
 FUZZ_ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -DSTEMCAP_VERSION='"$(FUZZ_VERSION)"' -pthread \
-                  -Wall -Wextra $(FUZZ_CFLAGS) $(FUZZ_SAN) $(PKG_CFLAGS) -Idaemon
+                  -Wall -Wextra $(FUZZ_CFLAGS) $(FUZZ_SAN) $(PKG_CFLAGS) -Icommon -Idaemon
 # libFuzzer flags of `make fuzz`: -close_fd_mask=2 silences the daemon's log
 # on stderr while libFuzzer and the sanitizers keep reporting there.
 FUZZ_RUN_FLAGS ?= -timeout=10 -close_fd_mask=2 -print_final_stats=1
@@ -61,12 +61,15 @@ FUZZ_OBJ := $(FUZZ_DIR)/obj
 # Everything of the daemon but main(): osc.c reaches ctl.c, which reaches
 # the take, the writer, the engine, the meters and the manifest.
 FUZZ_DAEMON_SRC := $(filter-out daemon/main.c,$(if $(DAEMON_SRC),$(DAEMON_SRC),$(wildcard daemon/*.c)))
-FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/%.o)
-FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o \
-                 $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o names.o acl.o)
-FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/daemon/audiohdr.o
-FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o \
-                    $(addprefix $(FUZZ_OBJ)/daemon/,recover.o audiohdr.o jsonfile.o log.o)
+# The floor of common/ the daemon links (not the client OSC library).
+FUZZ_COMMON_OBJ := $(addprefix $(FUZZ_OBJ)/common/,naming.o protocol.o audiohdr.o)
+FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/%.o) \
+                 $(FUZZ_COMMON_OBJ)
+FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o $(FUZZ_COMMON_OBJ) \
+                 $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o acl.o)
+FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/common/audiohdr.o
+FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o $(FUZZ_COMMON_OBJ) \
+                    $(addprefix $(FUZZ_OBJ)/daemon/,recover.o jsonfile.o log.o)
 FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr $(FUZZ_DIR)/fuzz_recover
 
 $(FUZZ_OBJ)/%.o: %.c

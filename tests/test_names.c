@@ -1,5 +1,5 @@
-/* test_names — unit tests of names_sanitize() and names_is_safe(). */
-#include "names.h"
+/* test_names — unit tests of naming_sanitize() and naming_is_safe(). */
+#include "naming.h"
 #include "unit.h"
 
 #include <stdint.h>
@@ -7,18 +7,18 @@
 #include <string.h>
 #include <strings.h>
 
-#define OUTSZ (NAMES_COMPONENT_MAX + 2)
+#define OUTSZ (NAMING_COMPONENT_MAX + 2)
 
 /* Sanitizes `in` (fallback "Stem") and checks the exact result. */
 static void
 expect_at(const char *in, const char *want, const char *file, int line)
 {
     char out[OUTSZ];
-    int rc = names_sanitize(out, sizeof out, in, "Stem");
+    int rc = naming_sanitize(out, sizeof out, in, "Stem");
 
-    if (!unit_check_int(rc, 0, file, line, "names_sanitize()", "0"))
+    if (!unit_check_int(rc, 0, file, line, "naming_sanitize()", "0"))
         return;
-    unit_check_str(out, want, file, line, "names_sanitize(in)", "want");
+    unit_check_str(out, want, file, line, "naming_sanitize(in)", "want");
 }
 #define EXPECT(in, want) expect_at((in), (want), __FILE__, __LINE__)
 
@@ -161,7 +161,7 @@ static void
 test_length(void)
 {
     char in[512], want[512], out[OUTSZ];
-    const size_t max = NAMES_COMPONENT_MAX;
+    const size_t max = NAMING_COMPONENT_MAX;
 
     EXPECT(repeat(in, 'a', max), repeat(want, 'a', max));
     EXPECT(repeat(in, 'a', max + 1), repeat(want, 'a', max));
@@ -231,26 +231,26 @@ test_length(void)
     repeat(in + 100, 'z', 200);
     EXPECT(in, repeat(want, 'z', max));
 
-    /* The result always fits NAMES_COMPONENT_MAX, reserved names included. */
+    /* The result always fits NAMING_COMPONENT_MAX, reserved names included. */
     strcpy(in, "CON.");
     repeat(in + 4, 'x', max - 4);
     CHECK_INT_EQ(strlen(in), max);
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, in, "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, in, "Stem"), 0);
     CHECK_INT_EQ(strlen(out), max);
     strcpy(want, "_CON.");
     repeat(want + 5, 'x', max - 5);
     CHECK_STR_EQ(out, want);
-    CHECK_INT_EQ(names_is_safe(out), 1);
+    CHECK_INT_EQ(naming_is_safe(out), 1);
     /* ... and a cut there does not leave a trailing dot or half a character. */
     strcpy(in, "nul.");
     repeat(in + 4, 'x', max - 7);
     strcat(in, ".\xc3\xa9"); /* ends ".é" at exactly max bytes */
     CHECK_INT_EQ(strlen(in), max);
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, in, "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, in, "Stem"), 0);
     strcpy(want, "_nul.");
     repeat(want + 5, 'x', max - 7);
     CHECK_STR_EQ(out, want);
-    CHECK_INT_EQ(names_is_safe(out), 1);
+    CHECK_INT_EQ(naming_is_safe(out), 1);
 }
 
 static void
@@ -290,40 +290,40 @@ test_fallback_and_outsz(void)
 {
     char out[OUTSZ], small[8];
 
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, "", "Untitled"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, "", "Untitled"), 0);
     CHECK_STR_EQ(out, "Untitled");
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, NULL, "Untitled"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, NULL, "Untitled"), 0);
     CHECK_STR_EQ(out, "Untitled");
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, " . \t", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, " . \t", "Stem"), 0);
     CHECK_STR_EQ(out, "Stem");
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, "..", ""), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, "..", ""), 0);
     CHECK_STR_EQ(out, "");
     /* A reserved fallback is still made safe. */
-    CHECK_INT_EQ(names_sanitize(out, sizeof out, "", "CON"), 0);
+    CHECK_INT_EQ(naming_sanitize(out, sizeof out, "", "CON"), 0);
     CHECK_STR_EQ(out, "_CON");
 
     /* outsz too small: -1. */
-    CHECK_INT_EQ(names_sanitize(small, 0, "a", "Stem"), -1);
-    CHECK_INT_EQ(names_sanitize(small, 1, "a", "Stem"), -1);
-    CHECK_INT_EQ(names_sanitize(small, 5, "Drums", "Stem"), -1);
-    CHECK_INT_EQ(names_sanitize(small, 6, "Drums", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 0, "a", "Stem"), -1);
+    CHECK_INT_EQ(naming_sanitize(small, 1, "a", "Stem"), -1);
+    CHECK_INT_EQ(naming_sanitize(small, 5, "Drums", "Stem"), -1);
+    CHECK_INT_EQ(naming_sanitize(small, 6, "Drums", "Stem"), 0);
     CHECK_STR_EQ(small, "Drums");
-    CHECK_INT_EQ(names_sanitize(small, 1, "", ""), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 1, "", ""), 0);
     CHECK_STR_EQ(small, "");
-    CHECK_INT_EQ(names_sanitize(small, sizeof small, "", "Untitled"), -1); /* needs 9 */
-    CHECK_INT_EQ(names_sanitize(small, 5, "..", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, sizeof small, "", "Untitled"), -1); /* needs 9 */
+    CHECK_INT_EQ(naming_sanitize(small, 5, "..", "Stem"), 0);
     CHECK_STR_EQ(small, "Stem");
-    CHECK_INT_EQ(names_sanitize(small, 4, "..", "Stem"), -1);
-    CHECK_INT_EQ(names_sanitize(small, 4, "CON", "Stem"), -1); /* "_CON" needs 5 */
-    CHECK_INT_EQ(names_sanitize(small, 5, "CON", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 4, "..", "Stem"), -1);
+    CHECK_INT_EQ(naming_sanitize(small, 4, "CON", "Stem"), -1); /* "_CON" needs 5 */
+    CHECK_INT_EQ(naming_sanitize(small, 5, "CON", "Stem"), 0);
     CHECK_STR_EQ(small, "_CON");
-    CHECK_INT_EQ(names_sanitize(small, 3, "\xe4\xbd\x8e", "Stem"), -1);
-    CHECK_INT_EQ(names_sanitize(small, 4, "\xe4\xbd\x8e", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 3, "\xe4\xbd\x8e", "Stem"), -1);
+    CHECK_INT_EQ(naming_sanitize(small, 4, "\xe4\xbd\x8e", "Stem"), 0);
     CHECK_STR_EQ(small, "\xe4\xbd\x8e");
-    CHECK_INT_EQ(names_sanitize(small, 6, "a   b", "Stem"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 6, "a   b", "Stem"), 0);
     CHECK_STR_EQ(small, "a b");
     /* The fallback is used only when the name is empty. */
-    CHECK_INT_EQ(names_sanitize(small, 2, "x", "Untitled"), 0);
+    CHECK_INT_EQ(naming_sanitize(small, 2, "x", "Untitled"), 0);
     CHECK_STR_EQ(small, "x");
 }
 
@@ -332,34 +332,34 @@ test_is_safe(void)
 {
     char s[256];
 
-    CHECK_INT_EQ(names_is_safe("Drums"), 1);
-    CHECK_INT_EQ(names_is_safe("Lead Vocal"), 1);
-    CHECK_INT_EQ(names_is_safe("Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3"), 1);
-    CHECK_INT_EQ(names_is_safe("a.b"), 1);
-    CHECK_INT_EQ(names_is_safe("_CON"), 1);
-    CHECK_INT_EQ(names_is_safe("-"), 1);
-    CHECK_INT_EQ(names_is_safe(repeat(s, 'a', NAMES_COMPONENT_MAX)), 1);
+    CHECK_INT_EQ(naming_is_safe("Drums"), 1);
+    CHECK_INT_EQ(naming_is_safe("Lead Vocal"), 1);
+    CHECK_INT_EQ(naming_is_safe("Bass \xe2\x80\x93 \xc3\x96l\xc3\xa9 \xe4\xbd\x8e\xe9\x9f\xb3"), 1);
+    CHECK_INT_EQ(naming_is_safe("a.b"), 1);
+    CHECK_INT_EQ(naming_is_safe("_CON"), 1);
+    CHECK_INT_EQ(naming_is_safe("-"), 1);
+    CHECK_INT_EQ(naming_is_safe(repeat(s, 'a', NAMING_COMPONENT_MAX)), 1);
 
-    CHECK_INT_EQ(names_is_safe(NULL), 0);
-    CHECK_INT_EQ(names_is_safe(""), 0);
-    CHECK_INT_EQ(names_is_safe("."), 0);
-    CHECK_INT_EQ(names_is_safe(".."), 0);
-    CHECK_INT_EQ(names_is_safe(".x"), 0);
-    CHECK_INT_EQ(names_is_safe("a/b"), 0);
-    CHECK_INT_EQ(names_is_safe("a\\b"), 0);
-    CHECK_INT_EQ(names_is_safe("a:b"), 0);
-    CHECK_INT_EQ(names_is_safe("a?"), 0);
-    CHECK_INT_EQ(names_is_safe("a  b"), 0);
-    CHECK_INT_EQ(names_is_safe("a\tb"), 0);
-    CHECK_INT_EQ(names_is_safe(" a"), 0);
-    CHECK_INT_EQ(names_is_safe("a "), 0);
-    CHECK_INT_EQ(names_is_safe("a."), 0);
-    CHECK_INT_EQ(names_is_safe("CON"), 0);
-    CHECK_INT_EQ(names_is_safe("lpt1.wav"), 0);
-    CHECK_INT_EQ(names_is_safe("a\xff"), 0);
-    CHECK_INT_EQ(names_is_safe("\xc0\xaf"), 0);
-    CHECK_INT_EQ(names_is_safe("\xc2\x85"), 0);
-    CHECK_INT_EQ(names_is_safe(repeat(s, 'a', NAMES_COMPONENT_MAX + 1)), 0);
+    CHECK_INT_EQ(naming_is_safe(NULL), 0);
+    CHECK_INT_EQ(naming_is_safe(""), 0);
+    CHECK_INT_EQ(naming_is_safe("."), 0);
+    CHECK_INT_EQ(naming_is_safe(".."), 0);
+    CHECK_INT_EQ(naming_is_safe(".x"), 0);
+    CHECK_INT_EQ(naming_is_safe("a/b"), 0);
+    CHECK_INT_EQ(naming_is_safe("a\\b"), 0);
+    CHECK_INT_EQ(naming_is_safe("a:b"), 0);
+    CHECK_INT_EQ(naming_is_safe("a?"), 0);
+    CHECK_INT_EQ(naming_is_safe("a  b"), 0);
+    CHECK_INT_EQ(naming_is_safe("a\tb"), 0);
+    CHECK_INT_EQ(naming_is_safe(" a"), 0);
+    CHECK_INT_EQ(naming_is_safe("a "), 0);
+    CHECK_INT_EQ(naming_is_safe("a."), 0);
+    CHECK_INT_EQ(naming_is_safe("CON"), 0);
+    CHECK_INT_EQ(naming_is_safe("lpt1.wav"), 0);
+    CHECK_INT_EQ(naming_is_safe("a\xff"), 0);
+    CHECK_INT_EQ(naming_is_safe("\xc0\xaf"), 0);
+    CHECK_INT_EQ(naming_is_safe("\xc2\x85"), 0);
+    CHECK_INT_EQ(naming_is_safe(repeat(s, 'a', NAMING_COMPONENT_MAX + 1)), 0);
 }
 
 /* An independent strict UTF-8 check (no overlongs, surrogates, > U+10FFFF,
@@ -414,7 +414,7 @@ reserved(const char *s)
 }
 
 /* Random names from nasty pieces: every result must satisfy every rule, be
- * accepted by names_is_safe() and be a fixed point of names_sanitize(). */
+ * accepted by naming_is_safe() and be a fixed point of naming_sanitize(). */
 static void
 test_random(void)
 {
@@ -480,14 +480,14 @@ test_random(void)
             memcpy(in + len, p, pl + 1);
             len += pl;
         }
-        int ok = names_sanitize(out, sizeof out, in, "Stem") == 0;
+        int ok = naming_sanitize(out, sizeof out, in, "Stem") == 0;
         size_t n = ok ? strlen(out) : 0;
-        ok = ok && n > 0 && n <= NAMES_COMPONENT_MAX;
+        ok = ok && n > 0 && n <= NAMING_COMPONENT_MAX;
         ok = ok && valid_utf8_no_controls((const unsigned char *)out);
         ok = ok && !strpbrk(out, "/\\:*?\"<>|") && !strstr(out, "  ");
         ok = ok && out[0] != '.' && out[0] != ' ' && out[n - 1] != '.' && out[n - 1] != ' ';
-        ok = ok && !reserved(out) && names_is_safe(out) == 1;
-        ok = ok && names_sanitize(again, sizeof again, out, "Stem") == 0 && !strcmp(again, out);
+        ok = ok && !reserved(out) && naming_is_safe(out) == 1;
+        ok = ok && naming_sanitize(again, sizeof again, out, "Stem") == 0 && !strcmp(again, out);
         if (!ok) {
             fprintf(stderr, "%s:%d: random name broke a rule\n  input: ", __FILE__, __LINE__);
             unit_print_str(in);
@@ -504,15 +504,15 @@ static void
 test_utf8_check(void)
 {
     size_t at = 99;
-    CHECK(names_utf8_check("", &at) == 0);
-    CHECK(names_utf8_check("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb8", &at) == 0);
-    CHECK(names_utf8_check("Caf\xe9", &at) == -1 && at == 3);
-    CHECK(names_utf8_check("ab\x80", &at) == -1 && at == 2);           /* lone continuation */
-    CHECK(names_utf8_check("\xc0\xaf", &at) == -1 && at == 0);         /* overlong '/' */
-    CHECK(names_utf8_check("x\xed\xa0\x80", &at) == -1 && at == 1);    /* a surrogate */
-    CHECK(names_utf8_check("\xf4\x90\x80\x80", &at) == -1 && at == 0); /* past U+10FFFF */
-    CHECK(names_utf8_check("ok\xe2\x82", &at) == -1 && at == 2);       /* cut short */
-    CHECK(names_utf8_check("\xc2\x85", NULL) == -1);                   /* C1 control */
+    CHECK(naming_utf8_check("", &at) == 0);
+    CHECK(naming_utf8_check("Caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x8e\xb8", &at) == 0);
+    CHECK(naming_utf8_check("Caf\xe9", &at) == -1 && at == 3);
+    CHECK(naming_utf8_check("ab\x80", &at) == -1 && at == 2);           /* lone continuation */
+    CHECK(naming_utf8_check("\xc0\xaf", &at) == -1 && at == 0);         /* overlong '/' */
+    CHECK(naming_utf8_check("x\xed\xa0\x80", &at) == -1 && at == 1);    /* a surrogate */
+    CHECK(naming_utf8_check("\xf4\x90\x80\x80", &at) == -1 && at == 0); /* past U+10FFFF */
+    CHECK(naming_utf8_check("ok\xe2\x82", &at) == -1 && at == 2);       /* cut short */
+    CHECK(naming_utf8_check("\xc2\x85", NULL) == -1);                   /* C1 control */
 }
 
 int

@@ -1,4 +1,5 @@
-/* names — song and stem names made safe as file-name components.
+/* naming — song and stem names made safe as file-name components, and the
+ * delivery layout built from them.
  *
  * Names come from the config file and from OSC, i.e. from anyone who can
  * reach the port.  A name becomes exactly one path component: it can never
@@ -7,8 +8,9 @@
  * fits every file system's 255-byte limit.  Characters that Windows or macOS
  * reject are replaced too, because delivery folders travel to mastering
  * studios on other systems.  The function is pure and unit-tested. */
-#include "names.h"
+#include "naming.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -64,7 +66,7 @@ is_reserved_device(const char *s)
 }
 
 int
-names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
+naming_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
 {
     const unsigned char *p = (const unsigned char *)(in ? in : "");
     size_t n = 0;
@@ -95,7 +97,7 @@ names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
             emit = (const char *)p;
         }
         size_t elen = emit == repl ? 1 : len;
-        if (n + pending_space + elen > NAMES_COMPONENT_MAX)
+        if (n + pending_space + elen > NAMING_COMPONENT_MAX)
             break;
         if (n + pending_space + elen + 1 > outsz)
             return -1;
@@ -118,10 +120,10 @@ names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
         n = f;
     }
     if (is_reserved_device(out)) {
-        /* Make room for the '_' within NAMES_COMPONENT_MAX: drop the last
+        /* Make room for the '_' within NAMING_COMPONENT_MAX: drop the last
          * character (whole UTF-8 sequence) and any dots or spaces it exposes.
          * The device name before the first '.' is ASCII and stays. */
-        if (n + 1 > NAMES_COMPONENT_MAX) {
+        if (n + 1 > NAMING_COMPONENT_MAX) {
             do
                 n--;
             while (n > 0 && ((unsigned char)out[n] & 0xC0) == 0x80);
@@ -138,7 +140,7 @@ names_sanitize(char *out, size_t outsz, const char *in, const char *fallback)
 }
 
 int
-names_utf8_check(const char *s, size_t *at)
+naming_utf8_check(const char *s, size_t *at)
 {
     const unsigned char *p = (const unsigned char *)s;
 
@@ -155,13 +157,89 @@ names_utf8_check(const char *s, size_t *at)
 }
 
 int
-names_is_safe(const char *s)
+naming_is_safe(const char *s)
 {
-    char tmp[NAMES_COMPONENT_MAX + 2];
+    char tmp[NAMING_COMPONENT_MAX + 2];
 
-    if (!s || !*s || strlen(s) > NAMES_COMPONENT_MAX)
+    if (!s || !*s || strlen(s) > NAMING_COMPONENT_MAX)
         return 0;
-    if (names_sanitize(tmp, sizeof tmp, s, "") < 0)
+    if (naming_sanitize(tmp, sizeof tmp, s, "") < 0)
         return 0;
     return strcmp(tmp, s) == 0;
+}
+
+void
+naming_stem_label(char *out, size_t outsz, const char *name)
+{
+    if (!name)
+        snprintf(out, outsz, "%s", NAMING_MIX);
+    else if (naming_sanitize(out, outsz, name, NAMING_STEM_FALLBACK) < 0 && outsz)
+        out[0] = '\0';
+}
+
+void
+naming_song_folder(char *out, size_t outsz, const char *title)
+{
+    if (naming_sanitize(out, outsz, title, NAMING_SONG_FALLBACK) < 0 && outsz)
+        out[0] = '\0';
+}
+
+int
+naming_file(char *out, size_t outsz, const char *song, const char *label, const char *ext)
+{
+    int n = snprintf(out, outsz, "%s" NAMING_SEP "%s.%s", song, label, ext);
+
+    return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+void
+naming_title(char *out, size_t outsz, const char *title, const char *name)
+{
+    snprintf(out, outsz, "%s" NAMING_SEP "%s", title, name ? name : NAMING_MIX);
+}
+
+void
+naming_take_folder(char *out, size_t outsz, int n)
+{
+    snprintf(out, outsz, NAMING_TAKE_PREFIX "%02d", n);
+}
+
+long
+naming_take_number(const char *name)
+{
+    const char *p = name + strlen(NAMING_TAKE_PREFIX);
+    long n = 0;
+
+    if (strncmp(name, NAMING_TAKE_PREFIX, strlen(NAMING_TAKE_PREFIX)) != 0 || !*p)
+        return -1;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9' || n > 100000000)
+            return -1;
+        n = 10 * n + (*p - '0');
+    }
+    return n;
+}
+
+int
+naming_same_file(const char *a, const char *b)
+{
+    char x[NAMING_COMPONENT_MAX + 2], y[NAMING_COMPONENT_MAX + 2];
+
+    naming_stem_label(x, sizeof x, a);
+    naming_stem_label(y, sizeof y, b);
+    return strcasecmp(x, y) == 0;
+}
+
+const char *
+naming_stem_part(const char *base, const char *song)
+{
+    size_t n, s = strlen(NAMING_SEP);
+
+    if (!song)
+        return NULL;
+    n = strlen(song);
+    if (strncmp(base, song, n) != 0 || strncmp(base + n, NAMING_SEP, s) != 0)
+        return NULL;
+    base += n + s;
+    return base[strspn(base, " ")] ? base : NULL;
 }

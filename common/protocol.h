@@ -13,26 +13,26 @@
 #define PROTO_DEFAULT_HOST     "127.0.0.1"
 
 /* Requests; most replies come back at the request's own address. */
-#define PROTO_PING         "/stemcap/ping"
-#define PROTO_PONG         "/stemcap/pong"
-#define PROTO_START        "/stemcap/start"
-#define PROTO_STOP         "/stemcap/stop"
-#define PROTO_STATUS       "/stemcap/status"
-#define PROTO_SONG         "/stemcap/song" /* and /stemcap/song/<key> */
-#define PROTO_SONG_PREFIX  "/stemcap/song/"
-#define PROTO_STEMS        "/stemcap/stems" /* replies: one PROTO_STEM each, then PROTO_STEMS */
-#define PROTO_STEM         "/stemcap/stem"
-#define PROTO_STEM_PREFIX  "/stemcap/stem/" /* /stemcap/stem/<N>/<leaf> */
-#define PROTO_MIX_LEVEL    "/stemcap/mix/level"
-#define PROTO_NULL         "/stemcap/null"
-#define PROTO_NULL_ALARM   "/stemcap/null/alarm"
-#define PROTO_REPORT       "/stemcap/report" /* replies: PROTO_REPORT_FILE each, then it */
-#define PROTO_REPORT_FILE  "/stemcap/report/file"
-#define PROTO_SUBSCRIBE    "/stemcap/subscribe"
-#define PROTO_UNSUBSCRIBE  "/stemcap/unsubscribe"
-#define PROTO_FOLLOW       "/stemcap/transport/follow"
-#define PROTO_STATS        "/stemcap/stats"
-#define PROTO_STATS_RESET  "/stemcap/stats/reset"
+#define PROTO_PING        "/stemcap/ping"
+#define PROTO_PONG        "/stemcap/pong"
+#define PROTO_START       "/stemcap/start"
+#define PROTO_STOP        "/stemcap/stop"
+#define PROTO_STATUS      "/stemcap/status"
+#define PROTO_SONG        "/stemcap/song" /* and /stemcap/song/<key> */
+#define PROTO_SONG_PREFIX "/stemcap/song/"
+#define PROTO_STEMS       "/stemcap/stems" /* replies: one PROTO_STEM each, then PROTO_STEMS */
+#define PROTO_STEM        "/stemcap/stem"
+#define PROTO_STEM_PREFIX "/stemcap/stem/" /* /stemcap/stem/<N>/<leaf> */
+#define PROTO_MIX_LEVEL   "/stemcap/mix/level"
+#define PROTO_NULL        "/stemcap/null"
+#define PROTO_NULL_ALARM  "/stemcap/null/alarm"
+#define PROTO_REPORT      "/stemcap/report" /* replies: PROTO_REPORT_FILE each, then it */
+#define PROTO_REPORT_FILE "/stemcap/report/file"
+#define PROTO_SUBSCRIBE   "/stemcap/subscribe"
+#define PROTO_UNSUBSCRIBE "/stemcap/unsubscribe"
+#define PROTO_FOLLOW      "/stemcap/transport/follow"
+#define PROTO_STATS       "/stemcap/stats"
+#define PROTO_STATS_RESET "/stemcap/stats/reset"
 /* A failed request is answered here: s:request address, s:reason. */
 #define PROTO_ERROR "/stemcap/error"
 

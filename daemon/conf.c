@@ -1,4 +1,7 @@
-/* conf — defaults, INI parsing and validation.
+/* conf — defaults, INI parsing, validation and writing, all from one table
+ * of keys (conf_keys below: section, key, type, range, default, doc line).
+ * A key is added there and nowhere else in this file; test_conf checks that
+ * config/stemcap.ini and stemcap.ini(5) document exactly the table's keys.
  *
  * inih does the tokenising; we feed it through our own line reader so that
  * every message can name the line (the Debian build of inih has no
@@ -37,18 +40,19 @@ struct conf_ctx {
     int any_stem; /* a [stemN] section was seen */
     char *buf;    /* getline buffer */
     size_t bufsz;
-    unsigned seen_sections;                 /* bit per section index */
-    unsigned seen_keys[7 + CONF_MAX_STEMS]; /* bit per key index, per section */
-    int name_line[CONF_MAX_STEMS];          /* line that set the stem's name */
+    unsigned seen_sections;                           /* bit per section index */
+    unsigned long long seen_keys[7 + CONF_MAX_STEMS]; /* bit per table index, per section */
+    int name_line[CONF_MAX_STEMS];                    /* line that set the stem's name */
 };
 
+/* The fixed sections, in the table's order; [stem1]..[stem8] follow. */
 enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_METER, SEC_NULL, SEC_STEM1 };
 
 static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture", "song",
                                                   "mix",  "meter", "null"};
 
-static const char *const conf_format_names[] = {"wav", "aiff", "w64"};
-static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double"};
+static const char *const conf_format_names[] = {"wav", "aiff", "w64", NULL};
+static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double", NULL};
 
 const char *
 conf_format_name(enum conf_format f)
@@ -68,29 +72,96 @@ conf_sample_name(enum conf_sample s)
     return conf_sample_names[s];
 }
 
-/* Where each [song] key lives, and how long it may be. */
-static char *
-conf_song_field(struct conf_song *s, const char *key, size_t *size)
+#define C(field)  offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+#define S(field)  offsetof(struct conf_stem, field), sizeof(((struct conf_stem *)0)->field)
+#define NUM(a, b) (a), (b), NULL
+
+/* The keys.  Order: sections as in conf_fixed_sections, then "stem"; in a
+ * section, the order of conf_to_ini() and of "known in this section". */
+static const struct conf_key conf_keys[] = {
+    {"jack", "server", CONF_T_STR, C(jack_server), NUM(0, 0), 0, "", NULL,
+     "JACK server; empty: $JACK_DEFAULT_SERVER or the default server"},
+    {"jack", "client", CONF_T_ID, C(jack_client), NUM(0, 0), CONF_K_NONEMPTY, "stemcap", NULL,
+     "JACK client name, no ':'"},
+    {"jack", "pretty_name", CONF_T_STR, C(jack_pretty_name), NUM(0, 0), 0, "stemcap", NULL,
+     "the client's JACK pretty-name; empty: none"},
+    {"osc", "port", CONF_T_INT, C(osc_port), NUM(1, 65535), CONF_K_UNSET_0 | CONF_K_PAREN,
+     PROTO_DEFAULT_PORT_STR, "a UDP port number", "UDP port for OSC control and stemcap(1)"},
+    {"osc", "bind", CONF_T_STR, C(osc_bind), NUM(0, 0), CONF_K_NONEMPTY, "127.0.0.1", NULL,
+     "address to listen on; 0.0.0.0 or :: for every interface"},
+    {"osc", "subscription_ttl", CONF_T_INT, C(osc_subscription_ttl), NUM(1, 86400), 0, "30",
+     "a number of seconds", "seconds a /stemcap/subscribe lasts unless renewed"},
+    {"osc", "max_subscribers", CONF_T_INT, C(osc_max_subscribers), NUM(1, CONF_MAX_SUBSCRIBERS), 0,
+     "8", "a number", "subscribers served at a time"},
+    {"osc", "bundle", CONF_T_BOOL, C(osc_bundle), NUM(0, 1), 0, "false", NULL,
+     "send each subscriber's periodic feedback as one OSC bundle"},
+    {"osc", "allow", CONF_T_ACL, C(osc_allow), NUM(0, 0), CONF_K_UNSET_E, "", NULL,
+     "senders served when bind is not loopback: addresses or CIDR ranges"},
+    {"capture", "dir", CONF_T_STR, C(capture_dir), NUM(0, 0), CONF_K_NONEMPTY, "takes", NULL,
+     "root of the takes: DIR/<Song>/take-NN/<Song> - <Stem>.<ext>"},
+    {"capture", "format", CONF_T_ENUM, C(format), 0, 0, conf_format_names, 0, "wav", NULL,
+     "file format (wav is RF64 past 4 GiB)"},
+    {"capture", "sample_format", CONF_T_ENUM, C(sample_format), 0, 0, conf_sample_names, 0, "pcm24",
+     NULL, "sample format, at JACK's rate, never resampled or dithered"},
+    {"capture", "buffer_seconds", CONF_T_DOUBLE, C(buffer_seconds), NUM(1, 300), 0, "10",
+     "a number of seconds", "seconds of audio the capture ring holds"},
+    {"capture", "record_mix", CONF_T_BOOL, C(record_mix), NUM(0, 1), 0, "true", NULL,
+     "also record the mix as \"<Song> - Mix\""},
+    {"capture", "follow_transport", CONF_T_BOOL, C(follow_transport), NUM(0, 1), 0, "false", NULL,
+     "takes start and stop with the JACK transport"},
+    {"capture", "min_free_mb", CONF_T_INT, C(min_free_mb), NUM(0, 1000000), 0, "512",
+     "a number of MB", "a take does not start with less free space in dir"},
+    {"song", "title", CONF_T_SONG, C(song.title), NUM(0, 0), 0, NAMING_SONG_FALLBACK, NULL,
+     "song title: names the song folder and every file"},
+    {"song", "artist", CONF_T_SONG, C(song.artist), NUM(0, 0), 0, "", NULL, "artist"},
+    {"song", "album", CONF_T_SONG, C(song.album), NUM(0, 0), 0, "", NULL, "album"},
+    {"song", "track", CONF_T_SONG, C(song.track), NUM(0, 0), 0, "", NULL, "track, N or N/TOTAL"},
+    {"song", "isrc", CONF_T_SONG, C(song.isrc), NUM(0, 0), 0, "", NULL, "ISRC, CC-XXX-YY-NNNNN"},
+    {"song", "upc", CONF_T_SONG, C(song.upc), NUM(0, 0), 0, "", NULL, "UPC/EAN, 12 or 13 digits"},
+    {"song", "label", CONF_T_SONG, C(song.label), NUM(0, 0), 0, "", NULL,
+     "label, written as the copyright"},
+    {"mix", "connect_left", CONF_T_PORT, C(mix_connect[0]), NUM(0, 0), 0, "", NULL,
+     "JACK port connected to mix_L"},
+    {"mix", "connect_right", CONF_T_PORT, C(mix_connect[1]), NUM(0, 0), 0, "", NULL,
+     "JACK port connected to mix_R"},
+    {"mix", "offset_frames", CONF_T_INT, C(mix_offset_frames),
+     NUM(-CONF_MAX_OFFSET, CONF_MAX_OFFSET), 0, "0", "a number of frames",
+     "> 0 delays the stems' sum, < 0 the mix"},
+    {"mix", "auto_offset", CONF_T_BOOL, C(mix_auto_offset), NUM(0, 1), 0, "true", NULL,
+     "measure the mix's lag and align the null test and the files by it"},
+    {"meter", "window_ms", CONF_T_INT, C(meter_window_ms), NUM(10, 10000), 0, "100",
+     "a number of milliseconds", "window of the peak and RMS levels"},
+    {"null", "threshold_db", CONF_T_DOUBLE, C(null_threshold_db), NUM(-150, 0), 0, "-60",
+     "a level in dBFS", "a residual above this during a take fails its null test"},
+    {"stem", "name", CONF_T_STR, S(name), NUM(0, 0), CONF_K_NONEMPTY | CONF_K_NUMBERED,
+     NAMING_STEM_FALLBACK, NULL, "the stem's name in its file name"},
+    {"stem", "connect_left", CONF_T_PORT, S(connect[0]), NUM(0, 0), 0, "", NULL,
+     "JACK port connected to stemN_L"},
+    {"stem", "connect_right", CONF_T_PORT, S(connect[1]), NUM(0, 0), 0, "", NULL,
+     "JACK port connected to stemN_R"},
+    {"stem", "armed", CONF_T_BOOL, S(armed), NUM(0, 1), 0, "true", NULL,
+     "record this stem in the takes"},
+};
+#define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
+
+#undef C
+#undef S
+#undef NUM
+
+const struct conf_key *
+conf_key(size_t i)
 {
-    static const struct {
-        const char *key;
-        size_t off, size;
-    } f[] = {
-        {"title", offsetof(struct conf_song, title), sizeof s->title},
-        {"artist", offsetof(struct conf_song, artist), sizeof s->artist},
-        {"album", offsetof(struct conf_song, album), sizeof s->album},
-        {"track", offsetof(struct conf_song, track), sizeof s->track},
-        {"isrc", offsetof(struct conf_song, isrc), sizeof s->isrc},
-        {"upc", offsetof(struct conf_song, upc), sizeof s->upc},
-        {"label", offsetof(struct conf_song, label), sizeof s->label},
-    };
-    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
-        if (strcmp(key, f[i].key) == 0) {
-            *size = f[i].size;
-            return (char *)s + f[i].off;
-        }
-    }
-    return NULL;
+    return i < CONF_NKEYS ? &conf_keys[i] : NULL;
+}
+
+/* The table entry of KEY in SECTION ("stem" for every [stemN]), or -1. */
+static int
+conf_key_index(const char *section, const char *key)
+{
+    for (size_t i = 0; i < CONF_NKEYS; i++)
+        if (strcmp(conf_keys[i].section, section) == 0 && strcmp(conf_keys[i].name, key) == 0)
+            return (int)i;
+    return -1;
 }
 
 /* ISRC: 2 letters, 3 letters/digits, 2 digits, 5 digits; hyphens between
@@ -113,12 +184,23 @@ conf_isrc_ok(const char *v)
     }
     return 1;
 }
+/* Where a [song] key lives in S, and its buffer's size: from the table. */
+static char *
+conf_song_field(const struct conf_song *s, const char *key, size_t *size)
+{
+    int k = conf_key_index("song", key);
+
+    if (k < 0)
+        return NULL;
+    *size = conf_keys[k].size;
+    return (char *)s + conf_keys[k].off - offsetof(struct conf, song);
+}
 
 const char *
 conf_song_get(const struct conf_song *s, const char *key)
 {
     size_t size;
-    return conf_song_field((struct conf_song *)s, key, &size);
+    return conf_song_field(s, key, &size);
 }
 
 int
@@ -172,12 +254,9 @@ conf_song_set(struct conf_song *s, const char *key, const char *v, char *why)
     memcpy(dst, v, n + 1);
     return 0;
 }
-
 int
 conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why)
 {
-    char a[NAMING_COMPONENT_MAX + 2], b[NAMING_COMPONENT_MAX + 2];
-
     if (!*name || strlen(name) >= CONF_NAME_MAX) {
         snprintf(why, 256, "a stem name needs 1 to %d bytes", CONF_NAME_MAX - 1);
         return -1;
@@ -194,16 +273,14 @@ conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why
                  (unsigned)(unsigned char)name[bad], bad);
         return -1;
     }
-    naming_sanitize(a, sizeof a, name, "Stem");
-    if (c->record_mix && strcasecmp(a, "Mix") == 0) {
+    if (c->record_mix && naming_same_file(name, NULL)) {
         snprintf(why, 256, "'%s' would collide with the mix file", name);
         return -1;
     }
     for (int j = 0; j < CONF_MAX_STEMS; j++) {
         if (j == stem - 1 || !c->stem[j].registered)
             continue;
-        naming_sanitize(b, sizeof b, c->stem[j].name, "Stem");
-        if (strcasecmp(a, b) == 0) {
+        if (naming_same_file(name, c->stem[j].name)) {
             snprintf(why, 256, "'%s' gives the same file name as stem %d ('%s')", name, j + 1,
                      c->stem[j].name);
             return -1;
@@ -211,31 +288,32 @@ conf_stem_name_check(const struct conf *c, int stem, const char *name, char *why
     }
     return 0;
 }
+/* Stores TEXT, the value of table key K, in BASE (struct conf, or struct
+ * conf_stem for "stem"), or reports what is wrong with it. */
+static void conf_set(struct conf_ctx *x, const char *section, const struct conf_key *k, void *base,
+                     const char *v);
 
 void
 conf_defaults(struct conf *c)
 {
+    struct conf_ctx x = {.c = c, .path = "(defaults)"};
+
     memset(c, 0, sizeof *c);
-    snprintf(c->jack_client, sizeof c->jack_client, "stemcap");
-    snprintf(c->jack_pretty_name, sizeof c->jack_pretty_name, "stemcap");
-    c->osc_port = 9951;
-    snprintf(c->osc_bind, sizeof c->osc_bind, "127.0.0.1");
-    snprintf(c->capture_dir, sizeof c->capture_dir, "takes");
-    c->format = CONF_FORMAT_WAV;
-    c->sample_format = CONF_SAMPLE_PCM24;
-    c->buffer_seconds = 10.0;
-    c->record_mix = 1;
-    snprintf(c->song.title, sizeof c->song.title, "Untitled");
-    c->osc_subscription_ttl = 30;
-    c->min_free_mb = 512;
-    c->osc_max_subscribers = 8;
-    c->meter_window_ms = 100;
-    c->null_threshold_db = -60.0;
-    c->mix_auto_offset = 1;
-    for (int i = 0; i < CONF_MAX_STEMS; i++) {
-        c->stem[i].registered = 1;
-        c->stem[i].armed = 1;
-        snprintf(c->stem[i].name, sizeof c->stem[i].name, "Stem %d", i + 1);
+    for (size_t i = 0; i < CONF_NKEYS; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if (strcmp(k->section, "stem") != 0) {
+            conf_set(&x, k->section, k, c, k->def);
+            continue;
+        }
+        for (int s = 0; s < CONF_MAX_STEMS; s++) {
+            char v[CONF_NAME_MAX];
+            if (k->flags & CONF_K_NUMBERED)
+                snprintf(v, sizeof v, "%s %d", k->def, s + 1);
+            else
+                snprintf(v, sizeof v, "%s", k->def);
+            c->stem[s].registered = 1;
+            conf_set(&x, "stem", k, &c->stem[s], v);
+        }
     }
 }
 
@@ -259,7 +337,6 @@ conf_err(struct conf_ctx *x, const char *section, const char *key, const char *f
         log_error("%s:%d: %s", x->path, x->line, what);
     x->errors++;
 }
-
 /* Section name -> index (SEC_*), or -1. */
 static int
 conf_section_index(const char *s)
@@ -279,10 +356,13 @@ conf_section_start(struct conf_ctx *x, const char *name)
     int idx = conf_section_index(name);
 
     if (idx < 0) {
-        conf_err(x, NULL, NULL,
-                 "unknown section [%s] (known: jack, osc, capture, song, mix, meter, null, "
-                 "stem1..stem%d)",
-                 name, CONF_MAX_STEMS);
+        char known[128] = "";
+        for (int i = 0; i < SEC_STEM1; i++) {
+            strncat(known, conf_fixed_sections[i], sizeof known - strlen(known) - 1);
+            strncat(known, ", ", sizeof known - strlen(known) - 1);
+        }
+        conf_err(x, NULL, NULL, "unknown section [%s] (known: %sstem1..stem%d)", name, known,
+                 CONF_MAX_STEMS);
         return;
     }
     if (x->seen_sections & (1u << idx)) {
@@ -347,7 +427,6 @@ conf_reader(char *str, int num, void *stream)
     memcpy(str, x->buf, (size_t)n + 1);
     return str;
 }
-
 static int
 conf_parse_bool(const char *v, int *out)
 {
@@ -380,14 +459,13 @@ conf_parse_long(const char *v, long lo, long hi, long *out)
 }
 
 static int
-conf_parse_enum(const char *v, const char *const *names, int count)
+conf_parse_enum(const char *v, const char *const *names)
 {
-    for (int i = 0; i < count; i++)
+    for (int i = 0; names[i]; i++)
         if (strcasecmp(v, names[i]) == 0)
             return i;
     return -1;
 }
-
 /* Copies a string value, reporting when it does not fit or is empty. */
 static void
 conf_set_str(struct conf_ctx *x, const char *sec, const char *key, char *dst, size_t dstsz,
@@ -415,35 +493,6 @@ conf_set_str(struct conf_ctx *x, const char *sec, const char *key, char *dst, si
     }
     memcpy(dst, v, strlen(v) + 1);
 }
-
-static void
-conf_set_port(struct conf_ctx *x, const char *sec, const char *key, char *dst, const char *v)
-{
-    if (*v && !strchr(v, ':')) {
-        conf_err(x, sec, key, "'%s' is not a JACK port name (expected client:port)", v);
-        return;
-    }
-    conf_set_str(x, sec, key, dst, CONF_PORT_MAX, v, 1);
-}
-
-/* Key tables: the index of a key in its table is its bit in seen_keys. */
-static const char *const keys_jack[] = {"server", "client", "pretty_name", NULL};
-static const char *const keys_osc[] = {
-    "port", "bind", "subscription_ttl", "max_subscribers", "bundle", "allow", NULL};
-static const char *const keys_capture[] = {
-    "dir",        "format",           "sample_format", "buffer_seconds",
-    "record_mix", "follow_transport", "min_free_mb",   NULL};
-static const char *const keys_song[] = {"title", "artist", "album", "track",
-                                        "isrc",  "upc",    "label", NULL};
-static const char *const keys_mix[] = {"connect_left", "connect_right", "offset_frames",
-                                       "auto_offset", NULL};
-static const char *const keys_meter[] = {"window_ms", NULL};
-static const char *const keys_null[] = {"threshold_db", NULL};
-static const char *const keys_stem[] = {"name", "connect_left", "connect_right", "armed", NULL};
-
-static const char *const *const conf_keys[] = {keys_jack, keys_osc,   keys_capture, keys_song,
-                                               keys_mix,  keys_meter, keys_null};
-
 static int
 conf_parse_double(const char *v, double lo, double hi, double *out)
 {
@@ -458,142 +507,85 @@ conf_parse_double(const char *v, double lo, double hi, double *out)
     *out = d;
     return 0;
 }
+/* A number out of its range: "'V' is not <what> from MIN to MAX". */
+static void
+conf_err_range(struct conf_ctx *x, const char *section, const struct conf_key *k, const char *v)
+{
+    if (k->flags & CONF_K_PAREN)
+        conf_err(x, section, k->name, "'%s' is not %s (%.15g..%.15g)", v, k->what, k->min, k->max);
+    else
+        conf_err(x, section, k->name, "'%s' is not %s from %.15g to %.15g", v, k->what, k->min,
+                 k->max);
+}
 
 static void
-conf_set(struct conf_ctx *x, int sec, const char *section, int key, const char *name, const char *v)
+conf_err_enum(struct conf_ctx *x, const char *section, const struct conf_key *k, const char *v)
 {
-    struct conf *c = x->c;
+    char list[128] = "";
+
+    for (int i = 0; k->names[i]; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, k->names[i], sizeof list - strlen(list) - 1);
+    }
+    conf_err(x, section, k->name, "'%s' is not one of %s", v, list);
+}
+
+static void
+conf_set(struct conf_ctx *x, const char *section, const struct conf_key *k, void *base,
+         const char *v)
+{
+    char *dst = (char *)base + k->off, why[256];
     long n;
     int e;
 
-    switch (sec) {
-    case SEC_JACK:
-        if (key == 0) {
-            conf_set_str(x, section, name, c->jack_server, sizeof c->jack_server, v, 1);
-        } else if (key == 2) {
-            conf_set_str(x, section, name, c->jack_pretty_name, sizeof c->jack_pretty_name, v, 1);
-        } else {
-            if (strchr(v, ':'))
-                conf_err(x, section, name, "'%s' must not contain ':'", v);
-            else
-                conf_set_str(x, section, name, c->jack_client, sizeof c->jack_client, v, 0);
+    switch (k->type) {
+    case CONF_T_ID:
+        if (strchr(v, ':')) {
+            conf_err(x, section, k->name, "'%s' must not contain ':'", v);
+            return;
         }
-        break;
-    case SEC_OSC:
-        if (key == 0) {
-            if (conf_parse_long(v, 1, 65535, &n) < 0)
-                conf_err(x, section, name, "'%s' is not a UDP port number (1..65535)", v);
-            else
-                c->osc_port = (int)n;
-        } else if (key == 1) {
-            conf_set_str(x, section, name, c->osc_bind, sizeof c->osc_bind, v, 0);
-        } else if (key == 2) {
-            if (conf_parse_long(v, 1, 86400, &n) < 0)
-                conf_err(x, section, name, "'%s' is not a number of seconds from 1 to 86400", v);
-            else
-                c->osc_subscription_ttl = (int)n;
-        } else if (key == 3) {
-            if (conf_parse_long(v, 1, CONF_MAX_SUBSCRIBERS, &n) < 0)
-                conf_err(x, section, name, "'%s' is not a number from 1 to %d", v,
-                         CONF_MAX_SUBSCRIBERS);
-            else
-                c->osc_max_subscribers = (int)n;
-        } else if (key == 4) {
-            if (conf_parse_bool(v, &c->osc_bundle) < 0)
-                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
-        } else {
-            struct acl acl;
-            char why[256];
-            if (acl_parse(&acl, v, why) < 0)
-                conf_err(x, section, name, "%s", why);
-            else
-                conf_set_str(x, section, name, c->osc_allow, sizeof c->osc_allow, v, 1);
-        }
-        break;
-    case SEC_METER: {
-        if (conf_parse_long(v, 10, 10000, &n) < 0)
-            conf_err(x, section, name, "'%s' is not a number of milliseconds from 10 to 10000", v);
+        /* fall through */
+    case CONF_T_STR:
+        conf_set_str(x, section, k->name, dst, k->size, v, !(k->flags & CONF_K_NONEMPTY));
+        return;
+    case CONF_T_PORT:
+        if (*v && !strchr(v, ':'))
+            conf_err(x, section, k->name, "'%s' is not a JACK port name (expected client:port)", v);
         else
-            c->meter_window_ms = (int)n;
-        break;
-    }
-    case SEC_NULL: {
-        double d;
-        if (conf_parse_double(v, -150.0, 0.0, &d) < 0)
-            conf_err(x, section, name, "'%s' is not a level in dBFS from -150 to 0", v);
+            conf_set_str(x, section, k->name, dst, k->size, v, 1);
+        return;
+    case CONF_T_ACL: {
+        struct acl acl;
+        if (acl_parse(&acl, v, why) < 0)
+            conf_err(x, section, k->name, "%s", why);
         else
-            c->null_threshold_db = d;
-        break;
+            conf_set_str(x, section, k->name, dst, k->size, v, 1);
+        return;
     }
-    case SEC_CAPTURE:
-        switch (key) {
-        case 0:
-            conf_set_str(x, section, name, c->capture_dir, sizeof c->capture_dir, v, 0);
-            break;
-        case 1:
-            if ((e = conf_parse_enum(v, conf_format_names, 3)) < 0)
-                conf_err(x, section, name, "'%s' is not one of wav, aiff, w64", v);
-            else
-                c->format = (enum conf_format)e;
-            break;
-        case 2:
-            if ((e = conf_parse_enum(v, conf_sample_names, 5)) < 0)
-                conf_err(x, section, name, "'%s' is not one of pcm16, pcm24, pcm32, float, double",
-                         v);
-            else
-                c->sample_format = (enum conf_sample)e;
-            break;
-        case 3:
-            if (conf_parse_double(v, 1.0, 300.0, &c->buffer_seconds) < 0)
-                conf_err(x, section, name, "'%s' is not a number of seconds from 1 to 300", v);
-            break;
-        case 4:
-            if (conf_parse_bool(v, &c->record_mix) < 0)
-                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
-            break;
-        case 5:
-            if (conf_parse_bool(v, &c->follow_transport) < 0)
-                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
-            break;
-        case 6:
-            if (conf_parse_long(v, 0, 1000000, &n) < 0)
-                conf_err(x, section, name, "'%s' is not a number of MB from 0 to 1000000", v);
-            else
-                c->min_free_mb = (int)n;
-            break;
-        }
-        break;
-    case SEC_SONG: {
-        char why[256];
-        if (conf_song_set(&c->song, name, v, why) < 0)
-            conf_err(x, section, name, "%s", why);
-        break;
-    }
-    case SEC_MIX:
-        if (key < 2) {
-            conf_set_port(x, section, name, c->mix_connect[key], v);
-        } else if (key == 3) {
-            if (conf_parse_bool(v, &c->mix_auto_offset) < 0)
-                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
-        } else if (conf_parse_long(v, -CONF_MAX_OFFSET, CONF_MAX_OFFSET, &n) < 0) {
-            conf_err(x, section, name, "'%s' is not a number of frames from %d to %d", v,
-                     -CONF_MAX_OFFSET, CONF_MAX_OFFSET);
-        } else {
-            c->mix_offset_frames = (int)n;
-        }
-        break;
-    default: {
-        struct conf_stem *s = &c->stem[sec - SEC_STEM1];
-        if (key == 0) {
-            conf_set_str(x, section, name, s->name, sizeof s->name, v, 0);
-            x->name_line[sec - SEC_STEM1] = x->line;
-        } else if (key == 3) {
-            if (conf_parse_bool(v, &s->armed) < 0)
-                conf_err(x, section, name, "'%s' is not a boolean (true/false)", v);
-        } else
-            conf_set_port(x, section, name, s->connect[key - 1], v);
-        break;
-    }
+    case CONF_T_SONG:
+        if (conf_song_set(&x->c->song, k->name, v, why) < 0)
+            conf_err(x, section, k->name, "%s", why);
+        return;
+    case CONF_T_INT:
+        if (conf_parse_long(v, (long)k->min, (long)k->max, &n) < 0)
+            conf_err_range(x, section, k, v);
+        else
+            *(int *)(void *)dst = (int)n;
+        return;
+    case CONF_T_DOUBLE:
+        if (conf_parse_double(v, k->min, k->max, (double *)(void *)dst) < 0)
+            conf_err_range(x, section, k, v);
+        return;
+    case CONF_T_BOOL:
+        if (conf_parse_bool(v, (int *)(void *)dst) < 0)
+            conf_err(x, section, k->name, "'%s' is not a boolean (true/false)", v);
+        return;
+    case CONF_T_ENUM:
+        if ((e = conf_parse_enum(v, k->names)) < 0)
+            conf_err_enum(x, section, k, v);
+        else
+            *(int *)(void *)dst = e;
+        return;
     }
 }
 
@@ -609,26 +601,30 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
     }
     if (sec < 0)
         return 1; /* already reported by the reader */
-    const char *const *keys = sec >= SEC_STEM1 ? keys_stem : conf_keys[sec];
-    int key = -1;
-    for (int i = 0; keys[i]; i++)
-        if (strcmp(name, keys[i]) == 0)
-            key = i;
+    const char *tsec = sec >= SEC_STEM1 ? "stem" : section;
+    int key = conf_key_index(tsec, name);
     if (key < 0) {
         char known[256] = "";
-        for (int i = 0; keys[i]; i++) {
-            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
-            strncat(known, keys[i], sizeof known - strlen(known) - 1);
+        for (size_t i = 0; i < CONF_NKEYS; i++) {
+            if (strcmp(conf_keys[i].section, tsec) != 0)
+                continue;
+            strncat(known, known[0] ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, conf_keys[i].name, sizeof known - strlen(known) - 1);
         }
         conf_err(x, section, name, "unknown key (known in this section: %s)", known);
         return 1;
     }
-    if (x->seen_keys[sec] & (1u << key)) {
+    if (x->seen_keys[sec] & (1ull << key)) {
         conf_err(x, section, name, "set twice in this section");
         return 1;
     }
-    x->seen_keys[sec] |= 1u << key;
-    conf_set(x, sec, section, key, name, value);
+    x->seen_keys[sec] |= 1ull << key;
+    if (sec >= SEC_STEM1) {
+        if (strcmp(name, "name") == 0)
+            x->name_line[sec - SEC_STEM1] = x->line;
+        conf_set(x, section, &conf_keys[key], &x->c->stem[sec - SEC_STEM1], value);
+    } else
+        conf_set(x, section, &conf_keys[key], x->c, value);
     return 1;
 }
 
@@ -638,13 +634,10 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
 static void
 conf_check(struct conf_ctx *x)
 {
-    char a[NAMING_COMPONENT_MAX + 2], b[NAMING_COMPONENT_MAX + 2];
-
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         if (!x->c->stem[i].registered)
             continue;
-        naming_sanitize(a, sizeof a, x->c->stem[i].name, "Stem");
-        if (x->c->record_mix && strcasecmp(a, "Mix") == 0) {
+        if (x->c->record_mix && naming_same_file(x->c->stem[i].name, NULL)) {
             log_error("%s:%d: [stem%d] name: '%s' would collide with the mix file "
                       "(record_mix = true); choose another name",
                       x->path, x->name_line[i], i + 1, x->c->stem[i].name);
@@ -653,8 +646,9 @@ conf_check(struct conf_ctx *x)
         for (int j = i + 1; j < CONF_MAX_STEMS; j++) {
             if (!x->c->stem[j].registered)
                 continue;
-            naming_sanitize(b, sizeof b, x->c->stem[j].name, "Stem");
-            if (strcasecmp(a, b) == 0) {
+            if (naming_same_file(x->c->stem[i].name, x->c->stem[j].name)) {
+                char a[NAMING_COMPONENT_MAX + 2];
+                naming_stem_label(a, sizeof a, x->c->stem[i].name);
                 int later = x->name_line[j] >= x->name_line[i] ? j : i;
                 int other = later == j ? i : j;
                 log_error("%s:%d: [stem%d] name: gives the same file name '%s' as [stem%d] "
@@ -666,7 +660,6 @@ conf_check(struct conf_ctx *x)
         }
     }
 }
-
 /* [osc] bind beyond loopback needs an allow list. */
 static void
 conf_check_osc(struct conf_ctx *x)
@@ -678,7 +671,6 @@ conf_check_osc(struct conf_ctx *x)
         x->errors++;
     }
 }
-
 int
 conf_load(struct conf *c, const char *path)
 {
@@ -718,7 +710,6 @@ conf_load(struct conf *c, const char *path)
     fclose(x.fp);
     return rc;
 }
-
 /* Writing: one "key = value" line per key, checked against what the loader
  * reads back (inih strips whitespace around a value and ends it at ';' after
  * whitespace; our reader refuses lines over INI_MAX_LINE - 3 bytes). */
@@ -782,6 +773,53 @@ conf_put_double(struct conf_out *o, const char *key, double d)
     conf_put(o, key, "%s", s);
 }
 
+/* One table key's value in BASE, as conf_put writes it; 0 when the key is
+ * not set (CONF_K_UNSET_*): then nothing is written. */
+static void
+conf_put_key(struct conf_out *o, const struct conf_key *k, const void *base)
+{
+    const char *p = (const char *)base + k->off;
+    int i = 0;
+
+    if (k->type == CONF_T_INT || k->type == CONF_T_BOOL || k->type == CONF_T_ENUM)
+        memcpy(&i, p, sizeof i);
+    switch (k->type) {
+    case CONF_T_INT:
+        if (i == 0 && (k->flags & CONF_K_UNSET_0))
+            fprintf(o->f, "; %s: not set, any free port (under a session manager)\n", k->name);
+        else
+            conf_put(o, k->name, "%d", i);
+        break;
+    case CONF_T_DOUBLE: {
+        double d;
+        memcpy(&d, p, sizeof d);
+        conf_put_double(o, k->name, d);
+        break;
+    }
+    case CONF_T_BOOL:
+        conf_put_bool(o, k->name, i);
+        break;
+    case CONF_T_ENUM:
+        conf_put(o, k->name, "%s", k->names[i]);
+        break;
+    default:
+        if (!*p && (k->flags & CONF_K_UNSET_E))
+            break;
+        conf_put(o, k->name, "%s", p);
+        break;
+    }
+}
+
+/* Every key of SECTION ("stem": of one [stemN], BASE its struct conf_stem). */
+static void
+conf_put_section(struct conf_out *o, const char *section, const char *header, const void *base)
+{
+    fprintf(o->f, "[%s]\n", header);
+    for (size_t i = 0; i < CONF_NKEYS; i++)
+        if (strcmp(conf_keys[i].section, section) == 0)
+            conf_put_key(o, &conf_keys[i], base);
+}
+
 char *
 conf_to_ini(const struct conf *c, char *why)
 {
@@ -796,50 +834,14 @@ conf_to_ini(const struct conf *c, char *why)
     }
     fprintf(o.f, "; stemcap.ini written by stemcapd %s: every key; see stemcap.ini(5)\n",
             STEMCAP_VERSION);
-    fprintf(o.f, "[jack]\n");
-    conf_put(&o, "server", "%s", c->jack_server);
-    conf_put(&o, "client", "%s", c->jack_client);
-    conf_put(&o, "pretty_name", "%s", c->jack_pretty_name);
-    fprintf(o.f, "[osc]\n");
-    if (c->osc_port)
-        conf_put(&o, "port", "%d", c->osc_port);
-    else
-        fprintf(o.f, "; port: not set, any free port (under a session manager)\n");
-    conf_put(&o, "bind", "%s", c->osc_bind);
-    conf_put(&o, "subscription_ttl", "%d", c->osc_subscription_ttl);
-    conf_put(&o, "max_subscribers", "%d", c->osc_max_subscribers);
-    conf_put_bool(&o, "bundle", c->osc_bundle);
-    if (c->osc_allow[0])
-        conf_put(&o, "allow", "%s", c->osc_allow);
-    fprintf(o.f, "[capture]\n");
-    conf_put(&o, "dir", "%s", c->capture_dir);
-    conf_put(&o, "format", "%s", conf_format_name(c->format));
-    conf_put(&o, "sample_format", "%s", conf_sample_name(c->sample_format));
-    conf_put_double(&o, "buffer_seconds", c->buffer_seconds);
-    conf_put_bool(&o, "record_mix", c->record_mix);
-    conf_put_bool(&o, "follow_transport", c->follow_transport);
-    conf_put(&o, "min_free_mb", "%d", c->min_free_mb);
-    fprintf(o.f, "[song]\n");
-    for (int i = 0; keys_song[i]; i++)
-        conf_put(&o, keys_song[i], "%s", conf_song_get(&c->song, keys_song[i]));
-    fprintf(o.f, "[mix]\n");
-    conf_put(&o, "connect_left", "%s", c->mix_connect[0]);
-    conf_put(&o, "connect_right", "%s", c->mix_connect[1]);
-    conf_put(&o, "offset_frames", "%d", c->mix_offset_frames);
-    conf_put_bool(&o, "auto_offset", c->mix_auto_offset);
-    fprintf(o.f, "[meter]\n");
-    conf_put(&o, "window_ms", "%d", c->meter_window_ms);
-    fprintf(o.f, "[null]\n");
-    conf_put_double(&o, "threshold_db", c->null_threshold_db);
+    for (int s = 0; s < SEC_STEM1; s++)
+        conf_put_section(&o, conf_fixed_sections[s], conf_fixed_sections[s], c);
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
-        const struct conf_stem *s = &c->stem[i];
-        if (!s->registered)
+        char header[16];
+        if (!c->stem[i].registered)
             continue;
-        fprintf(o.f, "[stem%d]\n", i + 1);
-        conf_put(&o, "name", "%s", s->name);
-        conf_put(&o, "connect_left", "%s", s->connect[0]);
-        conf_put(&o, "connect_right", "%s", s->connect[1]);
-        conf_put_bool(&o, "armed", s->armed);
+        snprintf(header, sizeof header, "stem%d", i + 1);
+        conf_put_section(&o, "stem", header, &c->stem[i]);
     }
     if (fclose(o.f) != 0 && !o.failed) {
         snprintf(why, 256, "out of memory");
@@ -850,6 +852,30 @@ conf_to_ini(const struct conf *c, char *why)
         return NULL;
     }
     return text;
+}
+
+void
+conf_print_keys(FILE *to)
+{
+    for (size_t i = 0; i < CONF_NKEYS; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        char sec[16], range[64] = "";
+        if (strcmp(k->section, "stem") == 0)
+            snprintf(sec, sizeof sec, "stem1..%d", CONF_MAX_STEMS);
+        else
+            snprintf(sec, sizeof sec, "%s", k->section);
+        if (k->type == CONF_T_INT || k->type == CONF_T_DOUBLE)
+            snprintf(range, sizeof range, " (%.15g..%.15g)", k->min, k->max);
+        for (int j = 0; k->type == CONF_T_ENUM && k->names[j]; j++) {
+            strncat(range, j ? "|" : " (", sizeof range - strlen(range) - 1);
+            strncat(range, k->names[j], sizeof range - strlen(range) - 1);
+        }
+        if (k->type == CONF_T_ENUM)
+            strncat(range, ")", sizeof range - strlen(range) - 1);
+        fprintf(to, "[%s] %s =%s%s%s%s ; %s%s\n", sec, k->name, k->def[0] ? " " : "", k->def,
+                k->flags & CONF_K_NUMBERED ? " N" : "", range, k->doc,
+                k->flags & CONF_K_NONEMPTY ? " (not empty)" : "");
+    }
 }
 
 int

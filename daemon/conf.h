@@ -1,11 +1,18 @@
-/* conf — the daemon's configuration: defaults, INI parsing (inih) and
- * validation.  Every error names the file, the line and the key. */
+/* conf — the daemon's configuration: one table of keys (conf.c) from which
+ * the defaults, INI parsing (inih), validation, conf_to_ini() and the
+ * documentation check (tests/test_conf.c against config/stemcap.ini and
+ * stemcap.ini(5)) all come.  Every error names the file, the line and the
+ * key. */
 #ifndef STEMCAP_CONF_H
 #define STEMCAP_CONF_H
 
 #include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
 
-#define CONF_MAX_STEMS       8
+#include "protocol.h"
+
+#define CONF_MAX_STEMS       PROTO_MAX_STEMS
 #define CONF_NAME_MAX        128 /* song and stem names, bytes incl. NUL */
 #define CONF_PORT_MAX        320 /* full JACK port names, bytes incl. NUL */
 #define CONF_ID_MAX          64  /* JACK server and client names */
@@ -73,6 +80,46 @@ struct conf {
     /* [stem1] .. [stem8] */
     struct conf_stem stem[CONF_MAX_STEMS];
 };
+
+/* One key of the table.  Numbers are checked against [min, max]; strings
+ * against their buffer, control characters and UTF-8. */
+enum conf_type {
+    CONF_T_STR,    /* text */
+    CONF_T_ID,     /* text without ':' (a JACK client name) */
+    CONF_T_PORT,   /* "" or a JACK port name, client:port */
+    CONF_T_INT,    /* int */
+    CONF_T_DOUBLE, /* double */
+    CONF_T_BOOL,   /* int 0/1: true/false, yes/no, on/off, 1/0 */
+    CONF_T_ENUM,   /* int: the index of the value in `names` */
+    CONF_T_SONG,   /* a [song] key: conf_song_set() validates */
+    CONF_T_ACL,    /* an address list (acl.h) */
+};
+#define CONF_K_NONEMPTY 1  /* a string that must not be empty */
+#define CONF_K_UNSET_0  2  /* conf_to_ini: 0 is "not set", written as a comment */
+#define CONF_K_UNSET_E  4  /* conf_to_ini: "" is "not set", not written */
+#define CONF_K_NUMBERED 8  /* [stemN]: the default is `def` then " N" */
+#define CONF_K_PAREN    16 /* the range reads "what (min..max)", not "what from min to max" */
+
+struct conf_key {
+    const char *section; /* "jack", ...; "stem" stands for every [stemN] */
+    const char *name;
+    enum conf_type type;
+    size_t off;  /* in struct conf; for "stem" in struct conf_stem */
+    size_t size; /* strings: the buffer, with the NUL */
+    double min, max;
+    const char *const *names; /* CONF_T_ENUM: NULL-terminated */
+    int flags;                /* CONF_K_* */
+    const char *def;          /* the default, as INI text */
+    const char *what;         /* numbers: "'V' is not <what> from <min> to <max>" */
+    const char *doc;          /* one line for `stemcapd --keys` */
+};
+
+/* Key I of the table, in the order of the sections and of conf_to_ini(),
+ * or NULL past the end. */
+const struct conf_key *conf_key(size_t i);
+/* The table as text, one "[section] key = default (range) ; doc" line per
+ * key (stemcapd --keys). */
+void conf_print_keys(FILE *to);
 
 /* Validates one [song] key's value ("title", "artist", ...) and stores it
  * in `s`.  Returns 0, or -1 with the reason in `why` (256 bytes).  Shared by

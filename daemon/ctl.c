@@ -37,9 +37,6 @@
 
 #define CTL_ACK_TIMEOUT_MS 2000
 
-const char *const ctl_song_keys[CTL_SONG_KEYS] = {"title", "artist", "album", "track",
-                                                  "isrc",  "upc",    "label"};
-
 static double
 ctl_now(void)
 {
@@ -619,10 +616,7 @@ ctl_set_song(struct ctl *c, const char *key, const char *value, char *why)
     char reason[256];
     int bit = -1;
 
-    for (int i = 0; i < CTL_SONG_KEYS; i++)
-        if (strcmp(key, ctl_song_keys[i]) == 0)
-            bit = i;
-    if (bit < 0)
+    if ((bit = proto_song_key(key)) < 0)
         return ctl_fail(why,
                         "unknown song key '%s' (title, artist, album, track, isrc, upc, "
                         "label)",
@@ -683,10 +677,10 @@ ctl_reload(struct ctl *c, const struct conf *n)
 
     /* Applied now: song metadata, names, arm states, connections, the
      * free-space floor, following the transport. */
-    for (int k = 0; k < CTL_SONG_KEYS; k++) {
-        const char *v = conf_song_get(&n->song, ctl_song_keys[k]);
-        if (strcmp(v, conf_song_get(&o->song, ctl_song_keys[k])) != 0 &&
-            ctl_set_song(c, ctl_song_keys[k], v, why) < 0)
+    for (int k = 0; k < PROTO_SONG_KEYS; k++) {
+        const char *v = conf_song_get(&n->song, proto_song_keys[k]);
+        if (strcmp(v, conf_song_get(&o->song, proto_song_keys[k])) != 0 &&
+            ctl_set_song(c, proto_song_keys[k], v, why) < 0)
             log_error("reload: %s", why);
     }
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
@@ -844,9 +838,10 @@ static int
 ctl_take_gone(const struct take *t, char *why, size_t n)
 {
     struct stat d, p;
-    char name[NAMING_COMPONENT_MAX + 16]; /* "<Song>/take-NN": the full path is in the log */
+    char name[NAMING_COMPONENT_MAX + 48], sub[32]; /* "<Song>/take-NN": the full path is logged */
 
-    snprintf(name, sizeof name, "%s/take-%02d", t->songdir, t->number);
+    naming_take_folder(sub, sizeof sub, t->number);
+    snprintf(name, sizeof name, "%s/%s", t->songdir, sub);
     if (fstat(t->dirfd, &d) < 0) {
         snprintf(why, n, "its folder %s cannot be checked: %s", name, strerror(errno));
         return 1;
@@ -875,7 +870,7 @@ ctl_take_gone(const struct take *t, char *why, size_t n)
 }
 
 void
-ctl_poll(struct ctl *c, int ports_changed)
+ctl_poll(struct ctl *c)
 {
     if (!c->engine_up) {
         ctl_engine_retry(c);
@@ -954,7 +949,6 @@ ctl_poll(struct ctl *c, int ports_changed)
         c->stop_why = "write error";
         ctl_stop(c, why);
     }
-    (void)ports_changed;
     /* Configured connections are restored when ports appear (a DAW started
      * or restarted), not when someone disconnects one on purpose. */
     if (atomic_exchange(&c->engine.ports_appeared, 0))
@@ -972,4 +966,115 @@ ctl_poll(struct ctl *c, int ports_changed)
         if (stale)
             ctl_refresh_next(c);
     }
+}
+
+/* ---- read-only views for the front ends ---- */
+
+int
+ctl_stem(const struct ctl *c, int stem, struct ctl_stem *out)
+{
+    int ch = stem ? 2 * (stem - 1) : ENGINE_MIX_L;
+
+    if (stem < 0 || stem > CONF_MAX_STEMS || (stem && !c->conf.stem[stem - 1].registered))
+        return -1;
+    out->name = stem ? c->conf.stem[stem - 1].name : NAMING_MIX;
+    out->armed = stem ? c->conf.stem[stem - 1].armed : c->conf.record_mix;
+    out->port[0] = engine_port_name(&c->engine, ch);
+    out->port[1] = engine_port_name(&c->engine, ch + 1);
+    return 0;
+}
+
+const char *
+ctl_song(const struct ctl *c, const char *key)
+{
+    return conf_song_get(&c->conf.song, key);
+}
+
+int
+ctl_recording(const struct ctl *c)
+{
+    return c->recording;
+}
+
+int
+ctl_following(const struct ctl *c)
+{
+    return c->following;
+}
+
+void
+ctl_level(struct ctl *c, int stem, struct monitor_level *l)
+{
+    monitor_level(&c->monitor, stem ? 2 * (stem - 1) : ENGINE_MIX_L, l);
+}
+
+void
+ctl_null(struct ctl *c, struct monitor_null *n)
+{
+    monitor_null(&c->monitor, n);
+}
+
+void
+ctl_stats(struct ctl *c, struct ctl_stats *s)
+{
+    monitor_stats(&c->monitor, &s->rt);
+    s->jack_load = c->engine_up ? jack_cpu_load(c->engine.client) : 0.0f;
+    s->write_max_ms = writer_write_max_us(&c->writer) / 1000.0f;
+}
+
+void
+ctl_stats_reset(struct ctl *c)
+{
+    monitor_stats_reset(&c->monitor);
+    writer_reset_stats(&c->writer);
+}
+
+int
+ctl_take_nfiles(const struct ctl *c)
+{
+    return c->cur ? c->cur->nfiles : 0;
+}
+
+void
+ctl_take_file(const struct ctl *c, int i, int *stem, const char **label, const char **name)
+{
+    const struct take_file *f = &c->cur->file[i];
+
+    *stem = f->stem;
+    *label = take_file_label(c->cur, f);
+    *name = f->name;
+}
+
+void
+ctl_events_peek(const struct ctl *c, struct ctl_events *ev)
+{
+    ev->events = c->events;
+    ev->arm_changed = c->arm_changed;
+    ev->name_changed = c->name_changed;
+    ev->song_changed = c->song_changed;
+    ev->error_text = c->error_text;
+    ev->alarm_db = c->alarm_db;
+    ev->alarm_frame = c->alarm_frame;
+    ev->take = c->cur ? c->cur->number : 0;
+}
+
+void
+ctl_events_clear(struct ctl *c)
+{
+    c->events = c->arm_changed = c->name_changed = c->song_changed = 0;
+}
+
+void
+ctl_snapshot(const struct ctl *c, struct conf *out)
+{
+    *out = c->conf;
+    out->follow_transport = c->following;
+}
+
+int
+ctl_progress(const struct ctl *c, uint64_t *cycles, unsigned long *writer_loops)
+{
+    *cycles = c->engine_up ? atomic_load(&c->engine.cycles) : 0;
+    *writer_loops = writer_loops_done(&c->writer);
+    return c->engine_up;
 }

@@ -27,6 +27,8 @@ enum {
     CTL_EV_ERROR = 1 << 5,  /* a fault the operator must know of: error_text */
 };
 
+/* The control state.  Only ctl.c reads or writes these fields; the front
+ * ends use the functions below. */
 struct ctl {
     struct conf conf; /* running configuration: song, names, arm states */
     struct engine engine;
@@ -42,7 +44,7 @@ struct ctl {
     unsigned events;                 /* CTL_EV_* since the front end last looked */
     unsigned arm_changed;            /* bit per stem (0-based) */
     unsigned name_changed;           /* bit per stem (0-based) */
-    unsigned song_changed;           /* bit per [song] key, in conf_song_keys order */
+    unsigned song_changed;           /* bit per [song] key, in proto_song_keys order */
     char error_text[CTL_REASON_MAX]; /* the last fault pushed */
     float alarm_db;                  /* the last alarm */
     int64_t alarm_frame;
@@ -84,9 +86,51 @@ struct ctl_status {
     const char *fault;
 };
 
-/* The [song] keys, in the order of the song_changed bits. */
-extern const char *const ctl_song_keys[];
-#define CTL_SONG_KEYS 7
+/* Read-only views for the front ends (osc.c, nsm.c, main.c): they never
+ * read struct ctl's fields themselves. */
+struct ctl_stem {
+    const char *name; /* as the user gave it; "Mix" for the mix */
+    int armed;        /* the mix: record_mix */
+    const char *port[2];
+};
+/* Stem 1..8, or 0 for the mix.  Returns 0, or -1 when not registered. */
+int ctl_stem(const struct ctl *c, int stem, struct ctl_stem *out);
+/* The value of a [song] key for the next take, or NULL for an unknown key. */
+const char *ctl_song(const struct ctl *c, const char *key);
+int ctl_recording(const struct ctl *c);
+int ctl_following(const struct ctl *c);
+/* Levels of stem 1..8 or the mix (0), and the null test, now. */
+void ctl_level(struct ctl *c, int stem, struct monitor_level *l);
+void ctl_null(struct ctl *c, struct monitor_null *n);
+struct ctl_stats {
+    struct monitor_stats rt; /* the real-time budget and the ring */
+    float jack_load;         /* JACK's DSP load, % (0 without a server) */
+    float write_max_ms;      /* slowest write since the last reset */
+};
+void ctl_stats(struct ctl *c, struct ctl_stats *s);
+void ctl_stats_reset(struct ctl *c);
+/* Files of the current or last take (0 before the first); file I's stem
+ * (0: the mix), its label and its file name. */
+int ctl_take_nfiles(const struct ctl *c);
+void ctl_take_file(const struct ctl *c, int i, int *stem, const char **label, const char **name);
+/* What changed since the front ends last looked (CTL_EV_* and the details);
+ * peeking leaves them, ctl_events_clear() starts over. */
+struct ctl_events {
+    unsigned events, arm_changed, name_changed, song_changed; /* bits: stem - 1, song key */
+    const char *error_text;
+    float alarm_db;
+    int64_t alarm_frame;
+    int take; /* of the alarm: the current or last take, 0 if none */
+};
+void ctl_events_peek(const struct ctl *c, struct ctl_events *ev);
+void ctl_events_clear(struct ctl *c);
+/* The running configuration as a session would save it (transport
+ * following as it is now). */
+void ctl_snapshot(const struct ctl *c, struct conf *out);
+/* Progress counters for the watchdog: JACK cycles and the disk thread's
+ * loops (both only grow while they work).  Returns 1, or 0 while no JACK
+ * server is connected (*cycles is then 0). */
+int ctl_progress(const struct ctl *c, uint64_t *cycles, unsigned long *writer_loops);
 
 /* Opens the capture root, the JACK client and the writer.  Returns 0 or -1
  * (logged); on -1 nothing is left running. */
@@ -123,6 +167,6 @@ int ctl_tick_ms(const struct ctl *c);
 /* Housekeeping after a wake-up or a timer tick: take events from the
  * engine, meters, the null alarm, configured connections for ports that
  * appeared, a write error or a vanished server ending the take. */
-void ctl_poll(struct ctl *c, int ports_changed);
+void ctl_poll(struct ctl *c);
 
 #endif

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "process.h"
 
 static void
 engine_wake(struct engine *e)

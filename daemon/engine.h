@@ -270,9 +270,6 @@ int engine_tap_alloc(struct engine *e);
  * allocating the taps first when it is not 0.  Returns 0 or -1. */
 int engine_set_offset(struct engine *e, int offset);
 
-/* process.c: installs the real-time callbacks (before activation). */
-int process_install(struct engine *e);
-
 /* Sets the JACK pretty-name metadata of the stem's two ports. */
 void engine_set_stem_name(struct engine *e, int stem, const char *name);
 

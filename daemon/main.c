@@ -35,10 +35,11 @@
 static void
 usage(FILE *to)
 {
-    fprintf(to, "usage: stemcapd [-c FILE] [-v] [-h] [-V]\n"
+    fprintf(to, "usage: stemcapd [-c FILE] [-v] [-k] [-h] [-V]\n"
                 "Records up to 8 stereo stems and the mix from JACK, sample-synced.\n"
                 "  -c, --config FILE   read the configuration from FILE\n"
                 "  -v, --verbose       log debug messages too\n"
+                "  -k, --keys          list every configuration key with its default\n"
                 "  -h, --help          show this help\n"
                 "  -V, --version       show the version\n"
                 "See stemcapd(8) and stemcap.ini(5).\n");
@@ -48,7 +49,7 @@ usage(FILE *to)
 static void
 main_reload(struct ctl *ctl, const char *path)
 {
-    static struct conf n;
+    static struct conf n, cur;
 
     if (!path) {
         log_warn("SIGHUP: running on built-in defaults (no -c): nothing to reload");
@@ -62,7 +63,10 @@ main_reload(struct ctl *ctl, const char *path)
         return;
     }
     if (nsm_wanted()) /* the JACK client stays named by the client id */
-        snprintf(n.jack_client, sizeof n.jack_client, "%s", ctl->conf.jack_client);
+    {
+        ctl_snapshot(ctl, &cur);
+        snprintf(n.jack_client, sizeof n.jack_client, "%s", cur.jack_client);
+    }
     ctl_reload(ctl, &n);
 }
 
@@ -106,10 +110,10 @@ main_health(struct ctl *ctl, struct main_health *h)
     if (iv <= 0 || now < h->next_ping)
         return;
     h->next_ping = now + iv;
-    uint64_t cycles = ctl->engine_up ? atomic_load(&ctl->engine.cycles) : h->cycles + 1;
-    pthread_mutex_lock(&ctl->writer.lock);
-    unsigned long iter = ctl->writer.iter;
-    pthread_mutex_unlock(&ctl->writer.lock);
+    uint64_t cycles;
+    unsigned long iter;
+    if (!ctl_progress(ctl, &cycles, &iter))
+        cycles = h->cycles + 1; /* offline: the cycle counter cannot move */
     if (cycles != h->cycles && iter != h->writer_iter)
         notify_watchdog();
     else
@@ -129,10 +133,7 @@ main_loop(struct ctl *ctl, struct osc *osc, struct nsm *nsm, int sigfd, int noti
     /* Start from the counters of now, and with the status READY carried. */
     ctl_status(ctl, &st);
     snprintf(health.status, sizeof health.status, "%s/%d", st.state, st.take);
-    health.cycles = ctl->engine_up ? atomic_load(&ctl->engine.cycles) : 0;
-    pthread_mutex_lock(&ctl->writer.lock);
-    health.writer_iter = ctl->writer.iter;
-    pthread_mutex_unlock(&ctl->writer.lock);
+    ctl_progress(ctl, &health.cycles, &health.writer_iter);
     struct pollfd pfd[4] = {
         {.fd = osc->fd, .events = POLLIN},
         {.fd = sigfd, .events = POLLIN},
@@ -159,14 +160,12 @@ main_loop(struct ctl *ctl, struct osc *osc, struct nsm *nsm, int sigfd, int noti
                 }
             }
         }
-        int ports_changed = 0;
-        if (pfd[2].revents & POLLIN) {
+        if (pfd[2].revents & POLLIN) { /* JACK's callbacks: ctl_poll reads what changed */
             uint64_t v;
             if (read(notify_fd, &v, sizeof v) < 0 && errno != EAGAIN)
                 log_warn("eventfd: %s", strerror(errno));
-            ports_changed = 1;
         }
-        ctl_poll(ctl, ports_changed);
+        ctl_poll(ctl);
         if (pfd[0].revents & POLLIN)
             osc_handle(osc);
         if (pfd[3].revents & POLLIN)
@@ -184,11 +183,9 @@ int
 main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
+        {"keys", no_argument, NULL, 'k'},         {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
     const char *path = NULL;
     struct conf conf;
@@ -198,7 +195,7 @@ main(int argc, char **argv)
     int opt, rc = 1, sigfd = -1, notify_fd = -1;
     sigset_t set;
 
-    while ((opt = getopt_long(argc, argv, "c:vhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:vkhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
             path = optarg;
@@ -206,6 +203,9 @@ main(int argc, char **argv)
         case 'v':
             log_set_level(LOG_LEVEL_DEBUG);
             break;
+        case 'k':
+            conf_print_keys(stdout);
+            return 0;
         case 'h':
             usage(stdout);
             return 0;

@@ -61,10 +61,9 @@ manifest_db(double db)
 static json_t *
 manifest_song(const struct conf_song *s)
 {
-    static const char *const keys[] = {"title", "artist", "album", "track", "isrc", "upc", "label"};
     json_t *o = json_object();
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        manifest_set(o, keys[i], json_string(conf_song_get(s, keys[i])));
+    for (int i = 0; i < PROTO_SONG_KEYS; i++)
+        manifest_set(o, proto_song_keys[i], json_string(conf_song_get(s, proto_song_keys[i])));
     return o;
 }
 
@@ -87,7 +86,7 @@ manifest_files(const struct take *t, const struct monitor *m)
         monitor_level(m, ch, &l);
         json_t *o = json_object();
         manifest_set(o, "stem", json_integer(f->stem));
-        manifest_set(o, "name", json_string(f->stem ? t->stem_name[f->stem - 1] : "Mix"));
+        manifest_set(o, "name", json_string(take_file_label(t, f)));
         manifest_set(o, "file", json_string(f->name));
         manifest_set(
             o, "latency_frames",

@@ -131,8 +131,7 @@ static const struct conf *
 nsm_state(struct nsm *n)
 {
     static struct conf snap;
-    snap = n->ctl->conf;
-    snap.follow_transport = n->ctl->following;
+    ctl_snapshot(n->ctl, &snap);
     return &snap;
 }
 
@@ -259,7 +258,8 @@ nsm_on_save(const char *path, const char *types, lo_arg **argv, int argc, lo_mes
     }
     free(n->saved);
     n->saved = text;
-    log_info("NSM: saved %s%s", n->ini, n->ctl->recording ? " (the take in progress goes on)" : "");
+    log_info("NSM: saved %s%s", n->ini,
+             ctl_recording(n->ctl) ? " (the take in progress goes on)" : "");
     nsm_reply(n, "/nsm/client/save", "saved");
     if (n->dirty)
         nsm_send(n, "/nsm/client/is_clean");
@@ -454,15 +454,16 @@ nsm_poll(struct nsm *n)
 
     if (n->fd < 0 || !n->ctl)
         return;
-    struct ctl *c = n->ctl;
-    if (c->events & CTL_EV_ERROR)
-        nsm_message(n, 3, c->error_text);
-    if (c->events & CTL_EV_ALARM) {
-        snprintf(text, sizeof text, "take %d: null test failed: residual %.1f dBFS",
-                 c->cur ? c->cur->number : 0, c->alarm_db);
+    struct ctl_events ev;
+    ctl_events_peek(n->ctl, &ev);
+    if (ev.events & CTL_EV_ERROR)
+        nsm_message(n, 3, ev.error_text);
+    if (ev.events & CTL_EV_ALARM) {
+        snprintf(text, sizeof text, "take %d: null test failed: residual %.1f dBFS", ev.take,
+                 ev.alarm_db);
         nsm_message(n, 2, text);
     }
-    if (!(c->events & (CTL_EV_SONG | CTL_EV_ARM | CTL_EV_NAME | CTL_EV_STATUS)))
+    if (!(ev.events & (CTL_EV_SONG | CTL_EV_ARM | CTL_EV_NAME | CTL_EV_STATUS)))
         return;
     char *now = conf_to_ini(nsm_state(n), why);
     int dirty = !now || !n->saved || strcmp(now, n->saved) != 0;

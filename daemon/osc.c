@@ -25,6 +25,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "naming.h"
+#include "protocol.h"
 
 struct osc_req {
     struct osc *o;
@@ -98,14 +100,14 @@ osc_msg_status(struct osc *o)
     return m;
 }
 
-/* Level of the stereo pair starting at engine channel `ch`. */
+/* Level of stem 1..8, or of the mix (0). */
 static lo_message
-osc_msg_level(struct osc *o, int ch)
+osc_msg_level(struct osc *o, int stem)
 {
     struct monitor_level l;
     lo_message m = lo_message_new();
 
-    monitor_level(&o->ctl->monitor, ch, &l);
+    ctl_level(o->ctl, stem, &l);
     lo_message_add_float(m, l.peak_db[0]);
     lo_message_add_float(m, l.peak_db[1]);
     lo_message_add_float(m, l.rms_db[0]);
@@ -123,7 +125,7 @@ osc_msg_null(struct osc *o)
     struct monitor_null n;
     lo_message m = lo_message_new();
 
-    monitor_null(&o->ctl->monitor, &n);
+    ctl_null(o->ctl, &n);
     lo_message_add_float(m, n.peak_db);
     lo_message_add_float(m, n.rms_db);
     lo_message_add_float(m, n.worst_db);
@@ -173,7 +175,7 @@ osc_error(struct osc_req *r, const char *reason)
     lo_message m = lo_message_new();
     lo_message_add_string(m, r->path ? r->path : "");
     lo_message_add_string(m, reason);
-    osc_send(r, "/stemcap/error", m);
+    osc_send(r, PROTO_ERROR, m);
     lo_message_free(m);
     log_debug("osc: %s: %s", r->path ? r->path : "?", reason);
 }
@@ -182,7 +184,7 @@ static void
 osc_reply_status(struct osc_req *r)
 {
     lo_message m = osc_msg_status(r->o);
-    osc_send(r, "/stemcap/status", m);
+    osc_send(r, PROTO_STATUS, m);
     lo_message_free(m);
 }
 
@@ -202,7 +204,7 @@ osc_ping(struct osc_req *r)
         return;
     lo_message m = lo_message_new();
     lo_message_add_string(m, STEMCAP_VERSION);
-    osc_send(r, "/stemcap/pong", m);
+    osc_send(r, PROTO_PONG, m);
     lo_message_free(m);
 }
 
@@ -253,7 +255,7 @@ osc_song_key(struct osc_req *r, const char *key)
         osc_error(r, why);
         return;
     }
-    const char *v = conf_song_get(&r->o->ctl->conf.song, key);
+    const char *v = ctl_song(r->o->ctl, key);
     if (!v) {
         osc_error(r, "unknown song key (title, artist, album, track, isrc, upc, label)");
         return;
@@ -342,8 +344,10 @@ osc_stem_name(struct osc_req *r, int stem)
         osc_error(r, why);
         return;
     }
+    struct ctl_stem st;
+    ctl_stem(r->o->ctl, stem, &st);
     lo_message m = lo_message_new();
-    lo_message_add_string(m, r->o->ctl->conf.stem[stem - 1].name);
+    lo_message_add_string(m, st.name);
     osc_send(r, r->path, m);
     lo_message_free(m);
 }
@@ -362,7 +366,7 @@ osc_follow(struct osc_req *r)
         osc_error(r, why);
         return;
     }
-    lo_message m = osc_msg_int(r->o->ctl->following);
+    lo_message m = osc_msg_int(ctl_following(r->o->ctl));
     osc_send(r, r->path, m);
     lo_message_free(m);
 }
@@ -379,7 +383,7 @@ osc_stem_level(struct osc_req *r, int stem)
         osc_error(r, why);
         return;
     }
-    lo_message m = osc_msg_level(r->o, 2 * (stem - 1));
+    lo_message m = osc_msg_level(r->o, stem);
     osc_send(r, r->path, m);
     lo_message_free(m);
 }
@@ -389,7 +393,7 @@ osc_mix_level(struct osc_req *r)
 {
     if (osc_no_args(r) < 0)
         return;
-    lo_message m = osc_msg_level(r->o, ENGINE_MIX_L);
+    lo_message m = osc_msg_level(r->o, 0);
     osc_send(r, r->path, m);
     lo_message_free(m);
 }
@@ -407,29 +411,30 @@ osc_null(struct osc_req *r)
 static void
 osc_stems(struct osc_req *r)
 {
-    struct ctl *c = r->o->ctl;
+    struct ctl_stem st;
     int count = 0;
 
     if (osc_no_args(r) < 0)
         return;
-    for (int s = 0; s < CONF_MAX_STEMS; s++) {
-        if (!c->conf.stem[s].registered)
+    for (int s = 1; s <= PROTO_MAX_STEMS; s++) {
+        if (ctl_stem(r->o->ctl, s, &st) < 0)
             continue;
         lo_message m = lo_message_new();
-        lo_message_add_int32(m, s + 1);
-        lo_message_add_string(m, c->conf.stem[s].name);
-        lo_message_add_int32(m, c->conf.stem[s].armed);
-        lo_message_add_string(m, engine_port_name(&c->engine, 2 * s));
-        lo_message_add_string(m, engine_port_name(&c->engine, 2 * s + 1));
-        osc_send(r, "/stemcap/stem", m);
+        lo_message_add_int32(m, s);
+        lo_message_add_string(m, st.name);
+        lo_message_add_int32(m, st.armed);
+        lo_message_add_string(m, st.port[0]);
+        lo_message_add_string(m, st.port[1]);
+        osc_send(r, PROTO_STEM, m);
         lo_message_free(m);
         count++;
     }
+    ctl_stem(r->o->ctl, 0, &st);
     lo_message m = lo_message_new();
     lo_message_add_int32(m, count);
-    lo_message_add_string(m, engine_port_name(&c->engine, ENGINE_MIX_L));
-    lo_message_add_string(m, engine_port_name(&c->engine, ENGINE_MIX_R));
-    osc_send(r, "/stemcap/stems", m);
+    lo_message_add_string(m, st.port[0]);
+    lo_message_add_string(m, st.port[1]);
+    osc_send(r, PROTO_STEMS, m);
     lo_message_free(m);
 }
 
@@ -443,19 +448,22 @@ osc_report(struct osc_req *r)
 
     if (osc_no_args(r) < 0)
         return;
-    monitor_null(&c->monitor, &n);
-    for (int i = 0; c->cur && i < c->cur->nfiles; i++) {
-        const struct take_file *f = &c->cur->file[i];
-        int ch = f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L;
+    int nfiles = ctl_take_nfiles(c);
+
+    ctl_null(c, &n);
+    for (int i = 0; i < nfiles; i++) {
         struct monitor_level l;
-        monitor_level(&c->monitor, ch, &l);
+        const char *label, *name;
+        int stem;
+        ctl_take_file(c, i, &stem, &label, &name);
+        ctl_level(c, stem, &l);
         lo_message m = lo_message_new();
-        lo_message_add_int32(m, f->stem);
-        lo_message_add_string(m, f->stem ? c->cur->stem_name[f->stem - 1] : "Mix");
-        lo_message_add_string(m, f->name);
+        lo_message_add_int32(m, stem);
+        lo_message_add_string(m, label);
+        lo_message_add_string(m, name);
         lo_message_add_float(m, l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]);
         lo_message_add_int32(m, (int32_t)(l.clips[0] + l.clips[1]));
-        osc_send(r, "/stemcap/report/file", m);
+        osc_send(r, PROTO_REPORT_FILE, m);
         lo_message_free(m);
     }
     struct ctl_status st;
@@ -470,10 +478,10 @@ osc_report(struct osc_req *r)
     lo_message_add_int32(m, n.lag);
     lo_message_add_int32(m, n.lag_valid);
     lo_message_add_float(m, n.threshold_db);
-    lo_message_add_int32(m, c->cur ? c->cur->nfiles : 0);
+    lo_message_add_int32(m, nfiles);
     lo_message_add_int32(m, st.mix_offset);
     lo_message_add_string(m, st.alignment);
-    osc_send(r, "/stemcap/report", m);
+    osc_send(r, PROTO_REPORT, m);
     lo_message_free(m);
 }
 
@@ -482,25 +490,24 @@ osc_report(struct osc_req *r)
 static void
 osc_stats(struct osc_req *r)
 {
-    struct ctl *c = r->o->ctl;
-    struct monitor_stats st;
+    struct ctl_stats st;
     struct ctl_status s;
 
     if (osc_no_args(r) < 0)
         return;
-    monitor_stats(&c->monitor, &st);
-    ctl_status(c, &s);
+    ctl_stats(r->o->ctl, &st);
+    ctl_status(r->o->ctl, &s);
     lo_message m = lo_message_new();
-    lo_message_add_float(m, (float)st.cb_mean_us);
-    lo_message_add_float(m, (float)st.cb_p99_us);
-    lo_message_add_float(m, (float)st.cb_max_us);
-    lo_message_add_float(m, c->engine_up ? jack_cpu_load(c->engine.client) : 0.0f);
-    lo_message_add_float(m, (float)st.ring_fill_max_pct);
-    lo_message_add_float(m, atomic_load(&c->writer.write_max_us) / 1000.0f);
+    lo_message_add_float(m, (float)st.rt.cb_mean_us);
+    lo_message_add_float(m, (float)st.rt.cb_p99_us);
+    lo_message_add_float(m, (float)st.rt.cb_max_us);
+    lo_message_add_float(m, st.jack_load);
+    lo_message_add_float(m, (float)st.rt.ring_fill_max_pct);
+    lo_message_add_float(m, st.write_max_ms);
     lo_message_add_int32(m, (int32_t)s.xruns);
     lo_message_add_int64(m, (int64_t)s.dropped);
-    lo_message_add_int64(m, (int64_t)st.cycles);
-    osc_send(r, "/stemcap/stats", m);
+    lo_message_add_int64(m, (int64_t)st.rt.cycles);
+    osc_send(r, PROTO_STATS, m);
     lo_message_free(m);
 }
 
@@ -509,8 +516,7 @@ osc_stats_reset(struct osc_req *r)
 {
     if (osc_no_args(r) < 0)
         return;
-    monitor_stats_reset(&r->o->ctl->monitor);
-    atomic_store(&r->o->ctl->writer.write_max_us, 0);
+    ctl_stats_reset(r->o->ctl);
     osc_stats(r);
 }
 
@@ -585,49 +591,30 @@ static const struct {
     const char *path;
     void (*fn)(struct osc_req *r);
 } osc_table[] = {
-    {"/stemcap/ping", osc_ping},
-    {"/stemcap/start", osc_start},
-    {"/stemcap/stop", osc_stop},
-    {"/stemcap/status", osc_status},
-    {"/stemcap/song", osc_song},
-    {"/stemcap/mix/level", osc_mix_level},
-    {"/stemcap/null", osc_null},
-    {"/stemcap/stems", osc_stems},
-    {"/stemcap/report", osc_report},
-    {"/stemcap/subscribe", osc_subscribe},
-    {"/stemcap/unsubscribe", osc_unsubscribe},
-    {"/stemcap/transport/follow", osc_follow},
-    {"/stemcap/stats", osc_stats},
-    {"/stemcap/stats/reset", osc_stats_reset},
+    {PROTO_PING, osc_ping},
+    {PROTO_START, osc_start},
+    {PROTO_STOP, osc_stop},
+    {PROTO_STATUS, osc_status},
+    {PROTO_SONG, osc_song},
+    {PROTO_MIX_LEVEL, osc_mix_level},
+    {PROTO_NULL, osc_null},
+    {PROTO_STEMS, osc_stems},
+    {PROTO_REPORT, osc_report},
+    {PROTO_SUBSCRIBE, osc_subscribe},
+    {PROTO_UNSUBSCRIBE, osc_unsubscribe},
+    {PROTO_FOLLOW, osc_follow},
+    {PROTO_STATS, osc_stats},
+    {PROTO_STATS_RESET, osc_stats_reset},
 };
 
 static const struct {
     const char *leaf;
     void (*fn)(struct osc_req *r, int stem);
 } osc_stem_table[] = {
-    {"arm", osc_stem_arm},
-    {"level", osc_stem_level},
-    {"name", osc_stem_name},
+    {PROTO_LEAF_ARM, osc_stem_arm},
+    {PROTO_LEAF_LEVEL, osc_stem_level},
+    {PROTO_LEAF_NAME, osc_stem_name},
 };
-
-/* "/stemcap/stem/N/leaf": returns N and points *leaf at "leaf", or -1. */
-static int
-osc_parse_stem_path(const char *path, const char **leaf)
-{
-    const char *p = path + strlen("/stemcap/stem/");
-    int n = 0, digits = 0;
-
-    if (strncmp(path, "/stemcap/stem/", strlen("/stemcap/stem/")) != 0)
-        return -1;
-    while (*p >= '0' && *p <= '9' && digits < 3) {
-        n = n * 10 + (*p++ - '0');
-        digits++;
-    }
-    if (digits == 0 || *p != '/')
-        return -1;
-    *leaf = p + 1;
-    return n;
-}
 
 static void
 osc_route(struct osc_req *r)
@@ -641,17 +628,17 @@ osc_route(struct osc_req *r)
             return;
         }
     }
-    if (strncmp(r->path, "/stemcap/song/", 14) == 0) {
-        osc_song_key(r, r->path + 14);
+    if (strncmp(r->path, PROTO_SONG_PREFIX, strlen(PROTO_SONG_PREFIX)) == 0) {
+        osc_song_key(r, r->path + strlen(PROTO_SONG_PREFIX));
         return;
     }
-    if ((stem = osc_parse_stem_path(r->path, &leaf)) >= 0) {
+    if ((stem = proto_stem_parse(r->path, &leaf)) >= 0) {
         for (size_t i = 0; i < sizeof osc_stem_table / sizeof osc_stem_table[0]; i++) {
             if (strcmp(leaf, osc_stem_table[i].leaf) == 0) {
                 char why[CTL_REASON_MAX];
-                if (stem < 1 || stem > CONF_MAX_STEMS) {
+                if (stem < 1 || stem > PROTO_MAX_STEMS) {
                     snprintf(why, sizeof why, "stem %d is out of range (1..%d)", stem,
-                             CONF_MAX_STEMS);
+                             PROTO_MAX_STEMS);
                     osc_error(r, why);
                     return;
                 }
@@ -814,22 +801,22 @@ osc_close(struct osc *o)
 static void
 osc_feedback(struct osc *o, const struct osc_sub *sub)
 {
-    struct ctl *c = o->ctl;
-    char paths[CONF_MAX_STEMS + 3][32];
-    lo_message msgs[CONF_MAX_STEMS + 3];
+    char paths[PROTO_MAX_STEMS + 3][32];
+    lo_message msgs[PROTO_MAX_STEMS + 3];
+    struct ctl_stem st;
     int n = 0;
 
-    for (int s = 0; s < CONF_MAX_STEMS; s++) {
-        if (!c->conf.stem[s].registered)
+    for (int s = 1; s <= PROTO_MAX_STEMS; s++) {
+        if (ctl_stem(o->ctl, s, &st) < 0)
             continue;
-        snprintf(paths[n], sizeof paths[n], "/stemcap/stem/%d/level", s + 1);
-        msgs[n++] = osc_msg_level(o, 2 * s);
+        proto_stem_path(paths[n], sizeof paths[n], s, PROTO_LEAF_LEVEL);
+        msgs[n++] = osc_msg_level(o, s);
     }
-    snprintf(paths[n], sizeof paths[n], "/stemcap/mix/level");
-    msgs[n++] = osc_msg_level(o, ENGINE_MIX_L);
-    snprintf(paths[n], sizeof paths[n], "/stemcap/null");
+    snprintf(paths[n], sizeof paths[n], PROTO_MIX_LEVEL);
+    msgs[n++] = osc_msg_level(o, 0);
+    snprintf(paths[n], sizeof paths[n], PROTO_NULL);
     msgs[n++] = osc_msg_null(o);
-    snprintf(paths[n], sizeof paths[n], "/stemcap/status");
+    snprintf(paths[n], sizeof paths[n], PROTO_STATUS);
     msgs[n++] = osc_msg_status(o);
 
     if (o->bundle) {
@@ -877,88 +864,78 @@ osc_tick(struct osc *o)
     return ms < 1 ? 1 : ms;
 }
 
+/* Pushes what changed in the control state since the last call to every
+ * subscriber, each item at its own address. */
 void
 osc_push_events(struct osc *o)
 {
-    struct ctl *c = o->ctl;
-    unsigned ev = c->events;
+    struct ctl_events ev;
+    struct ctl_stem st;
     lo_message m;
+    char path[48];
 
-    c->events = 0;
-    if (!ev)
+    ctl_events_peek(o->ctl, &ev);
+    ctl_events_clear(o->ctl);
+    if (!ev.events)
         return;
-    if (ev & CTL_EV_STATUS) {
+    if (ev.events & CTL_EV_STATUS) {
+        int rec = ctl_recording(o->ctl);
         m = osc_msg_status(o);
-        osc_push(o, "/stemcap/status", m);
+        osc_push(o, PROTO_STATUS, m);
         lo_message_free(m);
-        m = osc_msg_int(c->recording);
-        osc_push(o, "/stemcap/start", m);
+        m = osc_msg_int(rec);
+        osc_push(o, PROTO_START, m);
         lo_message_free(m);
-        m = osc_msg_int(!c->recording);
-        osc_push(o, "/stemcap/stop", m);
+        m = osc_msg_int(!rec);
+        osc_push(o, PROTO_STOP, m);
         lo_message_free(m);
-    }
-    if (ev & CTL_EV_STATUS) {
-        m = osc_msg_int(c->following);
-        osc_push(o, "/stemcap/transport/follow", m);
+        m = osc_msg_int(ctl_following(o->ctl));
+        osc_push(o, PROTO_FOLLOW, m);
         lo_message_free(m);
     }
-    if (ev & CTL_EV_SONG) {
-        for (int k = 0; k < CTL_SONG_KEYS; k++) {
-            if (!(c->song_changed & (1u << k)))
-                continue;
-            char path[48];
-            const char *v = conf_song_get(&c->conf.song, ctl_song_keys[k]);
-            snprintf(path, sizeof path, "/stemcap/song/%s", ctl_song_keys[k]);
-            m = lo_message_new();
-            lo_message_add_string(m, v);
-            osc_push(o, path, m);
-            if (k == 0)
-                osc_push(o, "/stemcap/song", m);
-            lo_message_free(m);
-        }
-        c->song_changed = 0;
+    for (int k = 0; (ev.events & CTL_EV_SONG) && k < PROTO_SONG_KEYS; k++) {
+        if (!(ev.song_changed & (1u << k)))
+            continue;
+        snprintf(path, sizeof path, PROTO_SONG_PREFIX "%s", proto_song_keys[k]);
+        m = lo_message_new();
+        lo_message_add_string(m, ctl_song(o->ctl, proto_song_keys[k]));
+        osc_push(o, path, m);
+        if (k == 0)
+            osc_push(o, PROTO_SONG, m);
+        lo_message_free(m);
     }
-    if (ev & CTL_EV_NAME) {
-        for (int s = 0; s < CONF_MAX_STEMS; s++) {
-            if (!(c->name_changed & (1u << s)))
-                continue;
-            char path[48];
-            snprintf(path, sizeof path, "/stemcap/stem/%d/name", s + 1);
-            m = lo_message_new();
-            lo_message_add_string(m, c->conf.stem[s].name);
-            osc_push(o, path, m);
-            lo_message_free(m);
-        }
-        c->name_changed = 0;
+    for (int s = 1; s <= PROTO_MAX_STEMS; s++) {
+        int named = (ev.events & CTL_EV_NAME) && (ev.name_changed & (1u << (s - 1)));
+        if (!named || ctl_stem(o->ctl, s, &st) < 0)
+            continue;
+        m = lo_message_new();
+        lo_message_add_string(m, st.name);
+        osc_push(o, proto_stem_path(path, sizeof path, s, PROTO_LEAF_NAME), m);
+        lo_message_free(m);
     }
-    if (ev & CTL_EV_ARM) {
-        for (int s = 0; s < CONF_MAX_STEMS; s++) {
-            if (!(c->arm_changed & (1u << s)))
-                continue;
-            char path[32];
-            snprintf(path, sizeof path, "/stemcap/stem/%d/arm", s + 1);
-            m = osc_msg_int(c->conf.stem[s].armed);
-            osc_push(o, path, m);
-            lo_message_free(m);
-        }
-        c->arm_changed = 0;
+    for (int s = 1; s <= PROTO_MAX_STEMS; s++) {
+        int armed = (ev.events & CTL_EV_ARM) && (ev.arm_changed & (1u << (s - 1)));
+        if (!armed || ctl_stem(o->ctl, s, &st) < 0)
+            continue;
+        m = osc_msg_int(st.armed);
+        osc_push(o, proto_stem_path(path, sizeof path, s, PROTO_LEAF_ARM), m);
+        lo_message_free(m);
     }
-    if (ev & CTL_EV_ERROR) {
+    if (ev.events & CTL_EV_ERROR) {
         m = lo_message_new();
         lo_message_add_string(m, "");
-        lo_message_add_string(m, c->error_text);
-        osc_push(o, "/stemcap/error", m);
+        lo_message_add_string(m, ev.error_text);
+        osc_push(o, PROTO_ERROR, m);
         lo_message_free(m);
     }
-    if (ev & CTL_EV_ALARM) {
+    if (ev.events & CTL_EV_ALARM) {
         m = lo_message_new();
-        lo_message_add_float(m, c->alarm_db);
-        lo_message_add_int64(m, c->alarm_frame);
-        osc_push(o, "/stemcap/null/alarm", m);
+        lo_message_add_float(m, ev.alarm_db);
+        lo_message_add_int64(m, ev.alarm_frame);
+        osc_push(o, PROTO_NULL_ALARM, m);
         lo_message_free(m);
         m = osc_msg_null(o);
-        osc_push(o, "/stemcap/null", m);
+        osc_push(o, PROTO_NULL, m);
         lo_message_free(m);
     }
 }

@@ -54,6 +54,8 @@
 #include <xmmintrin.h>
 #endif
 
+#include "process.h"
+
 #include "engine.h"
 #include "meter.h"
 

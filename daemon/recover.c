@@ -112,10 +112,9 @@
 #include "audiohdr.h"
 #include "jsonfile.h"
 #include "log.h"
-#include "writer.h"
+#include "naming.h"
 
-#define RECOVER_MAX_FILES    64           /* audio files looked at per take folder */
-#define RECOVER_MAX_CUT      WRITER_BLOCK /* the files of a take differ by one block at most */
+#define RECOVER_MAX_FILES    64 /* audio files looked at per take folder */
 #define RECOVER_NAME_MAX     256
 #define RECOVER_MAX_MANIFEST (4 << 20) /* bytes of manifest.json read (a take's is a few KB) */
 #define RECOVER_FRESH_S      10 /* an empty take folder younger than this may be another daemon's */
@@ -734,12 +733,7 @@ out:
 static int
 recover_is_take_name(const char *name)
 {
-    if (strncmp(name, "take-", 5) != 0 || !name[5])
-        return 0;
-    for (const char *p = name + 5; *p; p++)
-        if (*p < '0' || *p > '9')
-            return 0;
-    return 1;
+    return naming_take_number(name) >= 0;
 }
 
 /* Every take-* folder of one song folder. */

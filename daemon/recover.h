@@ -13,4 +13,9 @@
  * a take that cannot be repaired is logged and left as it was. */
 int recover_takes(int rootfd, const char *rootpath);
 
+/* The promise recovery relies on: the writer writes the files of a take a
+ * block of at most this many frames each in turn (writer.h WRITER_BLOCK),
+ * so a killed daemon leaves them at most one block apart. */
+#define RECOVER_MAX_CUT 4096
+
 #endif

@@ -138,11 +138,8 @@ take_highest(int dirfd)
     }
     rewinddir(d);
     while ((de = readdir(d))) {
-        char *end;
-        if (strncmp(de->d_name, "take-", 5) != 0)
-            continue;
-        long n = strtol(de->d_name + 5, &end, 10);
-        if (*end == '\0' && n > best && n < 1000000)
+        long n = naming_take_number(de->d_name);
+        if (n > best && n < 1000000)
             best = (int)n;
     }
     closedir(d);
@@ -174,7 +171,7 @@ take_set_strings(const struct take *t, struct take_file *f)
     const struct conf_song *m = &t->meta;
     char title[2 * CONF_NAME_MAX + 4], comment[256];
 
-    snprintf(title, sizeof title, "%s - %s", m->title, f->stem ? t->stem_name[f->stem - 1] : "Mix");
+    naming_title(title, sizeof title, m->title, take_file_label(t, f));
     sf_set_string(f->sf, SF_STR_TITLE, title);
     sf_set_string(f->sf, SF_STR_SOFTWARE, "stemcap " STEMCAP_VERSION);
     if (m->artist[0])
@@ -191,6 +188,12 @@ take_set_strings(const struct take *t, struct take_file *f)
         sf_set_string(f->sf, SF_STR_COMMENT, comment);
 }
 
+const char *
+take_file_label(const struct take *t, const struct take_file *f)
+{
+    return f->stem ? t->stem_name[f->stem - 1] : NAMING_MIX;
+}
+
 void
 take_set_bext(struct take *t, uint64_t tframe)
 {
@@ -205,7 +208,7 @@ take_set_bext(struct take *t, uint64_t tframe)
         char date[16], tod[16];
         memset(&bi, 0, sizeof bi);
         snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
-                 f->stem ? t->stem_name[f->stem - 1] : "Mix", t->number);
+                 take_file_label(t, f), t->number);
         snprintf(bi.originator, sizeof bi.originator, "stemcap");
         snprintf(bi.originator_reference, sizeof bi.originator_reference, "stemcap %s",
                  STEMCAP_VERSION);
@@ -255,7 +258,7 @@ take_add_file(struct take *t, int stem, int chl, int chr, const char *song, cons
     t->plan_ch[t->nch++] = chl;
     f->ch[1] = (int)t->nch;
     t->plan_ch[t->nch++] = chr;
-    snprintf(f->name, sizeof f->name, "%s - %s.%s", song, label, ext);
+    naming_file(f->name, sizeof f->name, song, label, ext);
 }
 
 int
@@ -275,17 +278,17 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     t->sample_format = c->sample_format;
     for (int s = 0; s < CONF_MAX_STEMS; s++)
         memcpy(t->stem_name[s], c->stem[s].name, CONF_NAME_MAX);
-    naming_sanitize(song, sizeof song, c->song.title, "Untitled");
+    naming_song_folder(song, sizeof song, c->song.title);
 
     const char *ext = conf_format_ext(c->format);
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
         if (!c->stem[s].registered || !c->stem[s].armed)
             continue;
-        naming_sanitize(label, sizeof label, c->stem[s].name, "Stem");
+        naming_stem_label(label, sizeof label, c->stem[s].name);
         take_add_file(t, s + 1, 2 * s, 2 * s + 1, song, label, ext);
     }
     if (c->record_mix)
-        take_add_file(t, 0, ENGINE_MIX_L, ENGINE_MIX_R, song, "Mix", ext);
+        take_add_file(t, 0, ENGINE_MIX_L, ENGINE_MIX_R, song, NAMING_MIX, ext);
     if (t->nfiles == 0) {
         log_error("nothing to record: no stem is armed and record_mix is off");
         return -1;
@@ -295,7 +298,7 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     if (songfd < 0)
         goto fail;
     for (int n = take_highest(songfd) + 1;; n++) {
-        snprintf(sub, sizeof sub, "take-%02d", n);
+        naming_take_folder(sub, sizeof sub, n);
         if (mkdirat(songfd, sub, 0755) == 0) {
             t->number = n;
             break;

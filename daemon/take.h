@@ -133,6 +133,8 @@ int take_open(struct take *t, int rootfd, const char *rootpath, const struct con
 /* Writes the bext chunk (where the format has one) with TimeReference
  * `tframe` into every file.  Call before any audio is written. */
 void take_set_bext(struct take *t, uint64_t tframe);
+/* The stem's name of file F as the user gave it, or "Mix". */
+const char *take_file_label(const struct take *t, const struct take_file *f);
 
 /* Adds [at, at + frames) to a take's list (writer thread). */
 void take_list_add(struct take_list *l, uint64_t at, uint64_t frames);

@@ -516,6 +516,7 @@ writer_main(void *arg)
         int quit = w->quit;
         struct ring *ring = w->ring;
         w->iter++;
+        atomic_store_explicit(&w->loops, w->iter, memory_order_relaxed);
         pthread_cond_broadcast(&w->cond);
         pthread_mutex_unlock(&w->lock);
 
@@ -730,4 +731,22 @@ writer_stop(struct writer *w)
     free(w->rec);
     w->rec = NULL;
     w->running = 0;
+}
+
+unsigned long
+writer_loops_done(const struct writer *w)
+{
+    return atomic_load_explicit(&w->loops, memory_order_relaxed);
+}
+
+unsigned
+writer_write_max_us(const struct writer *w)
+{
+    return atomic_load(&w->write_max_us);
+}
+
+void
+writer_reset_stats(struct writer *w)
+{
+    atomic_store(&w->write_max_us, 0);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "recover.h"
 #include "take.h"
 
 #define WRITER_SLOTS 2 /* the take recording and the next one, prepared */
@@ -45,7 +46,7 @@ struct writer_slot {
 /* Frames per file per write (24 KB of 24-bit stereo, 85 ms at 48 kHz): the
  * files of a take are written a block each in turn, so a killed daemon
  * leaves them at most one block apart (recover.c relies on that). */
-#define WRITER_BLOCK 4096
+#define WRITER_BLOCK RECOVER_MAX_CUT
 
 struct writer {
     pthread_t thread;
@@ -60,6 +61,7 @@ struct writer {
     atomic_uint write_max_us; /* slowest sf_writef since the last reset */
     const char *stall_path;   /* test hook, see writer.c */
     unsigned long iter;       /* loop iterations, guarded by lock */
+    atomic_ulong loops;       /* iter, published for other threads (writer_loops_done) */
     float *rec;               /* one record's samples */
     size_t rec_cap;
 };
@@ -90,6 +92,12 @@ void writer_discard(struct writer *w, struct take *t);
 /* Points the writer at another capture ring (NULL: none), and returns once
  * the thread no longer uses the old one.  No take may be held. */
 void writer_set_ring(struct writer *w, struct ring *ring);
+/* For other threads, without the lock: the thread's loops so far (it loops
+ * at least every 250 ms while alive), the slowest write since the last
+ * reset in microseconds, and that reset. */
+unsigned long writer_loops_done(const struct writer *w);
+unsigned writer_write_max_us(const struct writer *w);
+void writer_reset_stats(struct writer *w);
 /* Stops the thread (every take must be finished or discarded). */
 void writer_stop(struct writer *w);
 

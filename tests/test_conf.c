@@ -1004,6 +1004,125 @@ cleanup(void)
     rmdir(tmpdir);
 }
 
+/* The documentation names exactly the table's keys: every key of conf.c's
+ * table appears in config/stemcap.ini (as "key =" or "; key =" in its
+ * section) and in stemcap.ini(5) (a ".BI key" or ".BR key" item under its
+ * "[section] SECTION" heading), and neither names a key the table lacks.
+ * The sections [stem1]..[stem8] count as one, "stem". */
+struct doc_key {
+    char section[16], key[40];
+    int line;
+};
+
+static int
+doc_section(const char *name, char *out, size_t outsz)
+{
+    if (strncmp(name, "stem", 4) == 0 && name[4] >= '1' && name[4] <= '8')
+        snprintf(out, outsz, "stem");
+    else
+        snprintf(out, outsz, "%.*s", (int)strcspn(name, "]"), name);
+    return 0;
+}
+
+/* Reads the (section, key) pairs a documentation file names; INI: 1 for
+ * stemcap.ini, 0 for the man page.  Returns how many. */
+static size_t
+doc_keys(const char *path, int ini, struct doc_key *k, size_t max)
+{
+    FILE *f = fopen(path, "r");
+    char line[512], section[16] = "";
+    size_t n = 0;
+    int no = 0;
+
+    if (!CHECK(f != NULL))
+        return 0;
+    while (fgets(line, sizeof line, f) && n < max) {
+        const char *p = line, *name;
+        size_t len;
+        no++;
+        if (ini && line[0] == '[') {
+            doc_section(line + 1, section, sizeof section);
+            continue;
+        }
+        if (!ini && strncmp(line, ".SH \"[", 6) == 0) {
+            doc_section(line + 6, section, sizeof section);
+            continue;
+        }
+        if (!ini && strncmp(line, ".SH", 3) == 0) {
+            section[0] = '\0';
+            continue;
+        }
+        if (!section[0])
+            continue;
+        if (ini) {
+            if (strncmp(p, "; ", 2) == 0)
+                p += 2; /* a key shown commented out, never "; <indent>" prose */
+            name = p;
+            len = strspn(p, "abcdefghijklmnopqrstuvwxyz_");
+            p += len;
+            p += strspn(p, " ");
+            if (len == 0 || *p != '=')
+                continue;
+        } else {
+            if (strncmp(p, ".BI ", 4) != 0 && strncmp(p, ".BR ", 4) != 0)
+                continue;
+            name = p + 4;
+            len = strspn(name, "abcdefghijklmnopqrstuvwxyz_");
+            if (len == 0 || strncmp(name + len, " \" = ", 5) != 0)
+                continue;
+        }
+        snprintf(k[n].section, sizeof k[n].section, "%s", section);
+        snprintf(k[n].key, sizeof k[n].key, "%.*s", (int)len, name);
+        k[n].line = no;
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void
+test_documented_keys(void)
+{
+    static const char *const files[] = {"config/stemcap.ini", "man/stemcap.ini.5"};
+    struct doc_key k[256];
+
+    for (int fi = 0; fi < 2; fi++) {
+        char path[PATH_MAX];
+        repo_file(files[fi], path, sizeof path);
+        size_t n = doc_keys(path, fi == 0, k, 256);
+        CHECK(n > 20);
+        /* Every table key is documented... */
+        for (size_t i = 0; conf_key(i); i++) {
+            const struct conf_key *t = conf_key(i);
+            int found = 0;
+            for (size_t j = 0; j < n; j++)
+                found |= strcmp(k[j].section, t->section) == 0 && strcmp(k[j].key, t->name) == 0;
+            if (!CHECK(found))
+                fprintf(stderr, "  %s does not document [%s] %s\n", files[fi], t->section, t->name);
+        }
+        /* ...and every documented key is in the table. */
+        for (size_t j = 0; j < n; j++) {
+            int found = 0;
+            for (size_t i = 0; conf_key(i); i++)
+                found |= strcmp(k[j].section, conf_key(i)->section) == 0 &&
+                         strcmp(k[j].key, conf_key(i)->name) == 0;
+            if (!CHECK(found))
+                fprintf(stderr, "  %s:%d: [%s] %s is not a key of conf.c's table\n", files[fi],
+                        k[j].line, k[j].section, k[j].key);
+        }
+    }
+    /* The table's defaults are what conf_defaults() sets (it reads them). */
+    struct conf d;
+    char why[256];
+    conf_defaults(&d);
+    char *text = conf_to_ini(&d, why);
+    if (CHECK(text != NULL)) {
+        CHECK(strstr(text, "\nport = " PROTO_DEFAULT_PORT_STR "\n") != NULL);
+        CHECK(strstr(text, "\n[stem8]\nname = Stem 8\n") != NULL);
+        free(text);
+    }
+}
+
 int
 main(void)
 {
@@ -1026,6 +1145,7 @@ main(void)
     test_missing_file();
     test_shipped_configs();
     test_man_example();
+    test_documented_keys();
     test_save();
     cleanup();
     return unit_summary("test_conf");

@@ -515,6 +515,50 @@ test_utf8_check(void)
     CHECK(naming_utf8_check("\xc2\x85", NULL) == -1);                   /* C1 control */
 }
 
+/* The delivery layout: "<Song> - <Stem>.<ext>", take folders, collisions. */
+static void
+test_layout(void)
+{
+    char out[NAMING_COMPONENT_MAX * 2 + 16], a[NAMING_COMPONENT_MAX + 2];
+
+    naming_song_folder(a, sizeof a, " ../My: Song ");
+    CHECK_STR_EQ(a, "-My- Song"); /* dots dropped at the start, "/" and ":" made "-" */
+    naming_song_folder(a, sizeof a, "");
+    CHECK_STR_EQ(a, "Untitled");
+    naming_stem_label(a, sizeof a, "Lead/Vox");
+    CHECK_STR_EQ(a, "Lead-Vox");
+    naming_stem_label(a, sizeof a, NULL);
+    CHECK_STR_EQ(a, "Mix");
+    naming_stem_label(a, sizeof a, "...");
+    CHECK_STR_EQ(a, "Stem");
+    CHECK_INT_EQ(naming_file(out, sizeof out, "Song", "Drums", "wav"), 0);
+    CHECK_STR_EQ(out, "Song - Drums.wav");
+    CHECK_INT_EQ(naming_file(out, 12, "Song", "Drums", "wav"), -1);
+    naming_title(out, sizeof out, "My: Song", NULL);
+    CHECK_STR_EQ(out, "My: Song - Mix");
+    naming_take_folder(a, sizeof a, 3);
+    CHECK_STR_EQ(a, "take-03");
+    naming_take_folder(a, sizeof a, 123);
+    CHECK_STR_EQ(a, "take-123");
+    CHECK_INT_EQ(naming_take_number("take-03"), 3);
+    CHECK_INT_EQ(naming_take_number("take-123"), 123);
+    CHECK_INT_EQ(naming_take_number("take-"), -1);
+    CHECK_INT_EQ(naming_take_number("take-3a"), -1);
+    CHECK_INT_EQ(naming_take_number("take--3"), -1);
+    CHECK_INT_EQ(naming_take_number("Take-03"), -1);
+    CHECK_INT_EQ(naming_take_number("take-99999999999999999999"), -1);
+    CHECK_INT_EQ(naming_same_file("Drums", "drums"), 1);
+    CHECK_INT_EQ(naming_same_file("Lead/Vox", "lead-vox"), 1);
+    CHECK_INT_EQ(naming_same_file("mix", NULL), 1);
+    CHECK_INT_EQ(naming_same_file("Bass", "Drums"), 0);
+    CHECK_STR_EQ(naming_stem_part("A - B - Drums", "A - B"), "Drums");
+    CHECK(naming_stem_part("A - B - Drums", "A - C") == NULL);
+    CHECK(naming_stem_part("Song - ", "Song") == NULL);
+    CHECK(naming_stem_part("Song -  ", "Song") == NULL);
+    CHECK(naming_stem_part("Song - Drums", NULL) == NULL);
+    CHECK(naming_stem_part("Songs - Drums", "Song") == NULL);
+}
+
 int
 main(void)
 {
@@ -529,5 +573,6 @@ main(void)
     test_fallback_and_outsz();
     test_is_safe();
     test_random();
+    test_layout();
     return unit_summary("test_names");
 }

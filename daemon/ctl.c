@@ -117,18 +117,22 @@ ctl_prepare(struct ctl *c)
     return 0;
 }
 
-static void ctl_events(struct ctl *c);
+static void ctl_engine_events(struct ctl *c);
 static void ctl_check_rate(struct ctl *c);
 
-/* Gives up the prepared take.  When the real-time thread claimed it first,
- * it is recording: its START event is processed instead. */
-static void
+/* Gives up the prepared take.  Returns 0 when it was given up (or there
+ * was none), 1 when the real-time thread claimed it first: it is
+ * recording, and its START event waits on the event ring for the control
+ * loop (ctl_poll), which also prepares the next take when following.  The
+ * few callers that must know at once (start, shutdown, a rate change) take
+ * the events themselves; an operation such as a song change does not. */
+static int
 ctl_withdraw(struct ctl *c)
 {
     struct take *t = c->next;
 
     if (!t)
-        return;
+        return 0;
     unsigned id = atomic_exchange_explicit(&c->engine.next_take, 0, memory_order_acq_rel);
     if (id == t->id) {
         c->next = NULL;
@@ -138,9 +142,22 @@ ctl_withdraw(struct ctl *c)
         if (unlinkat(c->rootfd, t->songdir, AT_REMOVEDIR) < 0 && errno != ENOTEMPTY &&
             errno != EEXIST)
             log_debug("song folder '%s' stays: %s", t->songdir, strerror(errno));
-        return;
+        return 0;
     }
-    ctl_events(c); /* it started: START is on the event ring */
+    return 1;
+}
+
+/* The take that is recording: the current one, or the prepared one the
+ * real-time thread claimed and whose START event the loop has not taken
+ * yet (ctl_withdraw); NULL when none. */
+static const struct take *
+ctl_running(const struct ctl *c)
+{
+    if (c->recording)
+        return c->cur;
+    if (c->next && atomic_load(&c->engine.next_take) != c->next->id)
+        return c->next;
+    return NULL;
 }
 
 /* After a change that affects the next take (names, song, arms): prepare it
@@ -148,10 +165,9 @@ ctl_withdraw(struct ctl *c)
 static void
 ctl_refresh_next(struct ctl *c)
 {
-    if (!c->next)
-        return;
-    ctl_withdraw(c);
-    if (c->following && !c->next && ctl_prepare(c) < 0)
+    if (!c->next || ctl_withdraw(c))
+        return; /* none, or claimed: the loop prepares the next one */
+    if (c->following && ctl_prepare(c) < 0)
         log_error("following the transport, but the next take cannot be prepared");
 }
 
@@ -348,7 +364,7 @@ ctl_end_reason(struct ctl *c, uint32_t reason)
 
 /* Processes the engine's take events. */
 static void
-ctl_events(struct ctl *c)
+ctl_engine_events(struct ctl *c)
 {
     struct engine_event ev;
     struct ring *r = &c->engine.event_ring;
@@ -365,14 +381,16 @@ ctl_events(struct ctl *c)
     }
 }
 
-/* Waits until `done(c)` holds, processing events; bounded. */
+/* Waits until `done(c)` holds, taking the engine's events; bounded.  Only
+ * start and stop wait so: their reply carries what the real-time thread
+ * did (the take started, or ended with its last period). */
 static int
 ctl_wait(struct ctl *c, int (*done)(struct ctl *c))
 {
     struct timespec nap = {0, 500000};
 
     for (int waited = 0; waited < CTL_ACK_TIMEOUT_MS * 2; waited++) {
-        ctl_events(c);
+        ctl_engine_events(c);
         if (done(c))
             return 0;
         if (ctl_server_gone(c))
@@ -454,7 +472,8 @@ ctl_shutdown(struct ctl *c)
     c->stop_why = "shutdown";
     if (c->recording && ctl_stop(c, why) < 0)
         log_error("%s", why);
-    ctl_withdraw(c);
+    if (ctl_withdraw(c))
+        ctl_engine_events(c); /* claimed at the last moment */
     c->stop_why = "shutdown";
     if (c->recording) /* claimed at the last moment */
         ctl_stop(c, why);
@@ -475,8 +494,8 @@ ctl_start(struct ctl *c, char *why)
 {
     struct engine *e = &c->engine;
 
-    if (c->recording)
-        return ctl_fail(why, "already recording take %d", c->cur->number);
+    if (ctl_running(c))
+        return ctl_fail(why, "already recording take %d", ctl_running(c)->number);
     if (c->following)
         return ctl_fail(why, "following the JACK transport: start the transport, or turn "
                              "/stemcap/transport/follow off");
@@ -488,7 +507,8 @@ ctl_start(struct ctl *c, char *why)
     atomic_store_explicit(&e->start_req, 1, memory_order_release);
     if (ctl_wait(c, ctl_is_recording) < 0) {
         atomic_store(&e->start_req, 0);
-        ctl_withdraw(c);
+        if (ctl_withdraw(c))
+            ctl_engine_events(c); /* it started after all */
         if (!c->recording) {
             log_error("JACK did not run a cycle within %d ms; no take started", CTL_ACK_TIMEOUT_MS);
             return ctl_fail(why, "JACK did not run a cycle within %d ms", CTL_ACK_TIMEOUT_MS);
@@ -502,6 +522,8 @@ ctl_stop(struct ctl *c, char *why)
 {
     struct engine *e = &c->engine;
 
+    if (!c->recording && ctl_running(c))
+        ctl_engine_events(c); /* claimed, START not taken yet: stop waits for the engine anyway */
     if (!c->recording && c->cur && c->cur->fault[0])
         return ctl_fail(why, "not recording: take %d failed: %s", c->cur->number, c->cur->fault);
     if (!c->recording)
@@ -528,11 +550,11 @@ ctl_follow(struct ctl *c, int on, char *why)
 {
     if (on == c->following)
         return 0;
-    if (c->recording)
+    if (ctl_running(c))
         return ctl_fail(why,
                         "cannot change transport following while recording take %d: stop "
                         "it first",
-                        c->cur->number);
+                        ctl_running(c)->number);
     if (on) {
         c->following = 1;
         atomic_store(&c->engine.follow, 1);
@@ -545,9 +567,10 @@ ctl_follow(struct ctl *c, int on, char *why)
     } else {
         c->following = 0;
         atomic_store(&c->engine.follow, 0);
-        ctl_withdraw(c);
+        int claimed = ctl_withdraw(c);
         log_info("no longer following the JACK transport%s",
-                 c->recording ? " (the take in progress goes on until /stemcap/stop)" : "");
+                 c->recording || claimed ? " (the take in progress goes on until /stemcap/stop)"
+                                         : "");
     }
     c->events |= CTL_EV_STATUS;
     return 0;
@@ -802,7 +825,8 @@ ctl_check_rate(struct ctl *c)
 
     if (sr == 0 || sr == old || c->recording)
         return;
-    ctl_withdraw(c); /* prepared at the old rate (the engine cannot claim it) */
+    if (ctl_withdraw(c)) /* prepared at the old rate (the engine cannot claim it) */
+        ctl_engine_events(c);
     if (c->recording || c->next)
         return; /* cannot happen: the engine starts nothing while the rates differ */
     writer_set_ring(&c->writer, NULL);
@@ -876,7 +900,7 @@ ctl_poll(struct ctl *c)
         ctl_engine_retry(c);
         return;
     }
-    ctl_events(c);
+    ctl_engine_events(c);
     ctl_check_rate(c);
     if (c->monitor_up) { /* down only when no ring could be had at a new rate (logged) */
         monitor_set_period(&c->monitor, atomic_load(&c->engine.period));

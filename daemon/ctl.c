@@ -893,86 +893,100 @@ ctl_take_gone(const struct take *t, char *why, size_t n)
     return 0;
 }
 
-void
-ctl_poll(struct ctl *c)
+/* The meters, the mix's alignment and the null alarm of the take. */
+static void
+ctl_poll_meters(struct ctl *c)
 {
-    if (!c->engine_up) {
-        ctl_engine_retry(c);
-        return;
-    }
-    ctl_engine_events(c);
-    ctl_check_rate(c);
-    if (c->monitor_up) { /* down only when no ring could be had at a new rate (logged) */
-        monitor_set_period(&c->monitor, atomic_load(&c->engine.period));
-        monitor_update(&c->monitor, ctl_now());
-        if (c->recording && c->cur) {
-            struct take *t = c->cur;
-            int changed = t->align_changed;
-            align_take_poll(&c->align, t,
-                            atomic_load(&c->engine.take_start) +
-                                atomic_load(&c->engine.take_frames));
-            if (t->align_changed && !changed) {
-                snprintf(c->error_text, sizeof c->error_text,
-                         "take %d: the mix's lag changed during the take, from %d to %d "
-                         "samples; the take stays aligned by %d and its null test fails",
-                         t->number, t->align_offset, t->align_changed_to, t->align_offset);
-                c->events |= CTL_EV_ERROR;
-            }
-        } else
-            align_idle(&c->align);
-        if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
-            log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
-                     "(threshold %.1f) at frame %lld",
-                     c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
-                     (long long)c->alarm_frame);
-            c->events |= CTL_EV_ALARM;
+    monitor_set_period(&c->monitor, atomic_load(&c->engine.period));
+    monitor_update(&c->monitor, ctl_now());
+    if (c->recording && c->cur) {
+        struct take *t = c->cur;
+        int changed = t->align_changed;
+        align_take_poll(&c->align, t,
+                        atomic_load(&c->engine.take_start) + atomic_load(&c->engine.take_frames));
+        if (t->align_changed && !changed) {
+            snprintf(c->error_text, sizeof c->error_text,
+                     "take %d: the mix's lag changed during the take, from %d to %d "
+                     "samples; the take stays aligned by %d and its null test fails",
+                     t->number, t->align_offset, t->align_changed_to, t->align_offset);
+            c->events |= CTL_EV_ERROR;
         }
+    } else
+        align_idle(&c->align);
+    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
+        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
+                 "(threshold %.1f) at frame %lld",
+                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
+                 (long long)c->alarm_frame);
+        c->events |= CTL_EV_ALARM;
     }
-    if (atomic_load(&c->engine.server_gone)) {
-        if (c->recording) {
-            log_error("JACK server went away during take %d; finishing the take", c->cur->number);
-            ctl_on_end(c, 0, "JACK server gone");
-        }
-        if (c->next) {
-            /* Nobody can claim it any more. */
-            atomic_store(&c->engine.next_take, 0);
-            writer_discard(&c->writer, c->next);
-            take_discard(c->next);
-            c->next = NULL;
-        }
-        ctl_engine_down(c);
-        return;
+}
+
+/* The JACK server went away: finish the take, give up the prepared one. */
+static void
+ctl_poll_server_gone(struct ctl *c)
+{
+    if (c->recording) {
+        log_error("JACK server went away during take %d; finishing the take", c->cur->number);
+        ctl_on_end(c, 0, "JACK server gone");
     }
-    char gone[400];
+    if (c->next) {
+        /* Nobody can claim it any more. */
+        atomic_store(&c->engine.next_take, 0);
+        writer_discard(&c->writer, c->next);
+        take_discard(c->next);
+        c->next = NULL;
+    }
+    ctl_engine_down(c);
+}
+
+/* Stops the take after a fault (its folder gone, a write error): FAULT
+ * goes into the take, TEXT to the front ends, STOP_WHY to the manifest;
+ * AFTER ends the log line when transport following is given up. */
+static void
+ctl_fail_take(struct ctl *c, const char *fault, const char *text, const char *stop_why,
+              const char *after)
+{
+    char why[CTL_REASON_MAX];
+    struct take *t = c->cur;
+
+    snprintf(t->fault, sizeof t->fault, "%s", fault);
+    snprintf(c->error_text, sizeof c->error_text, "take %d %s", t->number, text);
+    c->events |= CTL_EV_ERROR;
+    if (c->following) {
+        log_error("no longer following the transport after %s", after);
+        ctl_follow(c, 0, why);
+    }
+    c->stop_why = stop_why;
+    ctl_stop(c, why);
+}
+
+/* A take whose folder or files vanished, or that hit a write error. */
+static void
+ctl_poll_take_faults(struct ctl *c)
+{
+    char gone[400], text[CTL_REASON_MAX], after[32];
+
     if (c->recording && !atomic_load(&c->writer.failed) &&
         ctl_take_gone(c->cur, gone, sizeof gone)) {
-        char why[CTL_REASON_MAX];
-        struct take *t = c->cur;
-        snprintf(t->fault, sizeof t->fault, "%s", gone);
-        snprintf(c->error_text, sizeof c->error_text, "take %d failed: %s", t->number, gone);
-        c->events |= CTL_EV_ERROR;
-        log_error("take %d failed: %s; stopping it", t->number, gone);
-        if (c->following) {
-            log_error("no longer following the transport after take %d failed", t->number);
-            ctl_follow(c, 0, why);
-        }
-        c->stop_why = "folder removed";
-        ctl_stop(c, why);
+        log_error("take %d failed: %s; stopping it", c->cur->number, gone);
+        snprintf(text, sizeof text, "failed: %s", gone);
+        snprintf(after, sizeof after, "take %d failed", c->cur->number);
+        ctl_fail_take(c, gone, text, "folder removed", after);
     }
     if (c->recording && atomic_load(&c->writer.failed)) {
-        char why[CTL_REASON_MAX];
-        snprintf(c->cur->fault, sizeof c->cur->fault, "write error: %s", log_last_error());
-        snprintf(c->error_text, sizeof c->error_text, "take %d stopped by a write error: %s",
-                 c->cur->number, log_last_error());
-        c->events |= CTL_EV_ERROR;
+        char fault[CTL_REASON_MAX];
+        snprintf(fault, sizeof fault, "write error: %s", log_last_error());
+        snprintf(text, sizeof text, "stopped by a write error: %s", log_last_error());
         log_error("stopping take %d after a write error", c->cur->number);
-        if (c->following) {
-            log_error("no longer following the transport after the write error");
-            ctl_follow(c, 0, why);
-        }
-        c->stop_why = "write error";
-        ctl_stop(c, why);
+        ctl_fail_take(c, fault, text, "write error", "the write error");
     }
+}
+
+/* Connections for ports that appeared, and latencies that changed. */
+static void
+ctl_poll_graph(struct ctl *c)
+{
     /* Configured connections are restored when ports appear (a DAW started
      * or restarted), not when someone disconnects one on purpose. */
     if (atomic_exchange(&c->engine.ports_appeared, 0))
@@ -990,6 +1004,25 @@ ctl_poll(struct ctl *c)
         if (stale)
             ctl_refresh_next(c);
     }
+}
+
+void
+ctl_poll(struct ctl *c)
+{
+    if (!c->engine_up) {
+        ctl_engine_retry(c);
+        return;
+    }
+    ctl_engine_events(c);
+    ctl_check_rate(c);
+    if (c->monitor_up) /* down only when no ring could be had at a new rate (logged) */
+        ctl_poll_meters(c);
+    if (atomic_load(&c->engine.server_gone)) {
+        ctl_poll_server_gone(c);
+        return;
+    }
+    ctl_poll_take_faults(c);
+    ctl_poll_graph(c);
 }
 
 /* ---- read-only views for the front ends ---- */

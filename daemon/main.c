@@ -179,26 +179,21 @@ main_loop(struct ctl *ctl, struct osc *osc, struct nsm *nsm, int sigfd, int noti
     }
 }
 
-int
-main(int argc, char **argv)
+/* Options into *PATH.  Returns -1 to go on, else the exit status. */
+static int
+main_args(int argc, char **argv, const char **path)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
         {"keys", no_argument, NULL, 'k'},         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
     };
-    const char *path = NULL;
-    struct conf conf;
-    static struct ctl ctl;
-    struct osc osc = {.fd = -1};
-    static struct nsm nsm = {.fd = -1};
-    int opt, rc = 1, sigfd = -1, notify_fd = -1;
-    sigset_t set;
+    int opt;
 
     while ((opt = getopt_long(argc, argv, "c:vkhV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'c':
-            path = optarg;
+            *path = optarg;
             break;
         case 'v':
             log_set_level(LOG_LEVEL_DEBUG);
@@ -222,7 +217,38 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    return -1;
+}
 
+/* Blocks the signals read from the returned signalfd before any thread
+ * exists (JACK's and the writer inherit the mask).  Returns -1 on failure. */
+static int
+main_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *path = NULL;
+    struct conf conf;
+    static struct ctl ctl;
+    struct osc osc = {.fd = -1};
+    static struct nsm nsm = {.fd = -1};
+    int rc = main_args(argc, argv, &path), sigfd = -1, notify_fd = -1;
+
+    if (rc >= 0)
+        return rc;
+    rc = 1;
     conf_defaults(&conf);
     if (path && conf_load(&conf, path) < 0)
         return 2;
@@ -233,16 +259,7 @@ main(int argc, char **argv)
         return 2;
     }
     notify_init();
-
-    /* Block the signals we read from the signalfd before any thread exists
-     * (JACK's and the writer inherit the mask). */
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    sigfd = main_signals();
     notify_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (sigfd < 0 || notify_fd < 0) {
         log_error("cannot create signalfd/eventfd: %s", strerror(errno));

@@ -1,9 +1,11 @@
 # stemcap — build, install, test, demo.
 #   make            build build/stemcapd, build/stemcap and the test tools
-#   make deps       install the Debian packages the build and tests need
+#   make deps       install the Debian packages the build and tests need (the
+#                   other targets never install anything: make deps test)
 #   make demo       record a demo take (private jackd -d dummy when none runs)
 #   make test       unit + integration tests against a real jackd -d dummy
-#   make test-pipewire  the integration tests that run on PipeWire's JACK
+#   make deps-pipewire test-pipewire  the integration tests on PipeWire's JACK
+#   make deps-daw test-daw            a stock Ardour bounce
 #   make bench      performance benchmark against jack_capture, then the
 #                   hour-long soak (bench/README.md; BENCH_SOAK_MINUTES=0 skips it)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -25,8 +27,10 @@ CC       ?= cc
 # pkg-config packages: every object compiles against all of them (cheap);
 # each program links only the ones it uses (LINK_PKGS below).
 PKGS     := jack liblo sndfile inih jansson fftw3f
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Expanded on first use, not when the Makefile is read: `make deps test` on a
+# fresh machine installs pkg-config and the libraries before they are asked.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS) 2>/dev/null))$(PKG_LIBS)
 
 WARN     := -Wall -Wextra -Wformat=2 -Wstrict-prototypes -Wshadow -Wpointer-arith \
             -Wmissing-prototypes -Wvla

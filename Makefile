@@ -77,8 +77,8 @@ $(B)/stemcapd:      $(call objs,$(DAEMON_SRC))
 $(B)/stemcap:       $(B)/clients/stemcap.o
 $(B)/stemcap-meter: $(call objs,$(METER_SRC))
 $(B)/stemcap-check: $(call objs,$(CHECK_SRC))
-$(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(B)/tests/testsig.o
-$(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(B)/tests/testsig.o
+$(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(B)/tests/testsig.o $(B)/tests/srcclient.o
+$(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(B)/tests/testsig.o $(B)/tests/srcclient.o
 $(B)/tests/checktake:       $(B)/tests/testsig.o
 $(B)/tests/stampcheck:      $(B)/tests/testsig.o
 $(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c)

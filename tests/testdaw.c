@@ -31,6 +31,7 @@
  * errors or when the JACK server goes away; 2 on usage errors.  "ready" is printed on stdout once
  * active, connected and (with -B) timebase master.
  */
+#include "srcclient.h"
 #include "testsig.h"
 
 #include <errno.h>
@@ -73,18 +74,6 @@ static _Atomic uint32_t roll_start; /* frame of the first cycle of the current r
 static _Atomic uint64_t cycles;     /* process cycles run */
 static int was_rolling;             /* process thread only */
 static atomic_int freewheeling;     /* set by the freewheel callback */
-static atomic_int server_gone;
-static atomic_int got_signal;
-static int wake_pipe[2] = {-1, -1};
-static char shutdown_reason[256];
-
-static void
-wake(void)
-{
-    char c = 1;
-    ssize_t r = write(wake_pipe[1], &c, 1);
-    (void)r; /* pipe full means a wake-up is pending anyway */
-}
 
 /* Stem s's two channels at n0..n0+nframes-1 delayed by stem_delay[s]: testsig(n - d), silence
  * where n - d is before `seg` (the frame this rolling segment began at), as a real latent plugin
@@ -226,32 +215,6 @@ on_freewheel(int starting, void *arg)
 }
 
 static void
-on_shutdown(jack_status_t code, const char *reason, void *arg)
-{
-    (void)code;
-    (void)arg;
-    /* Not a real-time thread; snprintf is fine, exit() is not. */
-    snprintf(shutdown_reason, sizeof shutdown_reason, "%s", reason ? reason : "");
-    atomic_store(&server_gone, 1);
-    wake();
-}
-
-static void
-on_signal(int sig)
-{
-    int saved = errno;
-    atomic_store(&got_signal, sig);
-    wake();
-    errno = saved;
-}
-
-static void
-silent_info(const char *msg)
-{
-    (void)msg;
-}
-
-static void
 usage(FILE *to)
 {
     fprintf(to,
@@ -301,28 +264,20 @@ say(const char *fmt, ...)
 static int
 must_exit(void)
 {
-    if (atomic_load(&server_gone))
+    if (srcclient_server_gone())
         return 2;
-    if (atomic_load(&got_signal))
+    if (srcclient_signal())
         return 1;
     return 0;
-}
-
-static void
-drain_wake(void)
-{
-    char buf[64];
-    while (read(wake_pipe[0], buf, sizeof buf) > 0) {
-    }
 }
 
 /* Sleep up to ms milliseconds, waking early on a signal or shutdown; returns must_exit(). */
 static int
 nap(int ms)
 {
-    struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+    struct pollfd pfd = {.fd = srcclient_wake_fd(), .events = POLLIN};
     if (poll(&pfd, 1, ms) > 0)
-        drain_wake();
+        srcclient_drain();
     return must_exit();
 }
 
@@ -649,11 +604,11 @@ command_loop(void)
         if (x)
             return x;
         struct pollfd pfd[2] = {{.fd = 0, .events = POLLIN},
-                                {.fd = wake_pipe[0], .events = POLLIN}};
+                                {.fd = srcclient_wake_fd(), .events = POLLIN}};
         if (poll(pfd, 2, 100) <= 0)
             continue;
         if (pfd[1].revents)
-            drain_wake();
+            srcclient_drain();
         if (pfd[0].revents) {
             ssize_t r = read(0, buf + have, LINE_MAX_LEN - have);
             if (r > 0)
@@ -761,56 +716,14 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        perror("stemcap-testdaw: pipe");
+    if (srcclient_init("stemcap-testdaw") < 0 || !(client = srcclient_open(name, quiet, ports)))
         return 1;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* JACK's threads inherit a mask with SIGINT/SIGTERM blocked; main unblocks them later. */
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, NULL);
-
-    if (quiet)
-        jack_set_info_function(silent_info);
-    jack_status_t status;
-    client = jack_client_open(name, JackNoStartServer | JackUseExactName, &status);
-    if (!client) {
-        fprintf(stderr, "stemcap-testdaw: cannot open JACK client '%s' (status 0x%x%s)\n", name,
-                (unsigned)status,
-                (status & JackNameNotUnique)  ? ", name in use"
-                : (status & JackServerFailed) ? ", no server running"
-                                              : "");
-        return 1;
-    }
     rate = jack_get_sample_rate(client);
-    for (int c = 0; c < TESTSIG_CHANNELS; c++) {
-        ports[c] = jack_port_register(client, testsig_channel_name(c), JACK_DEFAULT_AUDIO_TYPE,
-                                      JackPortIsOutput | JackPortIsTerminal, 0);
-        if (!ports[c]) {
-            fprintf(stderr, "stemcap-testdaw: cannot register port %s\n", testsig_channel_name(c));
-            jack_client_close(client);
-            return 1;
-        }
-    }
     jack_set_process_callback(client, process, NULL);
     jack_set_latency_callback(client, latency, NULL);
     jack_set_freewheel_callback(client, on_freewheel, NULL);
-    jack_on_info_shutdown(client, on_shutdown, NULL);
-    if (jack_activate(client) != 0) {
-        fprintf(stderr, "stemcap-testdaw: cannot activate client\n");
-        jack_client_close(client);
+    if (srcclient_activate(client) < 0)
         return 1;
-    }
-    pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 
     int rc = 0;
     if (bpm > 0.0 && jack_set_timebase_callback(client, 1, timebase, NULL) != 0) {
@@ -844,7 +757,7 @@ main(int argc, char **argv)
     int r = command_loop();
     if (r == 2) {
         fprintf(stderr, "stemcap-testdaw: JACK server shut down%s%s\n",
-                shutdown_reason[0] ? ": " : "", shutdown_reason);
+                srcclient_shutdown_reason()[0] ? ": " : "", srcclient_shutdown_reason());
         rc = 1;
     }
     if (rc == 0) {

@@ -22,6 +22,7 @@
  * errors or when the JACK server goes away, 2 on usage errors.  "ready" is printed on stdout once
  * active and connected.
  */
+#include "srcclient.h"
 #include "testsig.h"
 
 #include <errno.h>
@@ -48,11 +49,7 @@ static uint64_t next_n;      /* touched only by the process thread */
 static jack_nframes_t first; /* JACK frame time of the first cycle */
 static int started;
 static _Atomic uint64_t frames_played;
-static atomic_int server_gone;
-static atomic_int got_signal;
-static int wake_pipe[2] = {-1, -1};
 static long hold_ns; /* -H: stay busy this long after writing the outputs */
-static char shutdown_reason[256];
 
 /* Null-monitor test options (read-only once the client is active). */
 #define MAX_MIX_DELAY  8192
@@ -64,14 +61,6 @@ static uint32_t mix_delay;    /* -D, frames */
 static float mix_gain = 1.0f; /* -g, linear */
 static double error_amp;      /* -e, linear peak; 0 = none */
 static float scratch[2 * TESTSIG_STEMS][SCRATCH_FRAMES]; /* stems at n - mix_delay */
-
-static void
-wake(void)
-{
-    char c = 1;
-    ssize_t r = write(wake_pipe[1], &c, 1);
-    (void)r; /* pipe full means a wake-up is pending anyway */
-}
 
 /* The stems at n0.. (minus silenced ones) into bufs[0..15], and the altered mix into bufs[16..17].
  * Sum order and start value are those of testsig_block, so with no stem silenced, no delay and
@@ -172,32 +161,6 @@ process(jack_nframes_t nframes, void *arg)
     if (hold_ns)
         busy(hold_ns);
     return 0;
-}
-
-static void
-on_shutdown(jack_status_t code, const char *reason, void *arg)
-{
-    (void)code;
-    (void)arg;
-    /* Not a real-time thread; snprintf is fine, exit() is not. */
-    snprintf(shutdown_reason, sizeof shutdown_reason, "%s", reason ? reason : "");
-    atomic_store(&server_gone, 1);
-    wake();
-}
-
-static void
-on_signal(int sig)
-{
-    int saved = errno;
-    atomic_store(&got_signal, sig);
-    wake();
-    errno = saved;
-}
-
-static void
-silent_info(const char *msg)
-{
-    (void)msg;
 }
 
 static void
@@ -378,54 +341,12 @@ main(int argc, char **argv)
         return 2;
     }
 
-    if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        perror("stemcap-testsrc: pipe");
+    if (srcclient_init("stemcap-testsrc") < 0 || !(client = srcclient_open(name, quiet, ports)))
         return 1;
-    }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    /* JACK's threads inherit a mask with SIGINT/SIGTERM blocked; main unblocks them later. */
-    sigset_t block;
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, NULL);
-
-    if (quiet)
-        jack_set_info_function(silent_info);
-    jack_status_t status;
-    client = jack_client_open(name, JackNoStartServer | JackUseExactName, &status);
-    if (!client) {
-        fprintf(stderr, "stemcap-testsrc: cannot open JACK client '%s' (status 0x%x%s)\n", name,
-                (unsigned)status,
-                (status & JackNameNotUnique)  ? ", name in use"
-                : (status & JackServerFailed) ? ", no server running"
-                                              : "");
-        return 1;
-    }
     rate = jack_get_sample_rate(client);
-    for (int c = 0; c < TESTSIG_CHANNELS; c++) {
-        ports[c] = jack_port_register(client, testsig_channel_name(c), JACK_DEFAULT_AUDIO_TYPE,
-                                      JackPortIsOutput | JackPortIsTerminal, 0);
-        if (!ports[c]) {
-            fprintf(stderr, "stemcap-testsrc: cannot register port %s\n", testsig_channel_name(c));
-            jack_client_close(client);
-            return 1;
-        }
-    }
     jack_set_process_callback(client, process, NULL);
-    jack_on_info_shutdown(client, on_shutdown, NULL);
-    if (jack_activate(client) != 0) {
-        fprintf(stderr, "stemcap-testsrc: cannot activate client\n");
-        jack_client_close(client);
+    if (srcclient_activate(client) < 0)
         return 1;
-    }
-    pthread_sigmask(SIG_UNBLOCK, &block, NULL);
 
     if (target && connect_ports(target, stems) != 0) {
         jack_deactivate(client);
@@ -456,20 +377,17 @@ main(int argc, char **argv)
     uint64_t limit = seconds > 0.0 ? (uint64_t)llround(seconds * rate) : 0;
     int rc = 0;
     for (;;) {
-        struct pollfd pfd = {.fd = wake_pipe[0], .events = POLLIN};
+        struct pollfd pfd = {.fd = srcclient_wake_fd(), .events = POLLIN};
         int r = poll(&pfd, 1, 10);
-        if (r > 0) {
-            char buf[64];
-            while (read(wake_pipe[0], buf, sizeof buf) > 0) {
-            }
-        }
-        if (atomic_load(&server_gone)) {
+        if (r > 0)
+            srcclient_drain();
+        if (srcclient_server_gone()) {
             fprintf(stderr, "stemcap-testsrc: JACK server shut down%s%s\n",
-                    shutdown_reason[0] ? ": " : "", shutdown_reason);
+                    srcclient_shutdown_reason()[0] ? ": " : "", srcclient_shutdown_reason());
             rc = 1;
             break;
         }
-        if (atomic_load(&got_signal))
+        if (srcclient_signal())
             break;
         if (limit && atomic_load_explicit(&frames_played, memory_order_acquire) >= limit)
             break;

@@ -323,16 +323,15 @@ check_length(struct state *st)
     return check_end(bad ? RES_FAIL : RES_PASS);
 }
 
-static int
-check_tref(struct state *st)
+/* The file whose TimeReference is the reference: the value most files carry (ties: the mix's,
+ * else the first one); NULL when none carries one.  *WITH: the files that carry one. */
+static const struct afile *
+tref_reference(const struct state *st, size_t *with)
 {
     const struct afile *ref = NULL;
-    size_t with = 0, bad = 0, best = 0;
+    size_t best = 0;
 
-    if (check_begin(st, "time-reference") < 0) {
-        return -1;
-    }
-    /* the reference: the value most files carry (ties: the mix's, else the first one) */
+    *with = 0;
     for (size_t i = 0; i < st->nfiles; i++) {
         const struct afile *f = &st->files[i];
         size_t n = 0;
@@ -340,7 +339,7 @@ check_tref(struct state *st)
         if (!f->has_tref) {
             continue;
         }
-        with++;
+        (*with)++;
         for (size_t j = 0; j < st->nfiles; j++) {
             n += st->files[j].has_tref && st->files[j].tref == f->tref;
         }
@@ -349,6 +348,19 @@ check_tref(struct state *st)
             ref = f;
         }
     }
+    return ref;
+}
+
+static int
+check_tref(struct state *st)
+{
+    const struct afile *ref;
+    size_t with, bad = 0;
+
+    if (check_begin(st, "time-reference") < 0) {
+        return -1;
+    }
+    ref = tref_reference(st, &with);
     for (size_t i = 0; i < st->nfiles; i++) {
         const struct afile *f = &st->files[i];
 
@@ -416,12 +428,51 @@ check_names(struct state *st)
     return check_end(bad ? RES_FAIL : RES_PASS);
 }
 
+/* The stems at another rate than the mix, into OUT; returns how many. */
+static size_t
+other_rates(const struct state *st, FILE *out)
+{
+    size_t bad = 0;
+
+    for (size_t i = 0; i < st->nfiles; i++) {
+        const struct afile *f = &st->files[i];
+
+        if (f->role == ROLE_STEM && f->info.samplerate != st->mix->info.samplerate) {
+            fprintf(out, "%s%s is at %d Hz", bad++ ? ", " : "", f->name, f->info.samplerate);
+        }
+    }
+    if (bad) {
+        fprintf(out, ", the mix at %d Hz", st->mix->info.samplerate);
+    }
+    return bad;
+}
+
+/* The stems with another channel count than the mix, into OUT; returns how many. */
+static size_t
+other_channels(const struct state *st, FILE *out)
+{
+    size_t bad = 0;
+
+    for (size_t i = 0; i < st->nfiles; i++) {
+        const struct afile *f = &st->files[i];
+
+        if (f->role == ROLE_STEM && f->info.channels != st->mix->info.channels) {
+            fprintf(out, "%s%s has %d channel%s", bad++ ? ", " : "", f->name, f->info.channels,
+                    f->info.channels == 1 ? "" : "s");
+        }
+    }
+    if (bad) {
+        fprintf(out, ", the mix %d", st->mix->info.channels);
+    }
+    return bad;
+}
+
 /* Decides whether the null test can run, and says why not. */
 int
 chk_plan_null(struct state *st)
 {
     FILE *out;
-    size_t len, bad = 0;
+    size_t len;
 
     if (!st->mix || st->null.state != NULL_RUN) {
         return 0;
@@ -435,29 +486,10 @@ chk_plan_null(struct state *st)
         check_err("out of memory");
         return -1;
     }
-    for (size_t i = 0; i < st->nfiles; i++) {
-        const struct afile *f = &st->files[i];
-
-        if (f->role == ROLE_STEM && f->info.samplerate != st->mix->info.samplerate) {
-            fprintf(out, "%s%s is at %d Hz", bad++ ? ", " : "", f->name, f->info.samplerate);
-        }
-    }
-    if (bad) {
+    if (other_rates(st, out)) {
         st->null.state = NULL_RATES;
-        fprintf(out, ", the mix at %d Hz", st->mix->info.samplerate);
-    } else {
-        for (size_t i = 0; i < st->nfiles; i++) {
-            const struct afile *f = &st->files[i];
-
-            if (f->role == ROLE_STEM && f->info.channels != st->mix->info.channels) {
-                fprintf(out, "%s%s has %d channel%s", bad++ ? ", " : "", f->name, f->info.channels,
-                        f->info.channels == 1 ? "" : "s");
-            }
-        }
-        if (bad) {
-            st->null.state = NULL_CHANNELS;
-            fprintf(out, ", the mix %d", st->mix->info.channels);
-        }
+    } else if (other_channels(st, out)) {
+        st->null.state = NULL_CHANNELS;
     }
     if (fclose(out) != 0) {
         check_err("out of memory");

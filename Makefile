@@ -52,7 +52,7 @@ B := build
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_LIB := $(B)/libstemcap-common.a
 DAEMON_SRC := $(wildcard daemon/*.c)
-CHECK_SRC  := $(or $(wildcard clients/check/*.c),clients/stemcap-check.c)
+CHECK_SRC  := $(wildcard clients/check/*.c)
 METER_SRC  := $(or $(wildcard clients/meter/*.c),clients/stemcap-meter.c)
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 

@@ -107,22 +107,25 @@ static const struct conf_key conf_keys[] = {
      "a number of seconds", "seconds of audio the capture ring holds"},
     {"capture", "record_mix", CONF_T_BOOL, C(record_mix), NUM(0, 1), 0, "true", NULL,
      "also record the mix as \"<Song> - Mix\""},
-    {"capture", "follow_transport", CONF_T_BOOL, C(follow_transport), NUM(0, 1), 0, "false", NULL,
-     "takes start and stop with the JACK transport"},
-    {"capture", "min_free_mb", CONF_T_INT, C(min_free_mb), NUM(0, 1000000), 0, "512",
+    {"capture", "follow_transport", CONF_T_BOOL, C(follow_transport), NUM(0, 1), CONF_K_LIVE,
+     "false", NULL, "takes start and stop with the JACK transport"},
+    {"capture", "min_free_mb", CONF_T_INT, C(min_free_mb), NUM(0, 1000000), CONF_K_LIVE, "512",
      "a number of MB", "a take does not start with less free space in dir"},
-    {"song", "title", CONF_T_SONG, C(song.title), NUM(0, 0), 0, NAMING_SONG_FALLBACK, NULL,
-     "song title: names the song folder and every file"},
-    {"song", "artist", CONF_T_SONG, C(song.artist), NUM(0, 0), 0, "", NULL, "artist"},
-    {"song", "album", CONF_T_SONG, C(song.album), NUM(0, 0), 0, "", NULL, "album"},
-    {"song", "track", CONF_T_SONG, C(song.track), NUM(0, 0), 0, "", NULL, "track, N or N/TOTAL"},
-    {"song", "isrc", CONF_T_SONG, C(song.isrc), NUM(0, 0), 0, "", NULL, "ISRC, CC-XXX-YY-NNNNN"},
-    {"song", "upc", CONF_T_SONG, C(song.upc), NUM(0, 0), 0, "", NULL, "UPC/EAN, 12 or 13 digits"},
-    {"song", "label", CONF_T_SONG, C(song.label), NUM(0, 0), 0, "", NULL,
+    {"song", "title", CONF_T_SONG, C(song.title), NUM(0, 0), CONF_K_LIVE, NAMING_SONG_FALLBACK,
+     NULL, "song title: names the song folder and every file"},
+    {"song", "artist", CONF_T_SONG, C(song.artist), NUM(0, 0), CONF_K_LIVE, "", NULL, "artist"},
+    {"song", "album", CONF_T_SONG, C(song.album), NUM(0, 0), CONF_K_LIVE, "", NULL, "album"},
+    {"song", "track", CONF_T_SONG, C(song.track), NUM(0, 0), CONF_K_LIVE, "", NULL,
+     "track, N or N/TOTAL"},
+    {"song", "isrc", CONF_T_SONG, C(song.isrc), NUM(0, 0), CONF_K_LIVE, "", NULL,
+     "ISRC, CC-XXX-YY-NNNNN"},
+    {"song", "upc", CONF_T_SONG, C(song.upc), NUM(0, 0), CONF_K_LIVE, "", NULL,
+     "UPC/EAN, 12 or 13 digits"},
+    {"song", "label", CONF_T_SONG, C(song.label), NUM(0, 0), CONF_K_LIVE, "", NULL,
      "label, written as the copyright"},
-    {"mix", "connect_left", CONF_T_PORT, C(mix_connect[0]), NUM(0, 0), 0, "", NULL,
+    {"mix", "connect_left", CONF_T_PORT, C(mix_connect[0]), NUM(0, 0), CONF_K_LIVE, "", NULL,
      "JACK port connected to mix_L"},
-    {"mix", "connect_right", CONF_T_PORT, C(mix_connect[1]), NUM(0, 0), 0, "", NULL,
+    {"mix", "connect_right", CONF_T_PORT, C(mix_connect[1]), NUM(0, 0), CONF_K_LIVE, "", NULL,
      "JACK port connected to mix_R"},
     {"mix", "offset_frames", CONF_T_INT, C(mix_offset_frames),
      NUM(-CONF_MAX_OFFSET, CONF_MAX_OFFSET), 0, "0", "a number of frames",
@@ -133,13 +136,14 @@ static const struct conf_key conf_keys[] = {
      "a number of milliseconds", "window of the peak and RMS levels"},
     {"null", "threshold_db", CONF_T_DOUBLE, C(null_threshold_db), NUM(-150, 0), 0, "-60",
      "a level in dBFS", "a residual above this during a take fails its null test"},
-    {"stem", "name", CONF_T_STR, S(name), NUM(0, 0), CONF_K_NONEMPTY | CONF_K_NUMBERED,
-     NAMING_STEM_FALLBACK, NULL, "the stem's name in its file name"},
-    {"stem", "connect_left", CONF_T_PORT, S(connect[0]), NUM(0, 0), 0, "", NULL,
+    {"stem", "name", CONF_T_STR, S(name), NUM(0, 0),
+     CONF_K_NONEMPTY | CONF_K_NUMBERED | CONF_K_LIVE, NAMING_STEM_FALLBACK, NULL,
+     "the stem's name in its file name"},
+    {"stem", "connect_left", CONF_T_PORT, S(connect[0]), NUM(0, 0), CONF_K_LIVE, "", NULL,
      "JACK port connected to stemN_L"},
-    {"stem", "connect_right", CONF_T_PORT, S(connect[1]), NUM(0, 0), 0, "", NULL,
+    {"stem", "connect_right", CONF_T_PORT, S(connect[1]), NUM(0, 0), CONF_K_LIVE, "", NULL,
      "JACK port connected to stemN_R"},
-    {"stem", "armed", CONF_T_BOOL, S(armed), NUM(0, 1), 0, "true", NULL,
+    {"stem", "armed", CONF_T_BOOL, S(armed), NUM(0, 1), CONF_K_LIVE, "true", NULL,
      "record this stem in the takes"},
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
@@ -854,6 +858,42 @@ conf_to_ini(const struct conf *c, char *why)
     return text;
 }
 
+/* 1 when table key K differs between A and B (struct conf or conf_stem). */
+static int
+conf_key_differs(const struct conf_key *k, const void *a, const void *b)
+{
+    const char *x = (const char *)a + k->off, *y = (const char *)b + k->off;
+
+    switch (k->type) {
+    case CONF_T_INT:
+    case CONF_T_BOOL:
+    case CONF_T_ENUM:
+        return memcmp(x, y, sizeof(int)) != 0;
+    case CONF_T_DOUBLE: {
+        double u, v;
+        memcpy(&u, x, sizeof u);
+        memcpy(&v, y, sizeof v);
+        return u != v;
+    }
+    default:
+        return strcmp(x, y) != 0;
+    }
+}
+
+void
+conf_restart_keys(const struct conf *o, const struct conf *n, char *out, size_t outsz)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < CONF_NKEYS; i++) {
+        const struct conf_key *k = &conf_keys[i];
+        if ((k->flags & CONF_K_LIVE) || strcmp(k->section, "stem") == 0 ||
+            !conf_key_differs(k, o, n))
+            continue;
+        size_t len = strlen(out);
+        snprintf(out + len, outsz - len, "%s[%s] %s", len ? ", " : "", k->section, k->name);
+    }
+}
+
 void
 conf_print_keys(FILE *to)
 {
@@ -872,9 +912,10 @@ conf_print_keys(FILE *to)
         }
         if (k->type == CONF_T_ENUM)
             strncat(range, ")", sizeof range - strlen(range) - 1);
-        fprintf(to, "[%s] %s =%s%s%s%s ; %s%s\n", sec, k->name, k->def[0] ? " " : "", k->def,
+        fprintf(to, "[%s] %s =%s%s%s%s ; %s%s%s\n", sec, k->name, k->def[0] ? " " : "", k->def,
                 k->flags & CONF_K_NUMBERED ? " N" : "", range, k->doc,
-                k->flags & CONF_K_NONEMPTY ? " (not empty)" : "");
+                k->flags & CONF_K_NONEMPTY ? " (not empty)" : "",
+                k->flags & CONF_K_LIVE ? " (SIGHUP applies it)" : "");
     }
 }
 

@@ -99,6 +99,7 @@ enum conf_type {
 #define CONF_K_UNSET_E  4  /* conf_to_ini: "" is "not set", not written */
 #define CONF_K_NUMBERED 8  /* [stemN]: the default is `def` then " N" */
 #define CONF_K_PAREN    16 /* the range reads "what (min..max)", not "what from min to max" */
+#define CONF_K_LIVE     32 /* SIGHUP applies it to the running daemon (ctl_reload) */
 
 struct conf_key {
     const char *section; /* "jack", ...; "stem" stands for every [stemN] */
@@ -117,6 +118,9 @@ struct conf_key {
 /* Key I of the table, in the order of the sections and of conf_to_ini(),
  * or NULL past the end. */
 const struct conf_key *conf_key(size_t i);
+/* The keys without CONF_K_LIVE whose values differ between O and N, as
+ * "[section] key, ..." into OUT (empty when none).  Stem keys are all live. */
+void conf_restart_keys(const struct conf *o, const struct conf *n, char *out, size_t outsz);
 /* The table as text, one "[section] key = default (range) ; doc" line per
  * key (stemcapd --keys). */
 void conf_print_keys(FILE *to);

@@ -673,29 +673,7 @@ ctl_reload(struct ctl *c, const struct conf *n)
 
     for (int s = 0; s < CONF_MAX_STEMS; s++)
         reg_differs |= o->stem[s].registered != n->stem[s].registered;
-    ctl_needs_restart(restart, sizeof restart,
-                      strcmp(o->jack_server, n->jack_server) ||
-                          strcmp(o->jack_client, n->jack_client) ||
-                          strcmp(o->jack_pretty_name, n->jack_pretty_name),
-                      "[jack]");
-    ctl_needs_restart(restart, sizeof restart,
-                      o->osc_port != n->osc_port || strcmp(o->osc_bind, n->osc_bind) ||
-                          strcmp(o->osc_allow, n->osc_allow) ||
-                          o->osc_subscription_ttl != n->osc_subscription_ttl ||
-                          o->osc_max_subscribers != n->osc_max_subscribers ||
-                          o->osc_bundle != n->osc_bundle,
-                      "[osc]");
-    ctl_needs_restart(restart, sizeof restart,
-                      strcmp(o->capture_dir, n->capture_dir) || o->format != n->format ||
-                          o->sample_format != n->sample_format ||
-                          o->buffer_seconds != n->buffer_seconds || o->record_mix != n->record_mix,
-                      "[capture] dir/format/sample_format/buffer_seconds/record_mix");
-    ctl_needs_restart(restart, sizeof restart,
-                      o->meter_window_ms != n->meter_window_ms ||
-                          o->null_threshold_db != n->null_threshold_db ||
-                          o->mix_offset_frames != n->mix_offset_frames ||
-                          o->mix_auto_offset != n->mix_auto_offset,
-                      "[meter]/[null]/[mix] offset_frames/auto_offset");
+    conf_restart_keys(o, n, restart, sizeof restart);
     ctl_needs_restart(restart, sizeof restart, reg_differs, "the set of [stemN] sections");
 
     /* Applied now: song metadata, names, arm states, connections, the

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "naming.h"
 #include "process.h"
 
 static void
@@ -301,16 +302,13 @@ engine_set_rate(struct engine *e, const struct conf *c, uint32_t rate)
     return 0;
 }
 
-int
-engine_open(struct engine *e, const struct conf *c, int notify_fd)
+/* Opens the JACK client (never starting a server).  Returns 0 or -1. */
+static int
+engine_client_open(struct engine *e, const struct conf *c)
 {
     jack_status_t status;
     jack_options_t opts = JackNoStartServer | JackUseExactName;
-    char name[32];
-    size_t max_ch = 0;
 
-    memset(e, 0, sizeof *e);
-    e->notify_fd = notify_fd;
     if (c->jack_server[0])
         opts |= JackServerName;
     e->client = jack_client_open(c->jack_client, opts, &status, c->jack_server);
@@ -328,28 +326,42 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     atomic_store(&e->arate, e->rate);
     atomic_store(&e->srate, e->rate);
     atomic_store(&e->period, jack_get_buffer_size(e->client));
+    return 0;
+}
+
+/* The registered stems' ports and the mix's.  Returns 0 or -1. */
+static int
+engine_ports(struct engine *e, const struct conf *c)
+{
+    char name[32];
+
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
         if (!c->stem[s].registered)
             continue;
         for (int side = 0; side < 2; side++) {
             snprintf(name, sizeof name, "stem%d_%c", s + 1, side ? 'R' : 'L');
             if (engine_register(e, 2 * s + side, name, c->stem[s].name) < 0)
-                goto fail;
+                return -1;
             e->reg_ch[e->nreg++] = 2 * s + side;
-            max_ch++;
         }
         e->stem_ch[e->nstems++] = 2 * s;
     }
-    if (engine_register(e, ENGINE_MIX_L, "mix_L", "Mix") < 0 ||
-        engine_register(e, ENGINE_MIX_R, "mix_R", "Mix") < 0)
-        goto fail;
+    if (engine_register(e, ENGINE_MIX_L, "mix_L", NAMING_MIX) < 0 ||
+        engine_register(e, ENGINE_MIX_R, "mix_R", NAMING_MIX) < 0)
+        return -1;
     engine_client_metadata(e, c->jack_pretty_name);
     e->reg_ch[e->nreg++] = ENGINE_MIX_L;
     e->reg_ch[e->nreg++] = ENGINE_MIX_R;
-    max_ch += 2;
+    return 0;
+}
 
+/* The capture ring, the meter and event rings, the null test's offset.
+ * Returns 0 or -1. */
+static int
+engine_buffers(struct engine *e, const struct conf *c)
+{
     if (engine_ring_alloc(e, c->buffer_seconds, e->rate) < 0)
-        goto fail;
+        return -1;
     /* Meter records for ENGINE_METER_RECS gatherings (over a second at the
      * default; a full ring makes records longer, never loses figures): the
      * control thread drains it at least every CTL_TICK_MS (100 ms). */
@@ -359,12 +371,18 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     if (ring_init(&e->meter_ring, meter_bytes) < 0 ||
         ring_init(&e->event_ring, 256 * sizeof(struct engine_event)) < 0) {
         log_error("cannot allocate the meter buffers: %s", strerror(ENOMEM));
-        goto fail;
+        return -1;
     }
     if (c->mix_offset_frames && engine_set_offset(e, c->mix_offset_frames) < 0)
-        goto fail;
-    engine_update_latency(e);
+        return -1;
+    return 0;
+}
 
+/* The real-time callbacks and JACK's notifications, then activation.
+ * Returns 0 or -1. */
+static int
+engine_activate(struct engine *e)
+{
     if (process_install(e) < 0 ||
         jack_set_port_registration_callback(e->client, engine_port_registered, e) ||
         jack_set_port_connect_callback(e->client, engine_port_connected, e) ||
@@ -373,17 +391,32 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
         jack_set_buffer_size_callback(e->client, engine_period_changed, e) ||
         jack_set_latency_callback(e->client, engine_latency_changed, e)) {
         log_error("cannot set JACK callbacks");
-        goto fail;
+        return -1;
     }
     jack_on_info_shutdown(e->client, engine_shutdown, e);
     if (jack_activate(e->client)) {
         log_error("cannot activate JACK client '%s'", jack_get_client_name(e->client));
-        goto fail;
+        return -1;
     }
     /* What our process thread runs at (JACK reports -1 while it freewheels). */
     atomic_store(&e->rt_prio, jack_client_real_time_priority(e->client));
-    log_info("JACK client '%s' active: %u Hz, %u frames per period, %zu ports, %.1f MiB ring",
-             jack_get_client_name(e->client), e->rate, jack_get_buffer_size(e->client), max_ch,
+    return 0;
+}
+
+int
+engine_open(struct engine *e, const struct conf *c, int notify_fd)
+{
+    memset(e, 0, sizeof *e);
+    e->notify_fd = notify_fd;
+    if (engine_client_open(e, c) < 0)
+        return -1;
+    if (engine_ports(e, c) < 0 || engine_buffers(e, c) < 0)
+        goto fail;
+    engine_update_latency(e);
+    if (engine_activate(e) < 0)
+        goto fail;
+    log_info("JACK client '%s' active: %u Hz, %u frames per period, %d ports, %.1f MiB ring",
+             jack_get_client_name(e->client), e->rate, jack_get_buffer_size(e->client), e->nreg,
              (double)e->ring.size / 1048576.0);
     engine_connect(e, c, 1);
     return 0;

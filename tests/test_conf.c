@@ -1111,6 +1111,23 @@ test_documented_keys(void)
                         k[j].line, k[j].section, k[j].key);
         }
     }
+    /* SIGHUP: what needs a restart comes from the table too. */
+    struct conf o, n;
+    char list[512];
+    conf_defaults(&o);
+    conf_defaults(&n);
+    conf_restart_keys(&o, &n, list, sizeof list);
+    CHECK_STR_EQ(list, "");
+    n.format = CONF_FORMAT_AIFF;
+    n.osc_port = 9000;
+    n.null_threshold_db = -70.0;
+    snprintf(n.song.title, sizeof n.song.title, "Other");       /* live */
+    n.min_free_mb = 1;                                          /* live */
+    snprintf(n.stem[2].name, sizeof n.stem[2].name, "Keys");    /* live */
+    snprintf(n.mix_connect[0], sizeof n.mix_connect[0], "a:b"); /* live */
+    conf_restart_keys(&o, &n, list, sizeof list);
+    CHECK_STR_EQ(list, "[osc] port, [capture] format, [null] threshold_db");
+
     /* The table's defaults are what conf_defaults() sets (it reads them). */
     struct conf d;
     char why[256];

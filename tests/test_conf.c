@@ -1111,6 +1111,17 @@ test_documented_keys(void)
                         k[j].line, k[j].section, k[j].key);
         }
     }
+    /* The [song] keys of the table are the protocol's, in its order. */
+    int song = 0;
+    for (size_t i = 0; conf_key(i); i++) {
+        if (strcmp(conf_key(i)->section, "song") != 0)
+            continue;
+        if (CHECK(song < PROTO_SONG_KEYS))
+            CHECK_STR_EQ(conf_key(i)->name, proto_song_keys[song]);
+        song++;
+    }
+    CHECK_INT_EQ(song, PROTO_SONG_KEYS);
+
     /* SIGHUP: what needs a restart comes from the table too. */
     struct conf o, n;
     char list[512];

@@ -1,17 +1,12 @@
-/* audiohdr — the chunk walker of WAV, RF64, AIFF/AIFC and Sony Wave64
- * headers.  It owns the byte layout of those headers and nothing else: what
- * to do with a file (repair it, fail a delivery) is its callers' business.
- * It promises bounded work on any file at all: reads of at most 40 bytes at
- * a time (one read of at most AUDIOHDR_MAX_HEADER bytes for an RF64
- * rewrite), at most AUDIOHDR_MAX_CHUNKS chunks before the audio and as many
- * after it, no allocation sized by what a file claims, no size field that
- * can overflow the arithmetic, and a one-line reason (numbers and chunk ids,
- * never raw bytes) whenever a file is not what it says.  A header is
- * trusted only as far as the file bears it out: the data chunk ends at the
- * end of the file, or a well-formed chain of chunks that ends exactly there
- * follows it (random audio never forms one); otherwise its size is stale
- * and the audio runs to the end of the file.  Only audiohdr_rewrite()
- * writes, and it writes header fields only, never a byte of audio. */
+/* audiohdr — the chunk walker of WAV, RF64, AIFF/AIFC and Sony Wave64 headers.  It owns their
+ * byte layout and nothing else: what to do with a file is its callers' business.  It promises
+ * bounded work on any file at all (reads of at most 40 bytes at a time, one of at most
+ * AUDIOHDR_MAX_HEADER bytes for an RF64 rewrite; at most AUDIOHDR_MAX_CHUNKS chunks before the
+ * audio and as many after it; no allocation sized by what a file claims; no size field that can
+ * overflow the arithmetic) and a one-line reason (numbers and chunk ids, never raw bytes) whenever
+ * a file is not what it says.  A header is trusted only as far as the file bears it out
+ * (docs/DESIGN.md, section "Recovery after a kill"); only audiohdr_rewrite() writes, and it
+ * writes header fields only, never a byte of audio. */
 #include "audiohdr.h"
 
 #include <errno.h>

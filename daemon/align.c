@@ -1,31 +1,8 @@
-/* align — when a measured lag of the mix is applied.
- *
- * A DAW's master bus can reach stemcapd later than the buses feeding it
- * (Ardour's, by a period and more; see README) without JACK's latencies
- * showing it.  With [mix] auto_offset the lag is measured (monitor.c) and
- * applied to the null test and the files alike, so the delivered stems and
- * mix line up as they null:
- *
- *  - idle: a measurement that is exact (shifted by it the window nulls) or
- *    unambiguous (it correlates almost perfectly, and only at that lag,
- *    three times in a row) becomes the null test's offset at once; a null
- *    that passes with sound at the offset confirms it.  A change of our
- *    ports' connections makes it unknown again (another session, another
- *    latency), until it is measured or confirmed anew;
- *  - a take starting while the offset is known gets it, fixed: "measured
- *    before the take";
- *  - otherwise the take waits: its files are written up to its first sound
- *    (silence shifts into silence), which then waits in the ring; its
- *    null verdict waits too (monitor.c keeps the records).  The first
- *    measurement or confirmation in the take resolves it — the null test
- *    switches to the offset in the next cycle, the files are shifted from
- *    their first sound on, the records kept are judged at it from the lag
- *    history — "measured in the take".  After ALIGN_GIVE_UP_S of sound
- *    without one (or when the ring or the kept records fill up) the take
- *    keeps the offset it was compared at: "not measured";
- *  - a lag measured during a take that differs from the take's is reported
- *    (log, error push, manifest), and the null verdict stands as it is
- *    judged: a take is never re-aligned in the middle. */
+/* align — when a measured lag of the mix is applied ([mix] auto_offset), on the control thread:
+ * to the null test while idle, to a take fixed at its start or at its first measurement
+ * (its files and null verdict wait for it, up to ALIGN_GIVE_UP_S of sound), and never changed in
+ * the middle of a take: a different lag measured then is reported, not applied.
+ * Design: docs/DESIGN.md, section "Alignment of the mix and lag measurement". */
 #include "align.h"
 
 #include <stdio.h>

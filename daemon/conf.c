@@ -1,18 +1,8 @@
-/* conf — defaults, INI parsing, validation and writing, all from one table
- * of keys (conf_keys below: section, key, type, range, default, doc line).
- * A key is added there and nowhere else in this file; test_conf checks that
- * config/stemcap.ini and stemcap.ini(5) document exactly the table's keys.
- *
- * inih does the tokenising; we feed it through our own line reader so that
- * every message can name the line (the Debian build of inih has no
- * INI_HANDLER_LINENO) and so that empty sections such as a bare "[stem3]",
- * which inih never reports to the handler, still register their stem.
- * Parsing never stops at the first problem: every bad line is reported, then
- * conf_load() fails as a whole, so the daemon starts with a fully valid
- * configuration or not at all.  conf_to_ini()/conf_save() write the other
- * way, every key, refusing values the INI syntax cannot carry, so that what
- * they write loads back to the same configuration (a session manager's
- * save). */
+/* conf — defaults, INI parsing, validation and writing, all from one table of keys (conf_keys
+ * below: section, key, type, range, default, doc line); a key is added there and nowhere else.
+ * conf_load() reports every bad line with its number and then fails as a whole, so the daemon
+ * starts with a fully valid configuration or not at all; what conf_to_ini()/conf_save() write
+ * loads back to the same configuration.  Design: docs/DESIGN.md, section "Configuration". */
 #include "conf.h"
 
 #include <ctype.h>
@@ -386,6 +376,9 @@ conf_section_start(struct conf_ctx *x, const char *name)
     }
 }
 
+/* inih does the tokenising, but reads its lines through this reader, so that every message can
+ * name the line (the Debian build of inih has no INI_HANDLER_LINENO) and so that empty sections
+ * such as a bare "[stem3]", which inih never reports to the handler, still register their stem. */
 static char *
 conf_reader(char *str, int num, void *stream)
 {

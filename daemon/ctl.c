@@ -1,24 +1,9 @@
-/* ctl — control state and operations.
- *
- * Everything here runs on the control thread.  A take's life:
- *   prepare: take_open() creates the folder and files (with the song's
- *            metadata), the channel plan and capture latencies are fixed,
- *            the writer gets the take, and its id is offered to the engine
- *            in next_take.  While following the transport the next take is
- *            always prepared: the status is "waiting".
- *   start:   the real-time thread claims the offer at the top of a cycle
- *            (manual start, or the transport starts rolling or relocates)
- *            and reports START on the event ring; ctl_events() makes it the
- *            current take, writes the manifest ("recording") and prepares
- *            the next one.
- *   end:     the real-time thread reports END (manual stop, transport
- *            stopped or relocated); everything of the take is in the ring
- *            by then, so writer_finish() drains it, pads dropped frames and
- *            closes the files; the manifest is completed.
- * A prepared take that is given up (follow off, arm or names changed, the
- * daemon stops) is withdrawn with the same atomic exchange the real-time
- * thread claims it with, and its empty folder removed.  Waiting for the
- * real-time thread is bounded, and a vanished server ends the wait. */
+/* ctl — control state and operations, on the control thread.  It owns the takes' life cycle
+ * (prepare, start and end as the real-time thread reports them, withdraw), their manifests and
+ * the mastering rules.  A prepared take is withdrawn with the same atomic exchange the real-time
+ * thread claims it with, so it is either taken or withdrawn, never both; every wait for the
+ * real-time thread is bounded, and a vanished server ends it.
+ * Design: docs/DESIGN.md, section "Control: takes' life cycle". */
 #include "ctl.h"
 
 #include <errno.h>

@@ -1,23 +1,8 @@
-/* lag — the lag between the stems' sum and the mix, off the real-time
- * thread.
- *
- * While the control thread asks for it (the null fails, or a take waits to
- * learn its alignment), the real-time thread sends every period's stems'
- * sum and mix, per side, latency-compensated and not offset, on the lag
- * ring.  This module keeps the last LAG_HISTORY frames of the four
- * streams by JACK frame, contiguous (a gap starts afresh), and answers two
- * questions about them:
- *
- *  - by how much does the mix lag the sum?  The cross-correlation of the
- *    newest LAG_WINDOW frames of the mix (L+R) against the sum (L+R) over
- *    lags -LAG_MAXLAG..LAG_MAXLAG, computed with one FFT of 64 Ki
- *    points (FFTW) instead of 16 Ki multiplications per lag, each lag
- *    normalised by the energy of the sum under it; and, at the best lag, the
- *    residual of the window per side, so a caller can tell "shifted by that
- *    it nulls" from "it only correlates" (a limiter on the mix);
- *  - what is the residual of frames [f, f + n) at offset o?  That checks
- *    again, exactly, periods the real-time thread compared at another
- *    offset before the alignment of a take was known. */
+/* lag — the lag between the stems' sum and the mix, off the real-time thread.  It owns the
+ * history of the four streams (sum L/R, mix L/R, latency-compensated, not offset) the real-time
+ * thread sends on the lag ring while asked, and answers two questions: by how much the mix lags
+ * the sum (lag_estimate()), and the residual of given frames at a given offset (lag_residual()).
+ * Design: docs/DESIGN.md, section "Alignment of the mix and lag measurement". */
 #include "lag.h"
 
 #include <errno.h>

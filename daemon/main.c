@@ -1,18 +1,9 @@
-/* stemcapd — main: arguments, signals, lifecycle and the control loop.
- *
- * Threads: JACK's real-time thread (engine.c), the writer thread (writer.c)
- * and this one, the control thread, which owns everything else.  Signals
- * are blocked in every thread (they are blocked here before any thread is
- * created, and threads inherit the mask) and read from a signalfd in the
- * control loop, so no handler ever runs in the middle of real work.  The
- * loop polls the OSC socket, the signalfd and an eventfd the JACK
- * notification callbacks poke, with a short timer for housekeeping; under
- * a session manager (NSM_URL, nsm.c) also the NSM socket, and nothing is
- * opened before the session says where its files are.
- *
- * Exit status: 0 after a clean stop (SIGINT/SIGTERM: the take in progress
- * is finalised first), 1 when the daemon cannot run (no JACK server, socket
- * in use, ...), 2 for usage and configuration errors. */
+/* stemcapd — main: arguments, signals, lifecycle and the control loop.  This is the control
+ * thread, which owns everything but JACK's real-time thread (engine.c) and the writer thread
+ * (writer.c); signals are blocked in every thread and read here from a signalfd.  Exit status: 0
+ * after a clean stop (SIGINT/SIGTERM: the take in progress is finalised first), 1 when the daemon
+ * cannot run (no JACK server, socket in use, ...), 2 for usage and configuration errors.
+ * Design: docs/DESIGN.md, section "Threads and data". */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>

@@ -1,27 +1,9 @@
-/* monitor — levels and the live null test, on the control thread.
- *
- * The real-time thread hands over one small record per ENGINE_METER_FRAMES
- * or so (peaks, sums of squares, clip counts, the residual's peak and first
- * offending sample, callback times), so this thread wakes to a few dozen
- * records, not one per period;
- * everything else happens here: sliding windows (meter.c), dBFS, peak holds
- * and clip counts since the take started, the take's worst residual and the
- * alarm.
- *
- * Graph changes.  Connecting or disconnecting ports makes the residual jump
- * for a period or two (a stem arrives before the mix does).  Those are not
- * deviations, so an offence is held back as "pending" and committed only
- * once `quiet` cycles have passed with no graph change within `quiet`
- * cycles of it; JACK reports the change on another thread, a little after
- * the fact, and the wait covers that too.  Xruns are not graph changes: the
- * real-time thread marks the records it cannot vouch for itself (`suspect`:
- * a jump of the frame clock, a cycle whose inputs JACK may have torn), and
- * those are no evidence either way, however many xruns follow.
- *
- * Lag.  While the residual is above the threshold the engine also sends the
- * stems' sum and the mix (L+R); once a second the cross-correlation over the
- * last MONITOR_LAG_WINDOW samples says by how much the mix lags the sum, so
- * a user reads "mix lags stems by 64 samples" instead of only a failed null. */
+/* monitor — levels and the live null test, on the control thread.  It owns what the meter
+ * records of the real-time thread add up to: sliding windows (meter.c), dBFS, peak holds and
+ * clip counts since the take started, the take's worst residual and the alarm.  A residual next
+ * to a graph change, or in a record the real-time thread marked suspect, is no evidence either
+ * way; while the null fails it asks for the lag analysis.
+ * Design: docs/DESIGN.md, section "The null test and metering". */
 #include "monitor.h"
 
 #include <errno.h>

@@ -1,26 +1,9 @@
-/* nsm — a client of the New Session Manager, NSM API 1.1.2.
- *
- * Under NSM (NSM_URL set) stemcapd opens nothing before the server says
- * where the session lives: main() calls nsm_start(), which announces
- * stemcapd and waits for /nsm/client/open; the instance folder it names
- * becomes stemcapd's working directory and holds the session's stemcap.ini
- * (made from the configuration stemcapd was started with, on the first
- * open) and, through the relative [capture] dir = takes, the takes.  The
- * JACK client is named by the client id, and the control OSC port is any
- * free one unless the session's file sets [osc] port, so several instances
- * in one session never clash; the port goes into the client's label.  The
- * open is answered once the JACK client and the OSC socket are up
- * (nsm_open_done), or with an /error that carries the reason.
- *
- * The NSM traffic has a liblo server socket of its own, read by the
- * control loop next to the control socket.  /nsm/client/save writes the
- * running configuration (song, names, arm states, following: what OSC may
- * have changed since the load) with conf_save(), which touches no take.
- * Capabilities: :dirty: (is_dirty/is_clean, comparing the state as it would
- * be saved with the last loaded or saved one) and :message: (write errors
- * and null alarms).  Not :switch: (a second open of another session is
- * refused: the server restarts stemcapd instead) and not :optional-gui:
- * (there is no GUI; show/hide_optional_gui get an /error). */
+/* nsm — a client of the New Session Manager (NSM API 1.1.2), on the control thread.  Under
+ * NSM_URL nothing is opened before /nsm/client/open names the instance folder (the working
+ * directory: the session's stemcap.ini and the takes); the open is answered once JACK and OSC
+ * are up; a save writes the running configuration with conf_save() and touches no take; several
+ * instances in one session never clash (JACK name = client id, a free OSC port).  Capabilities
+ * :dirty: and :message:.  Design: docs/DESIGN.md, section "Session management (NSM)". */
 #include "nsm.h"
 
 #include <errno.h>

@@ -1,21 +1,7 @@
-/* pcm — float to packed integer PCM, bit-identical to libsndfile's clipping
- * conversion (see pcm.h).
- *
- * One sample: scale to 32 bits, clip at full scale, round to nearest,
- * keep the top `width` bytes of the 32-bit value (so 16 and 24 bits are
- * the rounded 32-bit value truncated, as in libsndfile).
- * The comparisons are made in double against the same constants libsndfile
- * uses, so +1.0 clips to the largest code and -1.0 is the smallest code
- * exactly, and NaN goes through lrintf as it does there.  The byte order is
- * chosen once per call, so the inner loops stay simple enough to unroll.
- *
- * On x86 little-endian output goes four frames at a time through SSE2:
- * cvtps2dq rounds as cvtss2si does and gives the same 0x80000000 for NaN
- * and for -2^31 and below; at 2^31 and above (the only floats at or above
- * 2147483647.0) a compare mask flips that to 0x7fffffff, the clip.  The
- * samples are then stored as whole words: 16 bytes of 32-bit, 12 of 24-bit
- * (an 8- and a 4-byte store), 8 of 16-bit.  tests/test_pcm.c checks every
- * path against libsndfile, special values included. */
+/* pcm — float to packed integer PCM for the disk thread, bit-identical to libsndfile's clipping
+ * conversion (see pcm.h): scale to 32 bits, clip at full scale, round to nearest, keep the top
+ * `width` bytes.  No state, no allocation; tests/test_pcm.c checks every path against
+ * libsndfile, special values included.  Design: docs/DESIGN.md, section "PCM packing". */
 #include "pcm.h"
 
 #include <math.h>
@@ -43,6 +29,9 @@ pcm_round(float v)
 #endif
 }
 
+/* One sample to 32 bits.  The comparisons are made in double against the same constants
+ * libsndfile uses, so +1.0 clips to the largest code and -1.0 is the smallest code exactly, and
+ * NaN goes through lrintf as it does there. */
 static inline int32_t
 pcm_s32(float x)
 {
@@ -96,7 +85,9 @@ pcm_put(unsigned char *o, uint32_t v, int width, int big)
 }
 
 #if PCM_SSE2
-/* Four samples to 32 bits: pcm_s32 four at a time (see the top). */
+/* Four samples to 32 bits: pcm_s32 four at a time.  cvtps2dq rounds as cvtss2si does and gives
+ * the same 0x80000000 for NaN and for -2^31 and below; at 2^31 and above (the only floats at or
+ * above 2147483647.0) a compare mask flips that to 0x7fffffff, the clip. */
 static inline __m128i
 pcm_s32x4(const float *x)
 {
@@ -106,7 +97,8 @@ pcm_s32x4(const float *x)
     return _mm_xor_si128(_mm_cvtps_epi32(v), over);
 }
 
-/* Stores four 32-bit samples as `width`-byte little-endian ones. */
+/* Stores four 32-bit samples as `width`-byte little-endian ones, as whole words: 16 bytes of
+ * 32-bit, 12 of 24-bit (an 8- and a 4-byte store), 8 of 16-bit. */
 static inline unsigned char *
 pcm_store4(unsigned char *o, __m128i v, int width)
 {

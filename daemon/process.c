@@ -1,51 +1,15 @@
-/* process — the JACK process callback: the only real-time code.
+/* process — the JACK process callback: the only real-time code.  Each cycle it ends and starts
+ * takes, writes ONE ring record holding the period of every channel of the take, or none, places
+ * the periods on JACK's frame clock (timeline.c; the frames between them become silence in every
+ * file), and gathers the meter record and the null residual for the control thread.
  *
- * REAL-TIME RULES.  Everything in this file runs on JACK's real-time thread
- * (the freewheel callback excepted).  It never allocates, locks, logs, or
- * calls libsndfile, and it never blocks, with one documented exception: in
- * freewheel mode (a DAW bouncing faster than real time, when JACK is not
- * real-time) it waits for room in the ring rather than dropping audio.  It
- * talks to the other threads only through lock-free SPSC rings (ring.c) and
- * C11 atomics.  All memory it touches is allocated, touched and mlock()ed
- * before activation, or (latency delay lines, the lag ring) by the control
- * thread before it publishes the pointer with a release store; denormals
- * are flushed to zero on this thread.
- *
- * The frame of a cycle.  JACK (jack2, and PipeWire's JACK) tells a callback
- * the frame time of the driver's newest cycle when it asks, not of the cycle
- * that woke it: a callback woken in cycle c that runs only after cycle c+1
- * began (an xrun on a loaded machine) reads c+1 from jack_last_frame_time()
- * (and from jack_get_cycle_times() and jack_frames_since_cycle_start(),
- * which read the same timer), and jack2 may then run it again at once for
- * c+1, which reads c+1 again.  So the rule here: a read is an upper bound of
- * the period's frame and periods are whole periods apart; each period is
- * held back TIMELINE_HOLD cycles and placed at the latest frame the reads
- * that followed allow (timeline.c, with the evidence).  Frames between two
- * placed periods are frames JACK never gave us: silence in every file.  A
- * late read no later read disproves lands one period late beside that
- * silence; JACK's API cannot tell it from a skipped cycle.  After a stall
- * jack2 wakes us on a stale signal and runs us twice in the current cycle:
- * the first period may hold this cycle's audio already, and is then a drop
- * (process_repeats).  Periods read
- * late, or while JACK began the next cycle, may mix two cycles (jack2 runs
- * the sources again meanwhile): they are kept and reported as torn.
- *
- * Each cycle:
- *  1. extend JACK's 32-bit frame time to 64 bits, read the transport;
- *  2. end the take (manual stop, transport stopped, relocated while
- *     rolling) and start one (manual start, transport started rolling or
- *     relocated), claiming the prepared take offered in next_take; both are
- *     reported on the event ring;
- *  3. while a take records, write ONE ring record holding the period of
- *     every channel of the take: room for all of it (and for the records
- *     held back before it) is checked first, so a period goes in for every
- *     channel or for none; a period that does not fit is a lost period, and
- *     the writer fills lost and never-run periods with silence, so the
- *     files stay aligned with each other and with the timeline;
- *  4. meter figures and the null residual, gathered into one meter record
- *     per ENGINE_METER_FRAMES or so for the control thread; records holding
- *     a jump of the clock or a torn cycle (and what the latency and offset
- *     lines carry of them) are marked as no evidence for the null test. */
+ * REAL-TIME RULES.  All of this runs on JACK's real-time thread (the freewheel callback
+ * excepted): it never allocates, locks, logs, calls libsndfile or blocks, except that in
+ * freewheel mode it waits for room in the ring rather than drop audio.  It talks to the other
+ * threads only through lock-free SPSC rings (ring.c) and C11 atomics; the memory it touches is
+ * allocated, touched and mlock()ed before activation or before its pointer is published with a
+ * release store; denormals are flushed to zero.
+ * Design: docs/DESIGN.md, section "The real-time path and the frame of a cycle". */
 #include <math.h>
 #include <sched.h>
 #include <time.h>
@@ -478,6 +442,8 @@ process_start_take(struct engine *e, const jack_position_t *pos)
     process_event(e, &ev);
 }
 
+/* One JACK cycle: the 64-bit clock and the transport, the take's end and start, its ring
+ * record, the meter record (docs/DESIGN.md, "Each cycle"). */
 static int
 process_cycle(jack_nframes_t nframes, void *arg)
 {

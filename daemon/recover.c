@@ -1,95 +1,11 @@
-/* recover — repair takes left unfinished by a killed daemon.
- *
- * What a kill leaves.  The writer appends audio with sf_writef and rewrites
- * the headers once a second, so after SIGKILL (or a power cut) every file
- * of the take is a valid file up to the last header update and its data
- * chunk continues past what the header says; manifest.json still says
- * "recording".  The take prepared in advance (folder and header-only files,
- * no manifest) is left behind too.
- *
- * When.  ctl_init() calls recover_takes() right after opening the root,
- * before anything is prepared, so no take of this daemon is open.  Another
- * daemon sharing the root may be recording, though: a take any of whose
- * files some process still has open is left alone.  The kernel answers
- * that question exactly: a write lease (F_SETLEASE) is granted only when no
- * other open file description of the file exists, and it is released at
- * once (its break signal is set to SIGURG, ignored by default, so an open()
- * racing with the probe cannot kill us).  Where leases are not supported the
- * probe says "free".
- *
- * Where.  <root>/<Song>/take-*, reached with openat() relative to the
- * root's fd and O_NOFOLLOW at every level: a symlinked song folder, take
- * folder, manifest or audio file is never followed (a symlinked take folder
- * or file is logged and skipped), and only regular files are opened: a
- * FIFO or a device is never opened, since that can block or wake whoever
- * waits at its other end (the type is checked without following, then the
- * open itself is O_NONBLOCK).  A manifest.json larger than
- * RECOVER_MAX_MANIFEST is not read; at most RECOVER_MAX_FILES audio files
- * of a folder are looked at, however many it holds.
- *
- * Which takes.  manifest.json says "recording": repaired.  No manifest.json
- * and no audio frames in any file: a prepared take that never started; its
- * audio files and folder are removed (and the song folder when that leaves
- * it empty), except a folder without files made in the last RECOVER_FRESH_S
- * seconds (another daemon may be between claiming it and creating its
- * files, which it then holds open).  No manifest.json but audio frames: the daemon died between
- * the first frames and the first manifest; repaired like the others, with a
- * manifest rebuilt from the headers.  Any other state ("complete",
- * "failed", "recovered", anything unknown) or a manifest that does not
- * parse: never touched.
- *
- * Headers.  libsndfile cannot fix a header it did not write in this
- * process, so the header codec (audiohdr.c) reads and rewrites them:
- * RIFF/WAVE and RF64 (fmt, ds64, fact, data), AIFF/AIFC (COMM, SSND) and
- * Sony Wave64 (fmt, fact, data), PCM or float.  The data chunk is taken to
- * run to the end of the file unless its declared end is followed by a
- * well-formed chain of chunks that ends exactly at the end of the file (a
- * file that was finalised); random audio never forms such a chain.  The
- * audio present is (file size - data offset) rounded down to whole frames,
- * whatever the header declares, more or less; a partial frame at the end (a
- * write cut short) is not a frame and is cut.  A header that declares more
- * audio than the file holds is not what a kill leaves (but for libsndfile's
- * "not known yet" sizes in a header never updated since the file was
- * opened): it is logged as a warning, and the file keeps what it has.  New
- * sizes: RIFF size, data size and fact frames
- * (WAV); ds64 RIFF/data sizes and frame count (RF64); FORM size, SSND size
- * and COMM numSampleFrames (AIFF); riff size, data size and fact frames
- * (W64).  A RIFF WAV that grew past 4 GiB after its last header update is
- * turned into RF64 the way libsndfile does it.  Each file is truncated
- * first, then its header fields are written with pwrite() and fsync()ed;
- * every step only depends on the file as found, so a crash during recovery
- * is repaired again on the next start.  Stale PEAK chunks (AIFC float) are
- * left as they are: they are advisory.  A file whose header cannot be
- * trusted (cut short inside the header, 0 channels, a block align that
- * disagrees: audiohdr says why) is logged with the reason and left as it is.
- *
- * Length policy.  Every file of a take must end on the same frame (the
- * stems and the mix line up sample for sample, and that is what the
- * delivery is checked for).  The writer writes each block (at most
- * RECOVER_MAX_CUT frames) to file 1, 2, ... in turn, so a kill leaves the
- * files of a take at most one block apart: the first files have a block
- * (or part of one) that the later ones never got.  Those frames are not a
- * recorded frame of the take, since some stems and perhaps the mix never
- * got them, so every file is cut to the shortest file's length, exactly
- * what the writer itself does after a write error.  Padding the short files
- * with silence instead would invent audio (and break the null test of the
- * stems against the mix); leaving the lengths unequal would hand over a
- * take that fails its own checks.  The cut is bounded: when the files
- * differ by more than one block, the difference is not what a kill of this
- * writer leaves (a power cut can lose different amounts of unflushed data
- * per file), so nothing is cut, every file keeps every whole frame it has,
- * and the manifest and the log say the lengths differ.  Files in the
- * folder that the manifest does not list are repaired but never cut.  The
- * frames cut are reported per file in the manifest and in the log line.
- *
- * After the repair each file is opened with libsndfile, which must report
- * the expected frame count; then manifest.json is rewritten atomically (a
- * temporary, fsync, renameat, fsync of the folder) with "state":
- * "recovered", "length_frames"/"length_seconds" of the repaired take and a
- * "recovery" object: when, the frames the headers said before, the frames
- * after, and per file the header's, found and final frame counts.  A take
- * with an I/O error or a failed verification keeps "recording" (logged) so
- * the next start tries again.  One info line is logged per repaired take. */
+/* recover — repairs, at startup, the takes a killed daemon left unfinished (recover_takes(),
+ * called before any take is prepared).  It owns the recovery policy: which takes are touched (a
+ * manifest.json saying "recording", or none; never a take some process still has open, never
+ * through a symlink, never a FIFO or device), the common length every file is cut to (the
+ * shortest, when the files are at most one writer block apart), and the manifest it completes
+ * ("recovered"); the bytes of the headers are audiohdr.c's.  Every step depends only on the files
+ * as found, so a crash during recovery is repaired again on the next start.
+ * Design: docs/DESIGN.md, section "Recovery after a kill". */
 #include "recover.h"
 
 #include <dirent.h>
@@ -204,7 +120,11 @@ recover_verify(const struct recover_take *t, struct recover_file *f)
 /* ---- take folders ---- */
 
 /* 1 when some other open file description of the file exists (a live
- * daemon sharing the root is writing it). */
+ * daemon sharing the root is writing it).  The kernel answers that exactly:
+ * a write lease (F_SETLEASE) is granted only when no other open file
+ * description exists, and it is released at once; its break signal is set
+ * to SIGURG, ignored by default, so an open() racing with the probe cannot
+ * kill us.  Where leases are not supported the probe says "free" (0). */
 static int
 recover_busy(int fd)
 {
@@ -542,7 +462,8 @@ recover_measure(struct recover_take *t)
     return 0;
 }
 
-/* The length policy (see the top of the file), then every file repaired
+/* The length policy (docs/DESIGN.md, "Recovery after a kill": every file cut to the shortest
+ * when they are at most one writer block apart, none otherwise), then every file repaired
  * and verified.  Returns 0, or -1 when a file could not be (logged). */
 static int
 recover_repair(struct recover_take *t)

@@ -2,7 +2,7 @@
  * power cut): audio headers rewritten to the real data length, every file
  * of a take cut to the frames all of them hold, manifest.json completed
  * with state "recovered"; prepared takes that never started are removed.
- * The design is described at the top of recover.c. */
+ * Design: docs/DESIGN.md, section "Recovery after a kill". */
 #ifndef STEMCAP_RECOVER_H
 #define STEMCAP_RECOVER_H
 

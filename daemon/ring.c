@@ -1,20 +1,8 @@
-/* ring — lock-free SPSC byte ring with C11 atomics.
- *
- * head and tail are free-running byte counters (they wrap at SIZE_MAX, which
- * the unsigned arithmetic below handles) used only for the accounting of
- * space.  Where the bytes go is kept apart: each side has its own index into
- * the buffer (wpos for the producer, rpos for the consumer), advanced with a
- * compare-and-subtract, so the buffer can be any whole number of pages, not
- * a power of two: a 35 MB capture ring costs 35 MB of RAM, not 64.  The
- * producer owns head and wpos, the consumer tail and rpos; each reads the
- * other's counter with acquire and publishes its own with release, so the
- * bytes copied before a publish are visible to the other side before the new
- * counter is.  Called from the JACK process thread on the producer side:
- * nothing here allocates, locks or blocks, but ring_wait_space(), which is
- * for a producer that may block (JACK's freewheel mode is not real time): it
- * announces itself in `waiting` and sleeps on an eventfd that the consumer
- * rings after freeing space, a fence on each side so that one of them always
- * sees the other (no lost wake-up). */
+/* ring — lock-free SPSC byte ring with C11 atomics (the contract is in ring.h).  The producer
+ * owns head and wpos, the consumer tail and rpos; each reads the other's counter with acquire and
+ * publishes its own with release.  The buffer is any whole number of pages, touched and mlock()ed
+ * in ring_init(); after that nothing here allocates, locks or blocks, but ring_wait_space().
+ * Design: docs/DESIGN.md, section "The ring". */
 #include "ring.h"
 
 #include <poll.h>
@@ -69,6 +57,9 @@ ring_bell(struct ring *r)
     return r->bell >= 0 ? 0 : -1;
 }
 
+/* For a producer that may block (JACK's freewheel mode is not real time): it announces itself
+ * in `waiting` and sleeps on an eventfd that the consumer rings after freeing space, a fence on
+ * each side so that one of them always sees the other (no lost wake-up). */
 int
 ring_wait_space(struct ring *r, size_t need, int timeout_ms)
 {

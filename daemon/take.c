@@ -1,19 +1,8 @@
-/* take — take folders and files.
- *
- * Layout: <dir>/<Song>/take-NN/<Song> - <Stem>.<ext> and "<Song> - Mix".
- * Every name that comes from a user (song, stem) goes through
- * naming_sanitize(), so it is exactly one path component.  Everything below
- * the capture root is reached with *at() calls relative to the root's
- * directory fd and O_NOFOLLOW, so neither a name nor a symlink planted in
- * the tree can place a file outside the root, and files are created with
- * O_EXCL so nothing is ever overwritten.  A take folder is claimed with
- * mkdirat(), which is atomic: two daemons sharing a root cannot both get
- * take-03.
- *
- * libsndfile opens the files from our fds (sf_open_fd).  "wav" is written
- * as RF64 with auto-downgrade, so a take under 4 GiB is a plain WAV file and
- * a longer one does not break at 4 GiB.  Clipping is on: float samples past
- * full scale clip instead of wrapping in integer formats. */
+/* take — take folders and files: <dir>/<Song>/take-NN/<Song> - <Stem>.<ext> and "<Song> - Mix".
+ * It promises that no name or planted symlink places a file outside the capture root (sanitized
+ * names, *at() calls with O_NOFOLLOW), that nothing is ever overwritten (O_EXCL), and that two
+ * daemons sharing a root never get the same take folder (mkdirat()).  "wav" is RF64 with
+ * auto-downgrade; clipping is on.  Design: docs/DESIGN.md, section "The writer and the files". */
 #include "take.h"
 
 #include <dirent.h>

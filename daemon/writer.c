@@ -1,38 +1,10 @@
-/* writer — the disk thread.
- *
- * It wakes every WRITER_POLL_MS (or at once when the control thread has a
- * request), every WRITER_HURRY_MS while JACK freewheels or the ring is more
- * than a quarter full, drains every complete record from the capture ring
- * and routes
- * it by take id to one of two slots: the take recording and the next one,
- * which the control thread prepares in advance so that a take can follow
- * another in the very next JACK cycle (a relocate while following the
- * transport).
- *
- * Latency alignment.  A channel whose capture latency is L frames carries,
- * in the cycle at frame f, what the timeline played at f - L.  The writer
- * advances each channel by its own latency (skips its first L samples), so
- * sample i of every file is timeline position start + i, whatever latency a
- * DAW bus had; at the end every file is cut to the same length.  Channels
- * out of step are held in per-channel stages until the others catch up;
- * channels in step (the usual case: no latency, or the same on every port)
- * go straight from the ring record into the files' blocks, with no copy in
- * between.  Files get large interleaved blocks (WRITER_BLOCK frames), not
- * one write per JACK period.  Integer PCM is interleaved, converted and
- * packed in one pass (pcm.c, the same bytes libsndfile would write) and
- * handed over with sf_write_raw; float and double go through
- * sf_writef_float.
- *
- * Headers are rewritten at least once a second (SFC_UPDATE_HEADER_NOW) to
- * describe the blocks written so far, so a killed daemon leaves files
- * readable up to a second and a block before the kill (recovery gets back
- * the rest that reached the disk).  The bext chunk goes in before the first
- * audio, when the first record tells the transport frame.  Dropped periods
- * (dropped_before) become silence in every file at their position.  Write
- * errors are logged once and published in `failed`; after one nothing more
- * is written to any file of the take, so every file ends at the same frame.
- * The writer never talks OSC; the control thread never touches a take's
- * files while the writer owns them (writer_begin .. writer_finish/discard). */
+/* writer — the disk thread.  It owns a take's files between writer_begin() and
+ * writer_finish()/writer_discard(): it drains the capture ring, advances each channel by its
+ * capture latency, writes large interleaved blocks, puts silence in place of dropped periods and
+ * rewrites the headers at least once a second.  It promises that sample i of every file of a
+ * take is timeline position start + i and that every file ends on the same frame, also after a
+ * write error (logged once, published in `failed`).  It never talks OSC.
+ * Design: docs/DESIGN.md, section "The writer and the files". */
 #include "writer.h"
 
 #include <errno.h>

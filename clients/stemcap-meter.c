@@ -1,10 +1,10 @@
 /* stemcap-meter.c - a full-screen live level meter for stemcapd.
  *
- * One thread, one ppoll() loop over the OSC socket, the terminal and a pipe that catches what
- * oscclient logs to stderr (it would scribble over the screen; its lines are shown in the footer
- * instead). INT, TERM, HUP and WINCH are blocked except inside ppoll(), so a signal always ends
- * the wait it arrives in: INT/TERM/HUP quit through the normal path that restores the terminal,
- * WINCH comes back from ncurses as KEY_RESIZE.
+ * One thread, one ppoll() loop over the OSC socket and the terminal; what oscclient logs is
+ * shown in the footer (through its log hook: on stderr it would scribble over the screen). INT,
+ * TERM, HUP and WINCH are blocked except inside ppoll(), so a signal always ends the wait it
+ * arrives in: INT/TERM/HUP quit through the normal path that restores the terminal, WINCH comes
+ * back from ncurses as KEY_RESIZE.
  *
  * Everything the daemon sends is folded into one struct meter and only sets a "dirty" flag; the
  * screen is rebuilt from that state with erase() and drawn by refresh(), so ncurses sends just
@@ -19,21 +19,17 @@
  * and /stemcap/stems i:count as end marker; a /stemcap/stems while no request is outstanding is
  * a push ("the layout changed") and triggers a new request, as does a level for an unknown stem.
  * Arguments are read by position and kind, so fewer are tolerated and extra ones ignored.
- *
- * oscclient.h does not expose its socket, so the connected UDP socket it made is found among our
- * descriptors (see find_osc_fd); replace that with an accessor when oscclient gets one.
  */
+#include "naming.h"
 #include "oscclient.h"
+#include "protocol.h"
 
 #include <curses.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -42,18 +38,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
 
-#define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT "9951"
-#define DEFAULT_HZ   20.0
-#define MIN_HZ       0.1
-#define MAX_HZ       1000.0
-#define MAX_STEM     8
+#define DEFAULT_HZ 20.0
+#define MIN_HZ     0.1
+#define MAX_HZ     1000.0
 
 #define EXIT_FAILURE_ 1
 #define EXIT_USAGE    2
@@ -121,8 +112,6 @@ struct status {
 struct meter {
     struct oscc *osc;
     const char *peer;
-    long port;
-    int fd; /* oscclient's socket, -1 while unknown */
     double hz;
 
     /* what the daemon told */
@@ -130,7 +119,7 @@ struct meter {
     double granted_hz;
     int64_t ttl_s;
     struct status st;
-    struct strip stems[MAX_STEM + 1]; /* 1..MAX_STEM */
+    struct strip stems[PROTO_MAX_STEMS + 1]; /* 1..PROTO_MAX_STEMS */
     struct strip mix;
     struct null_mon nm;
 
@@ -138,9 +127,9 @@ struct meter {
     bool layout_known;
     bool layout_pending;
     int64_t layout_asked_ms;
-    bool seen[MAX_STEM + 1];
-    char seen_name[MAX_STEM + 1][64];
-    bool seen_armed[MAX_STEM + 1];
+    bool seen[PROTO_MAX_STEMS + 1];
+    char seen_name[PROTO_MAX_STEMS + 1][64];
+    bool seen_armed[PROTO_MAX_STEMS + 1];
 
     /* liveness and subscription */
     int64_t last_rx_ms;
@@ -152,17 +141,13 @@ struct meter {
     char note[256];
     bool note_error;
     int64_t note_until;
+    char logged[256]; /* oscclient's last error line, for the footer once the keys are handled */
 
     /* screen */
     bool dirty;
     int64_t last_draw_ms;
     enum glyph_set glyphs;
     bool colour;
-
-    /* captured stderr */
-    int err_fd;
-    char err_buf[512];
-    size_t err_len;
 };
 
 static volatile sig_atomic_t quit_signal;
@@ -200,7 +185,7 @@ usage(FILE *f)
             "\n"
             "Keys: q quit, s start/stop a take, r reset peak holds and clip counts,\n"
             "      1-8 arm/disarm that stem.\n",
-            DEFAULT_HOST, DEFAULT_PORT, DEFAULT_HZ);
+            PROTO_DEFAULT_HOST, PROTO_DEFAULT_PORT_STR, DEFAULT_HZ);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -235,62 +220,6 @@ note(struct meter *mt, bool error, const char *fmt, ...)
     mt->dirty = true;
 }
 
-/* ---- finding oscclient's socket ---------------------------------------------------------- */
-
-/* FD is a connected UDP socket to port PORT. */
-static bool
-is_osc_fd(int fd, long port)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    struct stat sb;
-    int type;
-    socklen_t tlen = sizeof type;
-
-    if (fd < 0 || fstat(fd, &sb) < 0 || !S_ISSOCK(sb.st_mode)) {
-        return false;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_DGRAM) {
-        return false;
-    }
-    if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0) {
-        return false;
-    }
-    if (ss.ss_family == AF_INET) {
-        struct sockaddr_in sin;
-        memcpy(&sin, &ss, sizeof sin);
-        return ntohs(sin.sin_port) == port;
-    }
-    if (ss.ss_family == AF_INET6) {
-        struct sockaddr_in6 sin6;
-        memcpy(&sin6, &ss, sizeof sin6);
-        return ntohs(sin6.sin6_port) == port;
-    }
-    return false;
-}
-
-/* The only connected UDP socket this process has is oscclient's. Checked every loop: oscclient
- * replaces it when it fails over to another address of the host. */
-static int
-find_osc_fd(int cached, long port)
-{
-    long max;
-
-    if (is_osc_fd(cached, port)) {
-        return cached;
-    }
-    max = sysconf(_SC_OPEN_MAX);
-    if (max < 0 || max > 4096) {
-        max = 4096;
-    }
-    for (int fd = 3; fd < max; fd++) {
-        if (is_osc_fd(fd, port)) {
-            return fd;
-        }
-    }
-    return -1;
-}
-
 /* ---- sending ------------------------------------------------------------------------------ */
 
 static void
@@ -308,7 +237,7 @@ send_subscribe(struct meter *mt)
         return;
     }
     lo_message_add_float(m, (float)mt->hz);
-    oscc_send(mt->osc, "/stemcap/subscribe", m);
+    oscc_send(mt->osc, PROTO_SUBSCRIBE, m);
     lo_message_free(m);
     mt->next_sub_ms = now_ms() + RETRY_MS; /* pushed back when the reply comes */
 }
@@ -319,7 +248,7 @@ ask_layout(struct meter *mt)
     memset(mt->seen, 0, sizeof mt->seen);
     mt->layout_pending = true;
     mt->layout_asked_ms = now_ms();
-    send_plain(mt, "/stemcap/stems");
+    send_plain(mt, PROTO_STEMS);
 }
 
 static void
@@ -331,7 +260,7 @@ send_arm(struct meter *mt, int n, int on)
     if (!m) {
         return;
     }
-    snprintf(path, sizeof path, "/stemcap/stem/%d/arm", n);
+    proto_stem_path(path, sizeof path, n, PROTO_LEAF_ARM);
     lo_message_add_int32(m, on);
     oscc_send(mt->osc, path, m);
     lo_message_free(m);
@@ -339,48 +268,17 @@ send_arm(struct meter *mt, int n, int on)
 
 /* ---- reading replies ---------------------------------------------------------------------- */
 
-/* One received message: from oscclient, or an element of a bundle (which oscclient skips). The
- * argument pointers may be only 4-byte aligned: numbers are memcpy()d out. */
-struct in_msg {
-    const char *path;
-    const char *types;
-    int argc;
-    lo_arg **argv;
-};
-
+/* The meter's reading of arguments: tolerant of the kind of number, so a surface-style float
+ * where an integer is expected still counts (rounded) and the other way round. */
 static int
-arg_int(const struct in_msg *m, int i, int64_t *out)
+arg_int(const struct oscc_msg *m, int i, int64_t *out)
 {
-    int32_t i32;
-    float f;
     double d;
 
-    if (i < 0 || i >= m->argc) {
-        return -1;
+    if (oscc_msg_int(m, i, out) == 0) {
+        return 0;
     }
-    switch (m->types[i]) {
-    case LO_INT32:
-        memcpy(&i32, m->argv[i], sizeof i32);
-        *out = i32;
-        return 0;
-    case LO_INT64:
-        memcpy(out, m->argv[i], sizeof *out);
-        return 0;
-    case LO_TRUE:
-    case LO_FALSE:
-        *out = m->types[i] == LO_TRUE;
-        return 0;
-    case LO_FLOAT:
-        memcpy(&f, m->argv[i], sizeof f);
-        d = f;
-        break;
-    case LO_DOUBLE:
-        memcpy(&d, m->argv[i], sizeof d);
-        break;
-    default:
-        return -1;
-    }
-    if (!isfinite(d) || fabs(d) > 9e18) {
+    if (oscc_msg_number(m, i, &d) < 0 || !isfinite(d) || fabs(d) > 9e18) {
         return -1;
     }
     *out = (int64_t)llround(d);
@@ -388,34 +286,28 @@ arg_int(const struct in_msg *m, int i, int64_t *out)
 }
 
 static int
-arg_float(const struct in_msg *m, int i, float *out)
+arg_float(const struct oscc_msg *m, int i, float *out)
 {
-    double d;
     int64_t v;
+    double d;
 
-    if (i < 0 || i >= m->argc) {
-        return -1;
+    if (oscc_msg_float(m, i, out) == 0) {
+        return 0;
     }
-    switch (m->types[i]) {
-    case LO_FLOAT:
-        memcpy(out, m->argv[i], sizeof *out);
-        return 0;
-    case LO_DOUBLE:
-        memcpy(&d, m->argv[i], sizeof d);
-        *out = (float)d;
-        return 0;
-    default:
-        if (arg_int(m, i, &v) < 0) {
-            return -1;
-        }
+    if (oscc_msg_int(m, i, &v) == 0) {
         *out = (float)v;
         return 0;
     }
+    if (oscc_msg_number(m, i, &d) < 0) {
+        return -1;
+    }
+    *out = (float)d;
+    return 0;
 }
 
 /* A dBFS argument: NaN and -inf become silence, and the value is bounded for printing. */
 static int
-arg_db(const struct in_msg *m, int i, float *out)
+arg_db(const struct oscc_msg *m, int i, float *out)
 {
     float f;
 
@@ -431,40 +323,28 @@ arg_db(const struct in_msg *m, int i, float *out)
     return 0;
 }
 
-static const char *
-arg_string(const struct in_msg *m, int i)
-{
-    if (i < 0 || i >= m->argc || (m->types[i] != LO_STRING && m->types[i] != LO_SYMBOL)) {
-        return NULL;
-    }
-    return (const char *)m->argv[i];
-}
-
 static void
-arg_text(const struct in_msg *m, int i, char *dst, size_t size)
+arg_text(const struct oscc_msg *m, int i, char *dst, size_t size)
 {
-    const char *s = arg_string(m, i);
+    const char *s = oscc_msg_string(m, i);
 
     if (s) {
         snprintf(dst, size, "%s", s);
     }
 }
 
-/* "/stemcap/stem/N/LEAF" -> N, or 0. */
+/* "/stemcap/stem/N/LEAF" with N 1..PROTO_MAX_STEMS written canonically -> N, or 0. */
 static int
 stem_path(const char *path, const char *leaf)
 {
-    static const char prefix[] = "/stemcap/stem/";
-    const char *p;
+    char canon[40];
+    const char *l;
+    int n = proto_stem_parse(path, &l);
 
-    if (strncmp(path, prefix, sizeof prefix - 1) != 0) {
+    if (n < 1 || n > PROTO_MAX_STEMS || strcmp(l, leaf) != 0) {
         return 0;
     }
-    p = path + sizeof prefix - 1;
-    if (p[0] < '1' || p[0] > '0' + MAX_STEM || p[1] != '/' || strcmp(p + 2, leaf) != 0) {
-        return 0;
-    }
-    return p[0] - '0';
+    return strcmp(path, proto_stem_path(canon, sizeof canon, n, leaf)) == 0 ? n : 0;
 }
 
 static void
@@ -477,7 +357,7 @@ reset_chan(struct chan *c)
 
 /* peakL peakR rmsL rmsR holdL holdR clipsL clipsR */
 static void
-take_levels(struct strip *s, const struct in_msg *m)
+take_levels(struct strip *s, const struct oscc_msg *m)
 {
     for (int c = 0; c < 2; c++) {
         struct chan *ch = &s->ch[c];
@@ -503,7 +383,7 @@ take_levels(struct strip *s, const struct in_msg *m)
 }
 
 static void
-take_status(struct meter *mt, const struct in_msg *m)
+take_status(struct meter *mt, const struct oscc_msg *m)
 {
     struct status *st = &mt->st;
     int64_t take = st->take;
@@ -522,7 +402,7 @@ take_status(struct meter *mt, const struct in_msg *m)
 }
 
 static void
-take_null(struct null_mon *nm, const struct in_msg *m)
+take_null(struct null_mon *nm, const struct oscc_msg *m)
 {
     int64_t v;
 
@@ -545,11 +425,11 @@ take_null(struct null_mon *nm, const struct in_msg *m)
 }
 
 static void
-take_stem(struct meter *mt, const struct in_msg *m)
+take_stem(struct meter *mt, const struct oscc_msg *m)
 {
     int64_t n, armed = 0;
 
-    if (arg_int(m, 0, &n) < 0 || n < 1 || n > MAX_STEM) {
+    if (arg_int(m, 0, &n) < 0 || n < 1 || n > PROTO_MAX_STEMS) {
         return;
     }
     mt->seen[n] = true;
@@ -560,7 +440,7 @@ take_stem(struct meter *mt, const struct in_msg *m)
 }
 
 static void
-take_stems_end(struct meter *mt, const struct in_msg *m, int64_t now)
+take_stems_end(struct meter *mt, const struct oscc_msg *m, int64_t now)
 {
     int64_t count;
     int seen = 0;
@@ -569,7 +449,7 @@ take_stems_end(struct meter *mt, const struct in_msg *m, int64_t now)
         ask_layout(mt); /* pushed: the layout changed */
         return;
     }
-    for (int n = 1; n <= MAX_STEM; n++) {
+    for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
         seen += mt->seen[n];
     }
     if (arg_int(m, 0, &count) == 0 && count != seen && mt->layout_known) {
@@ -577,7 +457,7 @@ take_stems_end(struct meter *mt, const struct in_msg *m, int64_t now)
         mt->layout_asked_ms = now - LAYOUT_RETRY_MS + 500;
         return;
     }
-    for (int n = 1; n <= MAX_STEM; n++) {
+    for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
         struct strip *s = &mt->stems[n];
         s->registered = mt->seen[n];
         if (s->registered) {
@@ -590,12 +470,12 @@ take_stems_end(struct meter *mt, const struct in_msg *m, int64_t now)
 }
 
 static void
-take_error(struct meter *mt, const struct in_msg *m, int64_t now)
+take_error(struct meter *mt, const struct oscc_msg *m, int64_t now)
 {
-    const char *addr = arg_string(m, 0);
-    const char *reason = arg_string(m, 1);
+    const char *addr = oscc_msg_string(m, 0);
+    const char *reason = oscc_msg_string(m, 1);
 
-    if (addr && strcmp(addr, "/stemcap/subscribe") == 0) {
+    if (addr && strcmp(addr, PROTO_SUBSCRIBE) == 0) {
         mt->next_sub_ms = now + RENEW_MS; /* answered, if negatively: do not hammer */
     }
     note(mt, true, "stemcapd: %s%s%s", addr ? addr : "", addr ? ": " : "",
@@ -611,8 +491,8 @@ on_contact(struct meter *mt)
     if (!mt->lost) {
         return;
     }
-    send_plain(mt, "/stemcap/ping");
-    send_plain(mt, "/stemcap/status");
+    send_plain(mt, PROTO_PING);
+    send_plain(mt, PROTO_STATUS);
     ask_layout(mt);
     if (mt->heard) {
         note(mt, false, "stemcapd at %s answers again", mt->peer);
@@ -620,9 +500,9 @@ on_contact(struct meter *mt)
 }
 
 static void
-dispatch(struct meter *mt, const struct in_msg *m, int64_t now)
+dispatch(struct meter *mt, const struct oscc_msg *m, int64_t now)
 {
-    const char *path = m->path;
+    const char *path = oscc_msg_path(m);
     int64_t v;
     float f;
     int n;
@@ -633,27 +513,27 @@ dispatch(struct meter *mt, const struct in_msg *m, int64_t now)
     mt->last_rx_ms = now;
     mt->dirty = true;
 
-    if ((n = stem_path(path, "level")) > 0) {
+    if ((n = stem_path(path, PROTO_LEAF_LEVEL)) > 0) {
         take_levels(&mt->stems[n], m);
         if (!mt->stems[n].registered && !mt->layout_pending &&
             now - mt->layout_asked_ms >= UNKNOWN_STEM_MS) {
             ask_layout(mt);
         }
-    } else if (strcmp(path, "/stemcap/mix/level") == 0) {
+    } else if (strcmp(path, PROTO_MIX_LEVEL) == 0) {
         take_levels(&mt->mix, m);
-    } else if (strcmp(path, "/stemcap/null") == 0) {
+    } else if (strcmp(path, PROTO_NULL) == 0) {
         take_null(&mt->nm, m);
-    } else if (strcmp(path, "/stemcap/status") == 0) {
+    } else if (strcmp(path, PROTO_STATUS) == 0) {
         take_status(mt, m);
-    } else if ((n = stem_path(path, "arm")) > 0) {
+    } else if ((n = stem_path(path, PROTO_LEAF_ARM)) > 0) {
         if (arg_int(m, 0, &v) == 0) {
             mt->stems[n].armed = v != 0;
         }
-    } else if (strcmp(path, "/stemcap/stem") == 0) {
+    } else if (strcmp(path, PROTO_STEM) == 0) {
         take_stem(mt, m);
-    } else if (strcmp(path, "/stemcap/stems") == 0) {
+    } else if (strcmp(path, PROTO_STEMS) == 0) {
         take_stems_end(mt, m, now);
-    } else if (strcmp(path, "/stemcap/subscribe") == 0) {
+    } else if (strcmp(path, PROTO_SUBSCRIBE) == 0) {
         if (arg_float(m, 0, &f) == 0) {
             mt->granted_hz = f;
         }
@@ -663,19 +543,19 @@ dispatch(struct meter *mt, const struct in_msg *m, int64_t now)
             v = mt->ttl_s * 500 < RETRY_MS ? RETRY_MS : mt->ttl_s * 500;
         }
         mt->next_sub_ms = now + v;
-    } else if (strcmp(path, "/stemcap/pong") == 0) {
+    } else if (strcmp(path, PROTO_PONG) == 0) {
         arg_text(m, 0, mt->version, sizeof mt->version);
-    } else if (strcmp(path, "/stemcap/song") == 0) {
+    } else if (strcmp(path, PROTO_SONG) == 0) {
         arg_text(m, 0, mt->st.song, sizeof mt->st.song);
-    } else if (strcmp(path, "/stemcap/start") == 0 || strcmp(path, "/stemcap/stop") == 0) {
+    } else if (strcmp(path, PROTO_START) == 0 || strcmp(path, PROTO_STOP) == 0) {
         /* pushed with every state change, after the status: start i:recording, stop i:idle */
         if (arg_int(m, 0, &v) == 0 && mt->st.known) {
-            bool rec = (strcmp(path, "/stemcap/start") == 0) == (v != 0);
+            bool rec = (strcmp(path, PROTO_START) == 0) == (v != 0);
             if (rec != (strcmp(mt->st.state, "recording") == 0)) {
-                send_plain(mt, "/stemcap/status"); /* the status went missing */
+                send_plain(mt, PROTO_STATUS); /* the status went missing */
             }
         }
-    } else if (strcmp(path, "/stemcap/null/alarm") == 0) {
+    } else if (strcmp(path, PROTO_NULL_ALARM) == 0) {
         struct null_mon *nm = &mt->nm;
         if (!nm->alarm) {
             nm->alarm = true;
@@ -687,153 +567,43 @@ dispatch(struct meter *mt, const struct in_msg *m, int64_t now)
         f = SILENCE_DB;
         arg_db(m, 0, &f);
         note(mt, true, "null alarm: residual %.1f dBFS", (double)f);
-    } else if (strcmp(path, OSCC_ERROR_PATH) == 0) {
+    } else if (strcmp(path, PROTO_ERROR) == 0) {
         take_error(mt, m, now);
     }
 }
 
-/* Dispatch the messages of the bundle DATA (stemcapd's [osc] bundle = true). */
-static void
-dispatch_bundle(struct meter *mt, unsigned char *data, size_t len, int depth)
-{
-    size_t off = 16; /* "#bundle\0" and the time tag, ignored: the levels are for now */
-
-    if (depth > 4 || len < off || memcmp(data, "#bundle", 8) != 0) {
-        return;
-    }
-    while (len - off >= 4) {
-        uint32_t be;
-        size_t n;
-        memcpy(&be, data + off, sizeof be);
-        n = ntohl(be);
-        off += 4;
-        if (n > len - off || n % 4) {
-            return;
-        }
-        if (n >= 16 && data[off] == '#') {
-            dispatch_bundle(mt, data + off, n, depth + 1);
-        } else if (n >= 4 && data[off] == '/') {
-            int result = 0;
-            lo_message lm = lo_message_deserialise(data + off, n, &result);
-            if (lm) {
-                /* the path is NUL-terminated: the deserialiser checked it */
-                const char *types = lo_message_get_types(lm);
-                struct in_msg m = {(const char *)data + off, types ? types : "",
-                                   lo_message_get_argc(lm), lo_message_get_argv(lm)};
-                dispatch(mt, &m, now_ms());
-                lo_message_free(lm);
-            }
-        }
-        off += n;
-    }
-}
-
-/* The next datagram is a bundle: oscclient would drop it, so read it here. Returns whether it
- * did. Only called when no socket error is pending (a peek would consume it, and oscclient needs
- * to see ECONNREFUSED). */
-static bool
-take_bundle(struct meter *mt)
-{
-    static unsigned char buf[65536];
-    char head[8];
-    ssize_t n = recv(mt->fd, head, sizeof head, MSG_PEEK | MSG_DONTWAIT);
-
-    if (n != sizeof head || memcmp(head, "#bundle", 8) != 0) {
-        return false;
-    }
-    n = recv(mt->fd, buf, sizeof buf, MSG_TRUNC | MSG_DONTWAIT);
-    if (n > 0 && (size_t)n <= sizeof buf) {
-        dispatch_bundle(mt, buf, (size_t)n, 0);
-    }
-    return true;
-}
-
-/* Read what is queued on the socket (or the error it reports). */
+/* Apply what has arrived, a bounded number of messages at a time (the keys stay responsive). */
 static void
 receive(struct meter *mt)
 {
     for (int i = 0; i < 256; i++) {
-        struct pollfd pfd = {.fd = mt->fd, .events = POLLIN};
-        struct oscc_msg *om;
-        struct in_msg m;
-        int rc;
+        struct oscc_msg *m;
 
-        if (mt->fd >= 0) {
-            if (poll(&pfd, 1, 0) <= 0 || !pfd.revents) {
-                return;
-            }
-            if (pfd.revents == POLLIN && take_bundle(mt)) {
-                continue;
-            }
-        }
-        rc = oscc_wait(mt->osc, NULL, 2, &om);
-        if (rc <= 0) {
+        if (oscc_recv(mt->osc, 0, &m) <= 0) {
             return;
         }
-        m.path = oscc_msg_path(om);
-        m.types = oscc_msg_types(om);
-        m.argc = oscc_msg_argc(om);
-        m.argv = oscc_msg_argv(om);
-        dispatch(mt, &m, now_ms());
-        oscc_msg_free(om);
-        mt->fd = find_osc_fd(mt->fd, mt->port);
+        dispatch(mt, m, now_ms());
+        oscc_msg_free(m);
     }
 }
 
-/* ---- stderr capture ----------------------------------------------------------------------- */
-
-/* Route fd 2 into a non-blocking pipe; returns the read end and the saved stderr in *SAVED. */
-static int
-capture_stderr(int *saved)
+/* oscclient's log hook: its error lines go to the footer, not over the screen. They are shown
+ * after the keys of the same round (show_logged), so that an error a key caused replaces the
+ * key's own note. */
+static void
+log_to_footer(void *ctx, const char *line)
 {
-    int p[2];
+    struct meter *mt = ctx;
 
-    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-        return -1;
-    }
-    *saved = fcntl(2, F_DUPFD_CLOEXEC, 3);
-    if (*saved < 0 || dup2(p[1], 2) < 0) {
-        close(p[0]);
-        close(p[1]);
-        if (*saved >= 0) {
-            close(*saved);
-        }
-        return -1;
-    }
-    close(p[1]);
-    return p[0];
+    snprintf(mt->logged, sizeof mt->logged, "%s", line);
 }
 
 static void
-read_stderr(struct meter *mt)
+show_logged(struct meter *mt)
 {
-    char *nl;
-    ssize_t n;
-
-    for (;;) {
-        n = read(mt->err_fd, mt->err_buf + mt->err_len, sizeof mt->err_buf - 1 - mt->err_len);
-        if (n <= 0) {
-            break;
-        }
-        mt->err_len += (size_t)n;
-        mt->err_buf[mt->err_len] = '\0';
-        while ((nl = strchr(mt->err_buf, '\n')) || mt->err_len == sizeof mt->err_buf - 1) {
-            const char *line = mt->err_buf;
-            const char *colon = strstr(line, ": ");
-            size_t used;
-            if (nl) {
-                *nl = '\0';
-            }
-            used = nl ? (size_t)(nl - mt->err_buf) + 1 : mt->err_len;
-            if (colon && (size_t)(colon - line) == strlen(program_invocation_short_name) &&
-                strncmp(line, program_invocation_short_name, (size_t)(colon - line)) == 0) {
-                line = colon + 2;
-            }
-            note(mt, true, "%s", line);
-            memmove(mt->err_buf, mt->err_buf + used, mt->err_len - used);
-            mt->err_len -= used;
-            mt->err_buf[mt->err_len] = '\0';
-        }
+    if (mt->logged[0]) {
+        note(mt, true, "%s", mt->logged);
+        mt->logged[0] = '\0';
     }
 }
 
@@ -1030,7 +800,7 @@ stem_count(const struct meter *mt)
 {
     int n = 0;
 
-    for (int i = 1; i <= MAX_STEM; i++) {
+    for (int i = 1; i <= PROTO_MAX_STEMS; i++) {
         n += mt->stems[i].registered;
     }
     return n;
@@ -1448,7 +1218,7 @@ draw(struct meter *mt, int64_t now)
         put_text(y++, 3, cols - 3, A_DIM,
                  mt->layout_known ? "no stems registered" : "asking stemcapd for its stems ...");
     }
-    for (int n = 1; n <= MAX_STEM; n++) {
+    for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
         if (mt->stems[n].registered) {
             y += draw_strip(mt, y, &l, &mt->stems[n], n, l.stem_rows);
         }
@@ -1483,16 +1253,16 @@ on_key(struct meter *mt, int key)
         if (!connected(mt) || !mt->st.known) {
             note(mt, true, "not connected: cannot start or stop");
         } else if (strcmp(mt->st.state, "recording") == 0) {
-            send_plain(mt, "/stemcap/stop");
+            send_plain(mt, PROTO_STOP);
             note(mt, false, "stopping the take ...");
         } else {
-            send_plain(mt, "/stemcap/start");
+            send_plain(mt, PROTO_START);
             note(mt, false, "starting a take ...");
         }
         break;
     case 'r':
     case 'R':
-        for (int n = 1; n <= MAX_STEM; n++) {
+        for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
             reset_chan(&mt->stems[n].ch[0]);
             reset_chan(&mt->stems[n].ch[1]);
         }
@@ -1501,7 +1271,7 @@ on_key(struct meter *mt, int key)
         note(mt, false, "peak holds and clip counts reset (display only)");
         break;
     default:
-        if (key >= '1' && key <= '0' + MAX_STEM) {
+        if (key >= '1' && key <= '0' + PROTO_MAX_STEMS) {
             int n = key - '0';
             if (!connected(mt)) {
                 note(mt, true, "not connected: cannot arm stem %d", n);
@@ -1544,16 +1314,15 @@ run(struct meter *mt, const sigset_t *wait_mask)
 {
     mt->last_rx_ms = now_ms(); /* the banner comes LOST_MS after the start if nothing does */
     send_subscribe(mt);
-    send_plain(mt, "/stemcap/ping");
-    send_plain(mt, "/stemcap/status");
+    send_plain(mt, PROTO_PING);
+    send_plain(mt, PROTO_STATUS);
     ask_layout(mt);
     mt->dirty = true;
 
     while (!quit_signal) {
-        struct pollfd pfd[3] = {
+        struct pollfd pfd[2] = {
             {.fd = 0, .events = POLLIN},
-            {.fd = mt->err_fd, .events = POLLIN},
-            {.fd = mt->fd, .events = POLLIN},
+            {.fd = oscc_fd(mt->osc), .events = POLLIN}, /* ignored by ppoll() when -1 */
         };
         int64_t now = now_ms(), due = now + IDLE_MS;
         struct timespec ts;
@@ -1595,8 +1364,8 @@ run(struct meter *mt, const sigset_t *wait_mask)
         if (mt->dirty) {
             due = min64(due, mt->last_draw_ms + FRAME_MS);
         }
-        if (mt->fd < 0) {
-            due = min64(due, now + 10); /* no socket to wait on: look every 10 ms */
+        if (oscc_pending(mt->osc) || mt->logged[0]) {
+            due = now; /* the rest of a bundle, an error line to show */
         }
         due -= now;
         if (due < 0) {
@@ -1604,7 +1373,7 @@ run(struct meter *mt, const sigset_t *wait_mask)
         }
         ts.tv_sec = due / 1000;
         ts.tv_nsec = due % 1000 * 1000000;
-        rc = ppoll(pfd, mt->fd >= 0 ? 3 : 2, &ts, wait_mask);
+        rc = ppoll(pfd, 2, &ts, wait_mask);
         if (rc < 0 && errno != EINTR) {
             break;
         }
@@ -1623,13 +1392,10 @@ run(struct meter *mt, const sigset_t *wait_mask)
                 on_key(mt, key);
             }
         }
-        if (rc > 0 && pfd[1].revents) {
-            read_stderr(mt);
-        }
-        if (mt->fd < 0 || (rc > 0 && pfd[2].revents)) {
+        show_logged(mt);
+        if (oscc_pending(mt->osc) || (rc > 0 && pfd[1].revents)) {
             receive(mt);
         }
-        mt->fd = find_osc_fd(mt->fd, mt->port);
     }
 }
 
@@ -1648,7 +1414,8 @@ main(int argc, char **argv)
     static struct meter mt; /* large: not on the stack */
     const char *host = getenv("STEMCAP_HOST");
     const char *port = getenv("STEMCAP_PORT");
-    int port_from_env = 1, opt, saved_err = -1;
+    int port_from_env = 1, opt;
+    long port_number;
     bool ascii = false;
     struct sigaction sa;
     sigset_t block, wait_mask;
@@ -1656,10 +1423,10 @@ main(int argc, char **argv)
     char *end;
 
     if (!host || !*host) {
-        host = DEFAULT_HOST;
+        host = PROTO_DEFAULT_HOST;
     }
     if (!port || !*port) {
-        port = DEFAULT_PORT;
+        port = PROTO_DEFAULT_PORT_STR;
         port_from_env = 0;
     }
     mt.hz = DEFAULT_HZ;
@@ -1705,7 +1472,7 @@ main(int argc, char **argv)
     if (!*host) {
         return usage_error("empty host name");
     }
-    if (oscc_parse_int(port, 1, 65535, &mt.port) < 0) {
+    if (oscc_parse_int(port, 1, 65535, &port_number) < 0) {
         return usage_error("bad port '%s'%s: expected a number 1-65535", port,
                            port_from_env ? " (from STEMCAP_PORT)" : "");
     }
@@ -1718,16 +1485,14 @@ main(int argc, char **argv)
     mt.glyphs = ascii                                        ? GLYPHS_ASCII
                 : strcmp(nl_langinfo(CODESET), "UTF-8") == 0 ? GLYPHS_UTF8
                                                              : GLYPHS_ACS;
-    mt.err_fd = -1;
     mt.osc = oscc_open(host, port);
     if (!mt.osc) {
         return EXIT_FAILURE_;
     }
     mt.peer = oscc_peer(mt.osc);
-    mt.fd = find_osc_fd(-1, mt.port);
     mt.mix.registered = true;
-    snprintf(mt.mix.name, sizeof mt.mix.name, "Mix");
-    for (int n = 1; n <= MAX_STEM; n++) {
+    snprintf(mt.mix.name, sizeof mt.mix.name, "%s", NAMING_MIX);
+    for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
         for (int c = 0; c < 2; c++) {
             mt.stems[n].ch[c].peak = mt.stems[n].ch[c].rms = mt.stems[n].ch[c].hold = SILENCE_DB;
         }
@@ -1774,18 +1539,14 @@ main(int argc, char **argv)
     curs_set(0);
     set_escdelay(25);
     init_colours(&mt);
-    mt.err_fd = capture_stderr(&saved_err);
+    oscc_set_log(log_to_footer, &mt);
 
     run(&mt, &wait_mask);
 
-    send_plain(&mt, "/stemcap/unsubscribe");
+    send_plain(&mt, PROTO_UNSUBSCRIBE);
+    oscc_set_log(NULL, NULL);
     endwin();
     delscreen(scr);
-    if (mt.err_fd >= 0) {
-        dup2(saved_err, 2);
-        close(saved_err);
-        close(mt.err_fd);
-    }
     oscc_close(mt.osc);
     return 0;
 }

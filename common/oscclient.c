@@ -18,6 +18,8 @@
  */
 #include "oscclient.h"
 
+#include "protocol.h"
+
 #include <errno.h>
 #include <float.h>
 #include <limits.h>
@@ -417,7 +419,7 @@ oscc_wait(struct oscc *c, const char *expect, int timeout_ms, struct oscc_msg **
         if (rc <= 0) {
             return rc;
         }
-        if (!expect || strcmp(m->path, expect) == 0 || strcmp(m->path, OSCC_ERROR_PATH) == 0) {
+        if (!expect || strcmp(m->path, expect) == 0 || strcmp(m->path, PROTO_ERROR) == 0) {
             *out = m;
             return 1;
         }

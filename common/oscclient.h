@@ -9,9 +9,6 @@
 
 #include <lo/lo.h>
 
-/* stemcapd answers a failed request here (PROTO_ERROR) instead of at the expected address. */
-#define OSCC_ERROR_PATH "/stemcap/error"
-
 /* A UDP socket connected to one stemcapd. */
 struct oscc;
 
@@ -48,8 +45,8 @@ int oscc_send(struct oscc *c, const char *path, lo_message m);
  * error (logged). Datagrams that are no OSC message or bundle are skipped. */
 int oscc_recv(struct oscc *c, int timeout_ms, struct oscc_msg **out);
 
-/* oscc_recv() until a message addressed EXPECT or OSCC_ERROR_PATH comes (any address when EXPECT
- * is NULL), skipping the others, within TIMEOUT_MS in all. Returns as oscc_recv(). */
+/* oscc_recv() until a message addressed EXPECT or PROTO_ERROR (protocol.h) comes (any address when
+ * EXPECT is NULL), skipping the others, within TIMEOUT_MS in all. Returns as oscc_recv(). */
 int oscc_wait(struct oscc *c, const char *expect, int timeout_ms, struct oscc_msg **out);
 
 /* Accessors; the strings and arguments live as long as the message. */

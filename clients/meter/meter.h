@@ -127,7 +127,8 @@ void model_tick(struct meter *mt, int64_t now);
 int64_t model_next_due(const struct meter *mt, int64_t now);
 /* Whether model_receive() has messages to apply that poll() on oscc_fd() does not see. */
 bool model_has_pending(const struct meter *mt);
-/* Apply what has arrived; show oscclient's last error line first. */
+/* Apply what has arrived (a bounded number of messages); show oscclient's last error line, held
+ * back by the log hook until the keys of the round are handled. */
 void model_receive(struct meter *mt);
 void model_show_logged(struct meter *mt);
 bool model_connected(const struct meter *mt);

@@ -53,7 +53,7 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_LIB := $(B)/libstemcap-common.a
 DAEMON_SRC := $(wildcard daemon/*.c)
 CHECK_SRC  := $(wildcard clients/check/*.c)
-METER_SRC  := $(or $(wildcard clients/meter/*.c),clients/stemcap-meter.c)
+METER_SRC  := $(wildcard clients/meter/*.c)
 objs = $(patsubst %.c,$(B)/%.o,$(1))
 
 PROGS := $(B)/stemcapd $(B)/stemcap $(B)/stemcap-meter $(B)/stemcap-check

@@ -6,14 +6,17 @@
  * position and kind, so an older daemon with fewer status fields still prints what it has, and
  * fields added by a newer one are shown generically instead of failing.
  *
- * "arm all" / "disarm all" does not ask which stems exist: it simply sends to stems 1..8 in turn
+ * "arm all" / "disarm all" does not ask which stems exist: it simply sends to stems 1..8
+ * (PROTO_MAX_STEMS) in turn
  * and skips those the daemon reports as not registered, which stays correct whatever the
  * registration state is between two requests.
  *
  * Exit status: 0 success, 1 the daemon answered with an error (or with something unreadable),
  * 2 usage error, no answer, or a local failure.
  */
+#include "naming.h"
 #include "oscclient.h"
+#include "protocol.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -25,11 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_HOST       "127.0.0.1"
-#define DEFAULT_PORT       "9951"
 #define DEFAULT_TIMEOUT_MS 2000
 #define MAX_TIMEOUT_MS     3600000
-#define MAX_STEM           8
 
 #define EXIT_ERROR_REPLY 1
 #define EXIT_USAGE       2
@@ -63,7 +63,7 @@ static const struct {
 struct request {
     enum cmd cmd;
     const char *name;
-    long stem; /* arm/disarm: 1..MAX_STEM, 0 for all */
+    long stem; /* arm/disarm: 1..PROTO_MAX_STEMS, 0 for all */
     const char *title;
 };
 
@@ -102,7 +102,8 @@ usage(FILE *f)
             "  -V, --version       show the version and exit\n"
             "\n"
             "Exit status: 0 success, 1 error reply from stemcapd, 2 usage error or no reply.\n",
-            MAX_STEM, MAX_STEM, DEFAULT_HOST, DEFAULT_PORT, DEFAULT_TIMEOUT_MS);
+            PROTO_MAX_STEMS, PROTO_MAX_STEMS, PROTO_DEFAULT_HOST, PROTO_DEFAULT_PORT_STR,
+            DEFAULT_TIMEOUT_MS);
 }
 
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -175,7 +176,7 @@ report_unexpected(const struct session *s, const struct oscc_msg *m)
 static int
 is_error(const struct oscc_msg *m)
 {
-    return strcmp(oscc_msg_path(m), OSCC_ERROR_PATH) == 0;
+    return strcmp(oscc_msg_path(m), PROTO_ERROR) == 0;
 }
 
 /* Send PATH (with M's arguments, M may be NULL) and wait for EXPECT. Returns 0 with *OUT set to
@@ -207,7 +208,7 @@ cmd_ping(struct session *s)
 {
     struct oscc_msg *m;
     const char *version;
-    int rc = call(s, "/stemcap/ping", NULL, "/stemcap/pong", &m);
+    int rc = call(s, PROTO_PING, NULL, PROTO_PONG, &m);
 
     if (rc) {
         return rc;
@@ -258,24 +259,12 @@ print_alignment(const char *lead, int64_t offset, const char *source)
     fputs(")\n", stdout);
 }
 
-static int
-print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
+/* The first line for start and stop: what the command achieved. */
+static void
+print_headline(enum cmd cmd, const char *state, int64_t take, const char *song)
 {
-    const char *state = oscc_msg_string(m, ST_STATE);
-    const char *song = oscc_msg_string(m, ST_SONG);
-    const char *dir = oscc_msg_string(m, ST_DIR);
-    int64_t take = 0, frames, xruns, dropped, rate = 0;
-    int argc = oscc_msg_argc(m);
-    int recording;
+    int recording = strcmp(state, "recording") == 0;
 
-    if (!state || !*state) {
-        return report_unexpected(s, m);
-    }
-    oscc_msg_int(m, ST_TAKE, &take);
-    oscc_msg_int(m, ST_RATE, &rate);
-    recording = strcmp(state, "recording") == 0;
-
-    /* Headline for start and stop: what the command achieved. */
     if (cmd == CMD_START && recording) {
         fputs("recording ", stdout);
         put_take(stdout, take, song);
@@ -289,7 +278,15 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
         put_text(stdout, state);
         fputc('\n', stdout);
     }
+}
 
+/* "recording  take 3  song "X"  1.50 s (72000 frames @ 48000 Hz)  xruns 0  dropped 0" */
+static void
+print_state_line(const struct oscc_msg *m, const char *state, int64_t take, const char *song)
+{
+    int64_t frames, xruns, dropped, rate = 0;
+
+    oscc_msg_int(m, ST_RATE, &rate);
     put_text(stdout, state);
     if (take > 0) {
         printf("  take %lld", (long long)take);
@@ -320,16 +317,25 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
         }
     }
     fputc('\n', stdout);
+}
+
+/* The folder, the alignment, a failure and unknown trailing arguments, each on a line. */
+static void
+print_status_details(const struct oscc_msg *m, int64_t take)
+{
+    const char *dir = oscc_msg_string(m, ST_DIR);
+    const char *align = oscc_msg_string(m, ST_ALIGN);
+    const char *fault = oscc_msg_string(m, ST_FAULT);
+    int argc = oscc_msg_argc(m);
+    int64_t offset;
+
     if (dir && *dir) {
         fputs("  folder ", stdout);
         put_text(stdout, dir);
         fputc('\n', stdout);
     }
-    int64_t offset;
-    const char *align = oscc_msg_string(m, ST_ALIGN);
     if (oscc_msg_int(m, ST_OFFSET, &offset) == 0 && align && strcmp(align, "off") != 0)
         print_alignment("  ", offset, align);
-    const char *fault = oscc_msg_string(m, ST_FAULT);
     if (take > 0 && fault && *fault) {
         fputs("  FAILED: ", stdout);
         put_text(stdout, fault);
@@ -344,23 +350,39 @@ print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
         }
         fputc('\n', stdout);
     }
+}
+
+static int
+print_status(const struct session *s, const struct oscc_msg *m, enum cmd cmd)
+{
+    const char *state = oscc_msg_string(m, ST_STATE);
+    const char *song = oscc_msg_string(m, ST_SONG);
+    int64_t take = 0;
+
+    if (!state || !*state) {
+        return report_unexpected(s, m);
+    }
+    oscc_msg_int(m, ST_TAKE, &take);
+    print_headline(cmd, state, take, song);
+    print_state_line(m, state, take, song);
+    print_status_details(m, take);
     return 0;
 }
 
+/* Argument I, or the CLI's default for a missing one: silence for a float (type f only). */
 static float
 arg_float(const struct oscc_msg *m, int i)
 {
     float f = -150.0f;
-    if (i < oscc_msg_argc(m) && oscc_msg_types(m)[i] == 'f')
-        memcpy(&f, oscc_msg_argv(m)[i], sizeof f);
+    oscc_msg_float(m, i, &f);
     return f;
 }
 
 static int64_t
 arg_int(const struct oscc_msg *m, int i, int64_t dflt)
 {
-    int64_t v;
-    return oscc_msg_int(m, i, &v) == 0 ? v : dflt;
+    oscc_msg_int(m, i, &dflt);
+    return dflt;
 }
 
 /* The null figures of /stemcap/null (or of the report, from `first`). */
@@ -388,7 +410,7 @@ print_report(struct session *s)
     struct oscc_msg *m;
     int rc;
 
-    if (oscc_send(s->osc, "/stemcap/report", NULL) < 0)
+    if (oscc_send(s->osc, PROTO_REPORT, NULL) < 0)
         return EXIT_NO_REPLY;
     for (;;) {
         rc = oscc_wait(s->osc, NULL, s->timeout_ms, &m);
@@ -399,11 +421,11 @@ print_report(struct session *s)
             oscc_msg_free(m);
             return 0;
         }
-        if (strcmp(path, "/stemcap/report/file") == 0) {
+        if (strcmp(path, PROTO_REPORT_FILE) == 0) {
             const char *name = oscc_msg_string(m, 1);
             printf("  %-24s peak %6.1f dBFS  clips %lld\n", name ? name : "?", arg_float(m, 3),
                    (long long)arg_int(m, 4, 0));
-        } else if (strcmp(path, "/stemcap/report") == 0) {
+        } else if (strcmp(path, PROTO_REPORT) == 0) {
             if (arg_int(m, 0, 0) > 0)
                 print_null_line("  null:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),
                                 arg_int(m, 5, -1), arg_int(m, 6, 0), arg_int(m, 7, 0),
@@ -420,7 +442,7 @@ static int
 cmd_null(struct session *s)
 {
     struct oscc_msg *m;
-    int rc = call(s, "/stemcap/null", NULL, "/stemcap/null", &m);
+    int rc = call(s, PROTO_NULL, NULL, PROTO_NULL, &m);
 
     if (rc)
         return rc;
@@ -461,10 +483,10 @@ cmd_levels(struct session *s)
     struct {
         int n;
         char name[128];
-    } stems[MAX_STEM];
+    } stems[PROTO_MAX_STEMS];
     int count = 0, rc;
 
-    if (oscc_send(s->osc, "/stemcap/stems", NULL) < 0)
+    if (oscc_send(s->osc, PROTO_STEMS, NULL) < 0)
         return EXIT_NO_REPLY;
     for (;;) {
         rc = oscc_wait(s->osc, NULL, s->timeout_ms, &m);
@@ -478,11 +500,11 @@ cmd_levels(struct session *s)
             oscc_msg_free(m);
             return rc;
         }
-        if (strcmp(oscc_msg_path(m), "/stemcap/stems") == 0) {
+        if (strcmp(oscc_msg_path(m), PROTO_STEMS) == 0) {
             oscc_msg_free(m);
             break;
         }
-        if (strcmp(oscc_msg_path(m), "/stemcap/stem") == 0 && count < MAX_STEM) {
+        if (strcmp(oscc_msg_path(m), PROTO_STEM) == 0 && count < PROTO_MAX_STEMS) {
             const char *name = oscc_msg_string(m, 1);
             stems[count].n = (int)arg_int(m, 0, 0);
             snprintf(stems[count].name, sizeof stems[count].name, "%s", name ? name : "?");
@@ -494,11 +516,11 @@ cmd_levels(struct session *s)
     for (int i = 0; i <= count; i++) {
         char path[64], label[80];
         if (i < count) {
-            snprintf(path, sizeof path, "/stemcap/stem/%d/level", stems[i].n);
+            proto_stem_path(path, sizeof path, stems[i].n, PROTO_LEAF_LEVEL);
             snprintf(label, sizeof label, "%d %s", stems[i].n, stems[i].name);
         } else {
-            snprintf(path, sizeof path, "/stemcap/mix/level");
-            snprintf(label, sizeof label, "Mix");
+            snprintf(path, sizeof path, "%s", PROTO_MIX_LEVEL);
+            snprintf(label, sizeof label, "%s", NAMING_MIX);
         }
         rc = call(s, path, NULL, path, &l);
         if (rc)
@@ -538,7 +560,7 @@ cmd_watch(struct session *s)
     sigaction(SIGTERM, &sa, NULL);
     args = lo_message_new();
     lo_message_add_float(args, 10.0f);
-    rc = call(s, "/stemcap/subscribe", args, "/stemcap/subscribe", &m);
+    rc = call(s, PROTO_SUBSCRIBE, args, PROTO_SUBSCRIBE, &m);
     lo_message_free(args);
     if (rc)
         return rc;
@@ -555,7 +577,7 @@ cmd_watch(struct session *s)
         rc = oscc_wait(s->osc, NULL, 500, &m);
         if (rc < 0)
             return EXIT_NO_REPLY;
-        if (rc > 0 && strcmp(oscc_msg_path(m), "/stemcap/subscribe") == 0) {
+        if (rc > 0 && strcmp(oscc_msg_path(m), PROTO_SUBSCRIBE) == 0) {
             oscc_msg_free(m); /* our own renewal's reply */
         } else if (rc > 0) {
             const char *types = oscc_msg_types(m);
@@ -578,11 +600,11 @@ cmd_watch(struct session *s)
             last = now;
             args = lo_message_new();
             lo_message_add_float(args, 10.0f);
-            oscc_send(s->osc, "/stemcap/subscribe", args);
+            oscc_send(s->osc, PROTO_SUBSCRIBE, args);
             lo_message_free(args);
         }
     }
-    oscc_send(s->osc, "/stemcap/unsubscribe", NULL);
+    oscc_send(s->osc, PROTO_UNSUBSCRIBE, NULL);
     return 0;
 }
 
@@ -590,7 +612,7 @@ static int
 cmd_stats(struct session *s)
 {
     struct oscc_msg *m;
-    int rc = call(s, "/stemcap/stats", NULL, "/stemcap/stats", &m);
+    int rc = call(s, PROTO_STATS, NULL, PROTO_STATS, &m);
 
     if (rc)
         return rc;
@@ -613,12 +635,12 @@ static int
 cmd_status(struct session *s, enum cmd cmd)
 {
     static const char *const paths[] = {
-        [CMD_START] = "/stemcap/start",
-        [CMD_STOP] = "/stemcap/stop",
-        [CMD_STATUS] = "/stemcap/status",
+        [CMD_START] = PROTO_START,
+        [CMD_STOP] = PROTO_STOP,
+        [CMD_STATUS] = PROTO_STATUS,
     };
     struct oscc_msg *m;
-    int rc = call(s, paths[cmd], NULL, "/stemcap/status", &m);
+    int rc = call(s, paths[cmd], NULL, PROTO_STATUS, &m);
 
     if (rc) {
         return rc;
@@ -641,7 +663,7 @@ arm_one(struct session *s, long stem, int on, int quiet, int *skipped)
     int64_t state;
     int rc;
 
-    snprintf(path, sizeof path, "/stemcap/stem/%ld/arm", stem);
+    proto_stem_path(path, sizeof path, (int)stem, PROTO_LEAF_ARM);
     args = lo_message_new();
     if (!args || lo_message_add_int32(args, on) < 0) {
         fputs("stemcap: out of memory\n", stderr);
@@ -680,7 +702,7 @@ cmd_arm(struct session *s, long stem, int on)
     if (stem > 0) {
         return arm_one(s, stem, on, 0, &(int){0});
     }
-    for (long n = 1; n <= MAX_STEM; n++) {
+    for (long n = 1; n <= PROTO_MAX_STEMS; n++) {
         int skipped = 0;
         int rc = arm_one(s, n, on, 1, &skipped);
         if (rc == EXIT_NO_REPLY) {
@@ -694,7 +716,7 @@ cmd_arm(struct session *s, long stem, int on)
     }
     if (!done && !failed) {
         fprintf(stderr, "stemcap: no stem %s: none of stems 1-%d is registered\n",
-                on ? "armed" : "disarmed", MAX_STEM);
+                on ? "armed" : "disarmed", PROTO_MAX_STEMS);
     }
     return done && !failed ? 0 : EXIT_ERROR_REPLY;
 }
@@ -712,7 +734,7 @@ cmd_song(struct session *s, const char *title)
         lo_message_free(args);
         return EXIT_NO_REPLY;
     }
-    rc = call(s, "/stemcap/song", args, "/stemcap/song", &m);
+    rc = call(s, PROTO_SONG, args, PROTO_SONG, &m);
     lo_message_free(args);
     if (rc) {
         return rc;
@@ -761,9 +783,9 @@ parse_request(int argc, char **argv, struct request *req)
     if (req->cmd == CMD_ARM || req->cmd == CMD_DISARM) {
         if (strcmp(argv[1], "all") == 0) {
             req->stem = 0;
-        } else if (oscc_parse_int(argv[1], 1, MAX_STEM, &req->stem) < 0) {
+        } else if (oscc_parse_int(argv[1], 1, PROTO_MAX_STEMS, &req->stem) < 0) {
             return usage_error("bad stem '%s' for '%s': expected a number 1-%d or 'all'", argv[1],
-                               req->name, MAX_STEM);
+                               req->name, PROTO_MAX_STEMS);
         }
     }
     if (req->cmd == CMD_SONG) {
@@ -772,39 +794,46 @@ parse_request(int argc, char **argv, struct request *req)
     return 0;
 }
 
-int
-main(int argc, char **argv)
+/* Where to and how long to wait: the options, with the environment's and the built-in defaults. */
+struct options {
+    const char *host;
+    const char *port;
+    int timeout_ms;
+};
+
+/* Parse the options into *O. Returns 0 to go on, -1 when done (help, version), or the exit status
+ * of a usage error. */
+static int
+parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
         {"host", required_argument, NULL, 'H'},    {"port", required_argument, NULL, 'p'},
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
-    const char *host = getenv("STEMCAP_HOST");
-    const char *port = getenv("STEMCAP_PORT");
     int port_from_env = 1;
     const char *timeout_text = NULL;
-    struct session s = {.timeout_ms = DEFAULT_TIMEOUT_MS};
-    struct request req = {0};
     long value;
-    int opt, rc;
+    int opt;
 
-    if (!host || !*host) {
-        host = DEFAULT_HOST;
+    o->host = getenv("STEMCAP_HOST");
+    o->port = getenv("STEMCAP_PORT");
+    o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    if (!o->host || !*o->host) {
+        o->host = PROTO_DEFAULT_HOST;
     }
-    if (!port || !*port) {
-        port = DEFAULT_PORT;
+    if (!o->port || !*o->port) {
+        o->port = PROTO_DEFAULT_PORT_STR;
         port_from_env = 0;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order when both are logged */
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":H:p:t:hV", longopts, NULL)) != -1) {
         switch (opt) {
         case 'H':
-            host = optarg;
+            o->host = optarg;
             break;
         case 'p':
-            port = optarg;
+            o->port = optarg;
             port_from_env = 0;
             break;
         case 't':
@@ -812,10 +841,10 @@ main(int argc, char **argv)
             break;
         case 'h':
             usage(stdout);
-            return 0;
+            return -1;
         case 'V':
             printf("stemcap %s\n", STEMCAP_VERSION);
-            return 0;
+            return -1;
         case ':':
             return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
@@ -825,11 +854,11 @@ main(int argc, char **argv)
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (!*host) {
+    if (!*o->host) {
         return usage_error("empty host name");
     }
-    if (oscc_parse_int(port, 1, 65535, &value) < 0) {
-        return usage_error("bad port '%s'%s: expected a number 1-65535", port,
+    if (oscc_parse_int(o->port, 1, 65535, &value) < 0) {
+        return usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
                            port_from_env ? " (from STEMCAP_PORT)" : "");
     }
     if (timeout_text) {
@@ -837,7 +866,50 @@ main(int argc, char **argv)
             return usage_error("bad timeout '%s': expected milliseconds 1-%d", timeout_text,
                                MAX_TIMEOUT_MS);
         }
-        s.timeout_ms = (int)value;
+        o->timeout_ms = (int)value;
+    }
+    return 0;
+}
+
+static int
+run_request(struct session *s, const struct request *req)
+{
+    switch (req->cmd) {
+    case CMD_PING:
+        return cmd_ping(s);
+    case CMD_START:
+    case CMD_STOP:
+    case CMD_STATUS:
+        return cmd_status(s, req->cmd);
+    case CMD_ARM:
+    case CMD_DISARM:
+        return cmd_arm(s, req->stem, req->cmd == CMD_ARM);
+    case CMD_SONG:
+        return cmd_song(s, req->title);
+    case CMD_LEVELS:
+        return cmd_levels(s);
+    case CMD_NULL:
+        return cmd_null(s);
+    case CMD_WATCH:
+        return cmd_watch(s);
+    case CMD_STATS:
+        return cmd_stats(s);
+    }
+    return EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o;
+    struct session s;
+    struct request req = {0};
+    int rc;
+
+    setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order when both are logged */
+    rc = parse_options(argc, argv, &o);
+    if (rc) {
+        return rc < 0 ? 0 : rc;
     }
     if (optind >= argc) {
         return usage_error("no command given");
@@ -847,39 +919,12 @@ main(int argc, char **argv)
         return rc;
     }
 
-    s.osc = oscc_open(host, port);
+    s.timeout_ms = o.timeout_ms;
+    s.osc = oscc_open(o.host, o.port);
     if (!s.osc) {
         return EXIT_NO_REPLY;
     }
-    switch (req.cmd) {
-    case CMD_PING:
-        rc = cmd_ping(&s);
-        break;
-    case CMD_START:
-    case CMD_STOP:
-    case CMD_STATUS:
-        rc = cmd_status(&s, req.cmd);
-        break;
-    case CMD_ARM:
-    case CMD_DISARM:
-        rc = cmd_arm(&s, req.stem, req.cmd == CMD_ARM);
-        break;
-    case CMD_SONG:
-        rc = cmd_song(&s, req.title);
-        break;
-    case CMD_LEVELS:
-        rc = cmd_levels(&s);
-        break;
-    case CMD_NULL:
-        rc = cmd_null(&s);
-        break;
-    case CMD_WATCH:
-        rc = cmd_watch(&s);
-        break;
-    case CMD_STATS:
-        rc = cmd_stats(&s);
-        break;
-    }
+    rc = run_request(&s, &req);
     oscc_close(s.osc);
     if (fflush(stdout) != 0 || ferror(stdout)) {
         fprintf(stderr, "stemcap: cannot write the output: %s\n", strerror(errno));

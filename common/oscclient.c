@@ -1,4 +1,4 @@
-/* oscclient.c - the OSC client shared by the stemcap tools.
+/* oscclient.c - the OSC client library of the stemcap tools (contract in oscclient.h).
  *
  * stemcapd answers every message to the address and port it came from, so a client needs one
  * socket that both sends and receives. liblo's lo_address/lo_send would send from a socket of its
@@ -11,11 +11,14 @@
  * (localhost: ::1 and 127.0.0.1) and one refuses, the next is tried with the last datagram resent,
  * within the same deadline.
  *
+ * A received datagram is decoded at once into a queue of messages: one for a message, all of them
+ * for a bundle (stemcapd's [osc] bundle = true), which oscc_recv() then hands out one by one.
  * Replies are matched by address only: requests go one at a time, and anything else that arrives
- * (a push to a subscriber, a late reply) is skipped. Errors are logged here once, prefixed with
- * the program name, except "no answer", which the caller words for its user.
+ * (a push to a subscriber, a late reply) is skipped by oscc_wait().
  */
 #include "oscclient.h"
+
+#include "protocol.h"
 
 #include <errno.h>
 #include <float.h>
@@ -33,6 +36,13 @@
 #include <unistd.h>
 
 #define OSCC_MAX_DATAGRAM 65536
+#define OSCC_MAX_DEPTH    4 /* bundles inside the outer one */
+
+struct oscc_msg {
+    lo_message msg;
+    char *path;
+    struct oscc_msg *next; /* in the queue */
+};
 
 struct oscc {
     int fd;
@@ -41,26 +51,37 @@ struct oscc {
     char *peer;             /* "host:port" for messages */
     unsigned char *out;     /* last datagram sent, for a resend after failover */
     size_t out_len;
+    struct oscc_msg *head, *tail; /* received, not yet returned */
+    int queued;
     unsigned char in[OSCC_MAX_DATAGRAM];
 };
 
-struct oscc_msg {
-    lo_message msg;
-    char *path;
-};
+static void (*log_fn)(void *ctx, const char *line);
+static void *log_ctx;
+
+void
+oscc_set_log(void (*fn)(void *ctx, const char *line), void *ctx)
+{
+    log_fn = fn;
+    log_ctx = ctx;
+}
 
 static void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 log_error(const char *fmt, ...)
 {
+    char line[1024];
     va_list ap;
 
-    fprintf(stderr, "%s: ", program_invocation_short_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    if (log_fn) {
+        log_fn(log_ctx, line);
+    } else {
+        fprintf(stderr, "%s: %s\n", program_invocation_short_name, line);
+    }
 }
 
 /* Connect a new socket to the first usable address from AI on; errno tells why none was. */
@@ -134,6 +155,11 @@ oscc_close(struct oscc *c)
     if (c->addrs) {
         freeaddrinfo(c->addrs);
     }
+    while (c->head) {
+        struct oscc_msg *m = c->head;
+        c->head = m->next;
+        oscc_msg_free(m);
+    }
     free(c->peer);
     free(c->out);
     free(c);
@@ -143,6 +169,18 @@ const char *
 oscc_peer(const struct oscc *c)
 {
     return c->peer;
+}
+
+int
+oscc_fd(const struct oscc *c)
+{
+    return c->fd;
+}
+
+int
+oscc_pending(const struct oscc *c)
+{
+    return c->queued;
 }
 
 /* send() the last datagram; a pending ECONNREFUSED belongs to an earlier one, so retry once. */
@@ -199,7 +237,33 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Decode a datagram; NULL (silently) for anything that is not an OSC message. */
+static void
+enqueue(struct oscc *c, struct oscc_msg *m)
+{
+    if (c->tail) {
+        c->tail->next = m;
+    } else {
+        c->head = m;
+    }
+    c->tail = m;
+    c->queued++;
+}
+
+static struct oscc_msg *
+dequeue(struct oscc *c)
+{
+    struct oscc_msg *m = c->head;
+
+    c->head = m->next;
+    if (!c->head) {
+        c->tail = NULL;
+    }
+    m->next = NULL;
+    c->queued--;
+    return m;
+}
+
+/* Decode one OSC message; NULL (silently) for anything else. */
 static struct oscc_msg *
 decode(unsigned char *data, size_t len)
 {
@@ -207,7 +271,7 @@ decode(unsigned char *data, size_t len)
     int result = 0;
 
     if (len < 4 || data[0] != '/') {
-        return NULL; /* bundles ("#bundle") and junk */
+        return NULL;
     }
     m = calloc(1, sizeof *m);
     if (!m) {
@@ -223,6 +287,35 @@ decode(unsigned char *data, size_t len)
         return NULL;
     }
     return m;
+}
+
+/* Queue the messages of the bundle DATA: "#bundle\0", a time tag (ignored), then elements of
+ * a big-endian int32 size and a message or bundle each. A malformed element ends the bundle. */
+static void
+enqueue_bundle(struct oscc *c, unsigned char *data, size_t len, int depth)
+{
+    size_t off = 16;
+
+    if (depth > OSCC_MAX_DEPTH || len < off || memcmp(data, "#bundle", 8) != 0) {
+        return;
+    }
+    while (len - off >= 4) {
+        size_t n = (size_t)data[off] << 24 | (size_t)data[off + 1] << 16 |
+                   (size_t)data[off + 2] << 8 | data[off + 3];
+        off += 4;
+        if (n > len - off || n % 4) {
+            return;
+        }
+        if (n >= 16 && data[off] == '#') {
+            enqueue_bundle(c, data + off, n, depth + 1);
+        } else {
+            struct oscc_msg *m = decode(data + off, n);
+            if (m) {
+                enqueue(c, m);
+            }
+        }
+        off += n;
+    }
 }
 
 /* ECONNREFUSED: move on to the next resolved address, if any, and resend there. */
@@ -244,6 +337,69 @@ failover(struct oscc *c)
     return 0;
 }
 
+/* Read one datagram into the queue. Returns 1 (the queue may still be empty: it was no OSC), 0
+ * when the peer refused and no other address is left (errno ECONNREFUSED), -1 (logged). */
+static int
+read_datagram(struct oscc *c)
+{
+    ssize_t n = recv(c->fd, c->in, sizeof c->in, MSG_TRUNC);
+    struct oscc_msg *m;
+
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) {
+            return 1;
+        }
+        if (errno == ECONNREFUSED) {
+            return failover(c) == 0 ? 1 : 0;
+        }
+        log_error("cannot receive from %s: %s", c->peer, strerror(errno));
+        return -1;
+    }
+    if ((size_t)n > sizeof c->in) {
+        return 1; /* truncated */
+    }
+    if (n >= 16 && c->in[0] == '#') {
+        enqueue_bundle(c, c->in, (size_t)n, 0);
+    } else if ((m = decode(c->in, (size_t)n))) {
+        enqueue(c, m);
+    }
+    return 1;
+}
+
+int
+oscc_recv(struct oscc *c, int timeout_ms, struct oscc_msg **out)
+{
+    int64_t deadline = now_ms() + timeout_ms;
+
+    *out = NULL;
+    for (;;) {
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+        int64_t left;
+        int rc;
+
+        if (c->head) {
+            *out = dequeue(c);
+            return 1;
+        }
+        left = deadline - now_ms();
+        rc = poll(&pfd, 1, left > 0 ? (int)left : 0);
+        if (rc < 0 && errno != EINTR) {
+            log_error("cannot wait for a reply from %s: %s", c->peer, strerror(errno));
+            return -1;
+        }
+        if (rc > 0) {
+            rc = read_datagram(c);
+            if (rc <= 0) {
+                return rc;
+            }
+        }
+        if (!c->head && now_ms() >= deadline) {
+            errno = ETIMEDOUT;
+            return 0;
+        }
+    }
+}
+
 int
 oscc_wait(struct oscc *c, const char *expect, int timeout_ms, struct oscc_msg **out)
 {
@@ -252,45 +408,18 @@ oscc_wait(struct oscc *c, const char *expect, int timeout_ms, struct oscc_msg **
     *out = NULL;
     for (;;) {
         int64_t left = deadline - now_ms();
-        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         struct oscc_msg *m;
-        ssize_t n;
         int rc;
 
         if (left <= 0) {
             errno = ETIMEDOUT;
             return 0;
         }
-        rc = poll(&pfd, 1, (int)left);
-        if (rc < 0 && errno != EINTR) {
-            log_error("cannot wait for a reply from %s: %s", c->peer, strerror(errno));
-            return -1;
-        }
+        rc = oscc_recv(c, (int)left, &m);
         if (rc <= 0) {
-            continue;
+            return rc;
         }
-        n = recv(c->fd, c->in, sizeof c->in, MSG_TRUNC);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            if (errno == ECONNREFUSED) {
-                if (failover(c) == 0) {
-                    continue;
-                }
-                return 0;
-            }
-            log_error("cannot receive from %s: %s", c->peer, strerror(errno));
-            return -1;
-        }
-        if ((size_t)n > sizeof c->in) {
-            continue; /* truncated */
-        }
-        m = decode(c->in, (size_t)n);
-        if (!m) {
-            continue;
-        }
-        if (!expect || strcmp(m->path, expect) == 0 || strcmp(m->path, OSCC_ERROR_PATH) == 0) {
+        if (!expect || strcmp(m->path, expect) == 0 || strcmp(m->path, PROTO_ERROR) == 0) {
             *out = m;
             return 1;
         }
@@ -366,6 +495,37 @@ oscc_msg_int(const struct oscc_msg *m, int i, int64_t *out)
     default:
         return -1;
     }
+}
+
+int
+oscc_msg_float(const struct oscc_msg *m, int i, float *out)
+{
+    if (i < 0 || i >= oscc_msg_argc(m) || oscc_msg_types(m)[i] != LO_FLOAT) {
+        return -1;
+    }
+    memcpy(out, oscc_msg_argv(m)[i], sizeof *out);
+    return 0;
+}
+
+int
+oscc_msg_number(const struct oscc_msg *m, int i, double *out)
+{
+    int64_t v;
+    float f;
+
+    if (i < 0 || i >= oscc_msg_argc(m)) {
+        return -1;
+    }
+    if (oscc_msg_int(m, i, &v) == 0) {
+        *out = (double)v;
+    } else if (oscc_msg_float(m, i, &f) == 0) {
+        *out = f;
+    } else if (oscc_msg_types(m)[i] == LO_DOUBLE) {
+        memcpy(out, oscc_msg_argv(m)[i], sizeof *out);
+    } else {
+        return -1;
+    }
+    return 0;
 }
 
 void

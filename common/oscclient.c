@@ -21,9 +21,7 @@
 #include "protocol.h"
 
 #include <errno.h>
-#include <float.h>
 #include <limits.h>
-#include <math.h>
 #include <netdb.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -552,72 +550,6 @@ parse_i64(const char *text, long long *out)
     errno = 0;
     *out = strtoll(text, &end, 10);
     return errno || *end ? -1 : 0;
-}
-
-static int
-parse_double(const char *text, double *out)
-{
-    char *end;
-
-    if (!*text || *text == ' ' || (*text >= '\t' && *text <= '\r') || strpbrk(text, "xX")) {
-        return -1; /* no hexadecimal floats: "0x10" stays text */
-    }
-    errno = 0;
-    *out = strtod(text, &end);
-    return errno || *end || !isfinite(*out) ? -1 : 0;
-}
-
-int
-oscc_add_arg(lo_message m, const char *text)
-{
-    long long ll;
-    double d;
-    int rc;
-
-    if (text[0] && !text[1] && strchr("TFNI", text[0])) {
-        rc = text[0] == 'T'   ? lo_message_add_true(m)
-             : text[0] == 'F' ? lo_message_add_false(m)
-             : text[0] == 'N' ? lo_message_add_nil(m)
-                              : lo_message_add_infinitum(m);
-    } else if (text[0] && text[1] == ':' && strchr("ihfds", text[0])) {
-        const char *v = text + 2;
-        switch (text[0]) {
-        case 'i':
-            if (parse_i64(v, &ll) < 0 || ll < INT32_MIN || ll > INT32_MAX) {
-                return -1;
-            }
-            rc = lo_message_add_int32(m, (int32_t)ll);
-            break;
-        case 'h':
-            if (parse_i64(v, &ll) < 0) {
-                return -1;
-            }
-            rc = lo_message_add_int64(m, ll);
-            break;
-        case 'f':
-        case 'd':
-            if (parse_double(v, &d) < 0 || (text[0] == 'f' && fabs(d) > FLT_MAX)) {
-                return -1;
-            }
-            rc = text[0] == 'f' ? lo_message_add_float(m, (float)d) : lo_message_add_double(m, d);
-            break;
-        default:
-            rc = lo_message_add_string(m, v);
-            break;
-        }
-    } else if (parse_i64(text, &ll) == 0) {
-        rc = ll >= INT32_MIN && ll <= INT32_MAX ? lo_message_add_int32(m, (int32_t)ll)
-                                                : lo_message_add_int64(m, ll);
-    } else if (parse_double(text, &d) == 0) {
-        rc = fabs(d) > FLT_MAX ? lo_message_add_double(m, d) : lo_message_add_float(m, (float)d);
-    } else {
-        rc = lo_message_add_string(m, text);
-    }
-    if (rc < 0) {
-        log_error("out of memory");
-        return -1;
-    }
-    return 0;
 }
 
 int

@@ -68,13 +68,6 @@ int oscc_msg_float(const struct oscc_msg *m, int i, float *out);
 /* Any number: type f, d, i, h, T (1) or F (0), as a double. */
 int oscc_msg_number(const struct oscc_msg *m, int i, double *out);
 
-/* Append a command-line argument to M: "i:42", "h:42", "f:0.5", "d:0.5", "s:text" give the type
- * explicitly; "T", "F", "N" and "I" are true, false, nil and infinitum; other text is an int32
- * (int64 beyond its range) if it is a decimal integer, a float (double beyond its range) if it is a
- * finite decimal number, else a string. Returns 0, or -1 on a malformed value (not logged: the
- * caller reports it as a usage error) or when out of memory (logged). */
-int oscc_add_arg(lo_message m, const char *text);
-
 /* Parse TEXT as a decimal integer in [MIN, MAX] into *OUT. Returns 0, or -1 (not logged). */
 int oscc_parse_int(const char *text, long min, long max, long *out);
 

@@ -21,5 +21,19 @@ t_cli arm 5 >"$T/o" 2>&1; check '[ $? = 1 ] && grep -q "not registered" "$T/o"' 
 t_cli arm 9 >/dev/null 2>&1; check '[ $? = 2 ]' "arm 9: usage error, exit 2"
 t_cli frobnicate >/dev/null 2>&1; check '[ $? = 2 ]' "unknown command: exit 2"
 t_cli stats >"$T/o"; check '[ $? = 0 ] && grep -q "process callback  mean" "$T/o" && grep -q "slowest write" "$T/o"' "stats: $(head -1 "$T/o")"
+# watch: the periodic feedback, sent as separate messages and (after a
+# restart with [osc] bundle = true) as one bundle a round: the same lines.
+watch_check() {
+    timeout --preserve-status -s INT 1.5 "$B/stemcap" -p "$PORT" watch >"$T/w" 2>&1
+    local rc=$?
+    check '[ $rc = 0 ] && grep -q "^/stemcap/stem/1/level " "$T/w" && grep -q "^/stemcap/mix/level " "$T/w" &&
+        grep -q "^/stemcap/null " "$T/w" && grep -q "^/stemcap/status " "$T/w"' \
+        "watch, $1: exit $rc, $(grep -c "^/stemcap/stem/1/level " "$T/w") level lines of stem 1 in 1.5 s"
+}
+watch_check "messages"
+t_daemon_stop
+sed 's/^bind = 127.0.0.1$/bind = 127.0.0.1\nbundle = true/' "$T/c.ini" >"$T/b.ini"
+t_daemon "$T/b.ini"
+watch_check "bundles"
 "$B/stemcap" -p $((PORT + 1)) -t 300 ping >"$T/o" 2>&1; check '[ $? = 2 ] && grep -q "no reply" "$T/o"' "no daemon: exit 2 with a message"
 t_done

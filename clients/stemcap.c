@@ -16,6 +16,7 @@
  */
 #include "naming.h"
 #include "oscclient.h"
+#include "cli.h"
 #include "protocol.h"
 
 #include <errno.h>
@@ -104,21 +105,6 @@ usage(FILE *f)
             "Exit status: 0 success, 1 error reply from stemcapd, 2 usage error or no reply.\n",
             PROTO_MAX_STEMS, PROTO_MAX_STEMS, PROTO_DEFAULT_HOST, PROTO_DEFAULT_PORT_STR,
             DEFAULT_TIMEOUT_MS);
-}
-
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("stemcap: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'stemcap --help' for more information.\n", stderr);
-    return EXIT_USAGE;
 }
 
 /* Print daemon-supplied text with control characters defused. */
@@ -766,26 +752,27 @@ parse_request(int argc, char **argv, struct request *req)
         }
     }
     if (i == sizeof commands / sizeof commands[0]) {
-        return usage_error("unknown command '%s'", argv[0]);
+        return cli_usage_error("unknown command '%s'", argv[0]);
     }
     req->cmd = commands[i].cmd;
     req->name = commands[i].name;
     if (!commands[i].arg && argc > 1) {
-        return usage_error("'%s' takes no argument (got '%s')", req->name, argv[1]);
+        return cli_usage_error("'%s' takes no argument (got '%s')", req->name, argv[1]);
     }
     if (commands[i].arg && argc < 2) {
-        return usage_error("'%s' needs an argument: %s %s", req->name, req->name, commands[i].arg);
+        return cli_usage_error("'%s' needs an argument: %s %s", req->name, req->name,
+                               commands[i].arg);
     }
     if (commands[i].arg && argc > 2) {
-        return usage_error("'%s' takes one argument, got %d%s", req->name, argc - 1,
-                           req->cmd == CMD_SONG ? " (quote a title with spaces)" : "");
+        return cli_usage_error("'%s' takes one argument, got %d%s", req->name, argc - 1,
+                               req->cmd == CMD_SONG ? " (quote a title with spaces)" : "");
     }
     if (req->cmd == CMD_ARM || req->cmd == CMD_DISARM) {
         if (strcmp(argv[1], "all") == 0) {
             req->stem = 0;
         } else if (oscc_parse_int(argv[1], 1, PROTO_MAX_STEMS, &req->stem) < 0) {
-            return usage_error("bad stem '%s' for '%s': expected a number 1-%d or 'all'", argv[1],
-                               req->name, PROTO_MAX_STEMS);
+            return cli_usage_error("bad stem '%s' for '%s': expected a number 1-%d or 'all'",
+                                   argv[1], req->name, PROTO_MAX_STEMS);
         }
     }
     if (req->cmd == CMD_SONG) {
@@ -846,25 +833,21 @@ parse_options(int argc, char **argv, struct options *o)
             printf("stemcap %s\n", STEMCAP_VERSION);
             return -1;
         case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt) {
-                return usage_error("unknown option '-%c'", optopt);
-            }
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option(opt, optopt, argv[optind - 1]);
         }
     }
     if (!*o->host) {
-        return usage_error("empty host name");
+        return cli_usage_error("empty host name");
     }
     if (oscc_parse_int(o->port, 1, 65535, &value) < 0) {
-        return usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
-                           port_from_env ? " (from STEMCAP_PORT)" : "");
+        return cli_usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
+                               port_from_env ? " (from STEMCAP_PORT)" : "");
     }
     if (timeout_text) {
         if (oscc_parse_int(timeout_text, 1, MAX_TIMEOUT_MS, &value) < 0) {
-            return usage_error("bad timeout '%s': expected milliseconds 1-%d", timeout_text,
-                               MAX_TIMEOUT_MS);
+            return cli_usage_error("bad timeout '%s': expected milliseconds 1-%d", timeout_text,
+                                   MAX_TIMEOUT_MS);
         }
         o->timeout_ms = (int)value;
     }
@@ -906,13 +889,14 @@ main(int argc, char **argv)
     struct request req = {0};
     int rc;
 
+    cli_set_prog("stemcap");
     setvbuf(stdout, NULL, _IOLBF, 0); /* keep stdout and stderr in order when both are logged */
     rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? 0 : rc;
     }
     if (optind >= argc) {
-        return usage_error("no command given");
+        return cli_usage_error("no command given");
     }
     rc = parse_request(argc - optind, argv + optind, &req);
     if (rc) {

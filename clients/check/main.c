@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "cli.h"
 
 #define DEFAULT_THRESHOLD (-60.0)
 #define DEFAULT_LEAD_IN   2.0
@@ -57,21 +58,6 @@ usage(FILE *f)
         DEFAULT_THRESHOLD, DEFAULT_LEAD_IN, MAX_FILES);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(PROG ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry '" PROG " --help' for more information.\n", stderr);
-    return EXIT_USAGE;
-}
-
 static int
 parse_double(const char *s, double lo, double hi, double *out)
 {
@@ -97,13 +83,13 @@ parse_option(struct state *st, int opt, char **argv)
         return PARSED;
     case 't':
         if (parse_double(optarg, -200.0, 0.0, &st->threshold_db) < 0) {
-            return usage_error("bad threshold '%s': expected dBFS from -200 to 0", optarg);
+            return cli_usage_error("bad threshold '%s': expected dBFS from -200 to 0", optarg);
         }
         return PARSED;
     case 'l':
         if (parse_double(optarg, 0.0, MAX_LEAD_IN, &st->lead_in) < 0) {
-            return usage_error("bad lead-in '%s': expected seconds from 0 to %.0f", optarg,
-                               MAX_LEAD_IN);
+            return cli_usage_error("bad lead-in '%s': expected seconds from 0 to %.0f", optarg,
+                                   MAX_LEAD_IN);
         }
         return PARSED;
     case 'j':
@@ -116,12 +102,8 @@ parse_option(struct state *st, int opt, char **argv)
         printf(PROG " %s\n", STEMCAP_VERSION);
         return 0;
     case ':':
-        return usage_error("option '%s' needs a value", argv[optind - 1]);
     default:
-        if (optopt) {
-            return usage_error("unknown option '-%c'", optopt);
-        }
-        return usage_error("unknown option '%s'", argv[optind - 1]);
+        return cli_bad_option(opt, optopt, argv[optind - 1]);
     }
 }
 
@@ -147,13 +129,14 @@ parse_args(struct state *st, int argc, char **argv)
         }
     }
     if (optind >= argc) {
-        return usage_error("no folder given");
+        return cli_usage_error("no folder given");
     }
     if (argc - optind > 1) {
-        return usage_error("one folder only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+        return cli_usage_error("one folder only (got '%s' and '%s')", argv[optind],
+                               argv[optind + 1]);
     }
     if (st->mix_path && !*st->mix_path) {
-        return usage_error("empty --mix file name");
+        return cli_usage_error("empty --mix file name");
     }
     st->dir = argv[optind];
     st->null.thr = pow(10.0, st->threshold_db / 20.0);
@@ -225,8 +208,10 @@ int
 main(int argc, char **argv)
 {
     struct state st = {.threshold_db = DEFAULT_THRESHOLD, .lead_in = DEFAULT_LEAD_IN};
-    int rc = parse_args(&st, argc, argv);
+    int rc;
 
+    cli_set_prog(PROG);
+    rc = parse_args(&st, argc, argv);
     if (rc != PARSED) {
         return rc;
     }

@@ -11,6 +11,7 @@
  * Exit status: 0 quit by a key or a signal, 1 no terminal or no socket, 2 usage error.
  */
 #include "meter.h"
+#include "cli.h"
 
 #include "oscclient.h"
 
@@ -69,21 +70,6 @@ usage(FILE *f)
             PROTO_DEFAULT_HOST, PROTO_DEFAULT_PORT_STR, DEFAULT_HZ);
 }
 
-static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
-usage_error(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("stemcap-meter: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputs("\nTry 'stemcap-meter --help' for more information.\n", stderr);
-    return EXIT_USAGE;
-}
-
 /* Parse the options into *O. Returns 0 to go on, -1 when done (help, version), or the exit status
  * of a usage error. */
 static int
@@ -127,8 +113,8 @@ parse_options(int argc, char **argv, struct options *o)
             errno = 0;
             o->hz = strtod(optarg, &end);
             if (errno || end == optarg || *end || !(o->hz >= MIN_HZ && o->hz <= MAX_HZ)) {
-                return usage_error("bad rate '%s': expected %g to %g updates per second", optarg,
-                                   MIN_HZ, MAX_HZ);
+                return cli_usage_error("bad rate '%s': expected %g to %g updates per second",
+                                       optarg, MIN_HZ, MAX_HZ);
             }
             break;
         case 'a':
@@ -141,23 +127,19 @@ parse_options(int argc, char **argv, struct options *o)
             printf("stemcap-meter %s\n", STEMCAP_VERSION);
             return -1;
         case ':':
-            return usage_error("option '%s' needs a value", argv[optind - 1]);
         default:
-            if (optopt) {
-                return usage_error("unknown option '-%c'", optopt);
-            }
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+            return cli_bad_option(opt, optopt, argv[optind - 1]);
         }
     }
     if (optind < argc) {
-        return usage_error("unexpected argument '%s'", argv[optind]);
+        return cli_usage_error("unexpected argument '%s'", argv[optind]);
     }
     if (!*o->host) {
-        return usage_error("empty host name");
+        return cli_usage_error("empty host name");
     }
     if (oscc_parse_int(o->port, 1, 65535, &port_number) < 0) {
-        return usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
-                           port_from_env ? " (from STEMCAP_PORT)" : "");
+        return cli_usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
+                               port_from_env ? " (from STEMCAP_PORT)" : "");
     }
     return 0;
 }
@@ -266,6 +248,7 @@ main(int argc, char **argv)
     struct oscc *osc;
     int rc;
 
+    cli_set_prog("stemcap-meter");
     rc = parse_options(argc, argv, &o);
     if (rc) {
         return rc < 0 ? 0 : rc;

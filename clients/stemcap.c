@@ -770,7 +770,7 @@ parse_request(int argc, char **argv, struct request *req)
     if (req->cmd == CMD_ARM || req->cmd == CMD_DISARM) {
         if (strcmp(argv[1], "all") == 0) {
             req->stem = 0;
-        } else if (oscc_parse_int(argv[1], 1, PROTO_MAX_STEMS, &req->stem) < 0) {
+        } else if (cli_parse_int(argv[1], 1, PROTO_MAX_STEMS, &req->stem) < 0) {
             return cli_usage_error("bad stem '%s' for '%s': expected a number 1-%d or 'all'",
                                    argv[1], req->name, PROTO_MAX_STEMS);
         }
@@ -798,21 +798,13 @@ parse_options(int argc, char **argv, struct options *o)
         {"timeout", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
-    int port_from_env = 1;
     const char *timeout_text = NULL;
     long value;
     int opt;
 
-    o->host = getenv("STEMCAP_HOST");
-    o->port = getenv("STEMCAP_PORT");
+    int port_from_env = cli_peer_defaults(&o->host, &o->port);
+
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
-    if (!o->host || !*o->host) {
-        o->host = PROTO_DEFAULT_HOST;
-    }
-    if (!o->port || !*o->port) {
-        o->port = PROTO_DEFAULT_PORT_STR;
-        port_from_env = 0;
-    }
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":H:p:t:hV", longopts, NULL)) != -1) {
         switch (opt) {
@@ -837,15 +829,11 @@ parse_options(int argc, char **argv, struct options *o)
             return cli_bad_option(opt, optopt, argv[optind - 1]);
         }
     }
-    if (!*o->host) {
-        return cli_usage_error("empty host name");
-    }
-    if (oscc_parse_int(o->port, 1, 65535, &value) < 0) {
-        return cli_usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
-                               port_from_env ? " (from STEMCAP_PORT)" : "");
+    if ((opt = cli_peer_check(o->host, o->port, port_from_env)) != 0) {
+        return opt;
     }
     if (timeout_text) {
-        if (oscc_parse_int(timeout_text, 1, MAX_TIMEOUT_MS, &value) < 0) {
+        if (cli_parse_int(timeout_text, 1, MAX_TIMEOUT_MS, &value) < 0) {
             return cli_usage_error("bad timeout '%s': expected milliseconds 1-%d", timeout_text,
                                    MAX_TIMEOUT_MS);
         }

@@ -16,4 +16,15 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * argv[optind - 1].  Returns CLI_EXIT_USAGE. */
 int cli_bad_option(int opt, int unknown_short, const char *option_text);
 
+/* Parses TEXT as a decimal integer in [MIN, MAX] into *OUT (no leading
+ * white space).  Returns 0, or -1 (not reported). */
+int cli_parse_int(const char *text, long min, long max, long *out);
+/* Where stemcapd is: $STEMCAP_HOST and $STEMCAP_PORT when set and not
+ * empty, else protocol.h's defaults, into *HOST and *PORT (-H and -p then
+ * override them).  Returns 1 when the port came from the environment. */
+int cli_peer_defaults(const char **host, const char **port);
+/* Checks the peer the options gave (PORT_FROM_ENV: for the message).
+ * Returns 0, or the usage error's exit status. */
+int cli_peer_check(const char *host, const char *port, int port_from_env);
+
 #endif

@@ -538,28 +538,3 @@ oscc_msg_free(struct oscc_msg *m)
     free(m->path);
     free(m);
 }
-
-static int
-parse_i64(const char *text, long long *out)
-{
-    char *end;
-
-    if (!*text || *text == ' ' || (*text >= '\t' && *text <= '\r')) {
-        return -1;
-    }
-    errno = 0;
-    *out = strtoll(text, &end, 10);
-    return errno || *end ? -1 : 0;
-}
-
-int
-oscc_parse_int(const char *text, long min, long max, long *out)
-{
-    long long v;
-
-    if (parse_i64(text, &v) < 0 || v < min || v > max) {
-        return -1;
-    }
-    *out = (long)v;
-    return 0;
-}

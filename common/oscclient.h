@@ -68,7 +68,4 @@ int oscc_msg_float(const struct oscc_msg *m, int i, float *out);
 /* Any number: type f, d, i, h, T (1) or F (0), as a double. */
 int oscc_msg_number(const struct oscc_msg *m, int i, double *out);
 
-/* Parse TEXT as a decimal integer in [MIN, MAX] into *OUT. Returns 0, or -1 (not logged). */
-int oscc_parse_int(const char *text, long min, long max, long *out);
-
 #endif

@@ -84,21 +84,11 @@ parse_options(int argc, char **argv, struct options *o)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    int port_from_env = 1, opt;
-    long port_number;
+    int port_from_env = cli_peer_defaults(&o->host, &o->port), opt;
     char *end;
 
-    o->host = getenv("STEMCAP_HOST");
-    o->port = getenv("STEMCAP_PORT");
     o->hz = DEFAULT_HZ;
     o->ascii = false;
-    if (!o->host || !*o->host) {
-        o->host = PROTO_DEFAULT_HOST;
-    }
-    if (!o->port || !*o->port) {
-        o->port = PROTO_DEFAULT_PORT_STR;
-        port_from_env = 0;
-    }
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":H:p:r:ahV", longopts, NULL)) != -1) {
         switch (opt) {
@@ -134,14 +124,7 @@ parse_options(int argc, char **argv, struct options *o)
     if (optind < argc) {
         return cli_usage_error("unexpected argument '%s'", argv[optind]);
     }
-    if (!*o->host) {
-        return cli_usage_error("empty host name");
-    }
-    if (oscc_parse_int(o->port, 1, 65535, &port_number) < 0) {
-        return cli_usage_error("bad port '%s'%s: expected a number 1-65535", o->port,
-                               port_from_env ? " (from STEMCAP_PORT)" : "");
-    }
-    return 0;
+    return cli_peer_check(o->host, o->port, port_from_env);
 }
 
 /* Our handlers go in before ncurses starts, so it leaves INT/TERM/HUP to us (it installs its own

@@ -26,7 +26,7 @@ USERUNITDIR ?= $(PREFIX)/lib/systemd/user
 CC       ?= cc
 # pkg-config packages: every object compiles against all of them (cheap);
 # each program links only the ones it uses (LINK_PKGS below).
-PKGS     := jack liblo sndfile inih jansson fftw3f
+PKGS     := jack liblo sndfile inih jansson fftw3f libebur128 nettle
 # Expanded on first use, not when the Makefile is read: `make deps test` on a
 # fresh machine installs pkg-config and the libraries before they are asked.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS) 2>/dev/null))$(PKG_CFLAGS)
@@ -90,10 +90,10 @@ $(B)/tests/test_ring:     $(B)/daemon/ring.o
 $(B)/tests/test_timeline: $(B)/daemon/timeline.o
 
 # The libraries each program links (pkg-config names); -lm and -pthread for all.
-$(B)/stemcapd:      LINK_PKGS := jack liblo sndfile inih jansson fftw3f
+$(B)/stemcapd:      LINK_PKGS := jack liblo sndfile inih jansson fftw3f libebur128 nettle
 $(B)/stemcap:       LINK_PKGS := liblo
 $(B)/stemcap-meter: LINK_PKGS := liblo ncursesw
-$(B)/stemcap-check: LINK_PKGS := sndfile jansson
+$(B)/stemcap-check: LINK_PKGS := sndfile jansson libebur128 nettle
 $(B)/tests/stemcap-testsrc $(B)/tests/stemcap-testdaw: LINK_PKGS := jack
 $(B)/tests/oscraw $(B)/tests/nsmserver: LINK_PKGS := liblo
 $(B)/tests/checktake $(B)/tests/mkstems $(B)/tests/wavcmp: LINK_PKGS := sndfile
@@ -115,7 +115,8 @@ $(PROGS) $(TOOLS) $(UNITS): $(COMMON_LIB)
 
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
-            libinih-dev libjansson-dev libfftw3-dev libncurses-dev sox procps psmisc clang-format \
+            libinih-dev libjansson-dev libfftw3-dev libncurses-dev libebur128-dev nettle-dev \
+            ffmpeg sox procps psmisc clang-format \
             clang libclang-rt-14-dev desktop-file-utils
 # and for make test-pipewire
 PW_DEB_PKGS := pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon

@@ -30,7 +30,7 @@
 
 # Defaults for use without the top Makefile (make -f tests/fuzz.mk).
 B          ?= build
-FUZZ_PKGS  := jack liblo sndfile inih jansson fftw3f
+FUZZ_PKGS  := jack liblo sndfile inih jansson fftw3f libebur128 nettle
 PKG_CFLAGS ?= $(shell pkg-config --cflags $(FUZZ_PKGS) 2>/dev/null)
 PKG_LIBS   ?= $(shell pkg-config --libs $(FUZZ_PKGS) 2>/dev/null)
 

@@ -13,26 +13,27 @@
 #define PROTO_DEFAULT_HOST     "127.0.0.1"
 
 /* Requests; most replies come back at the request's own address. */
-#define PROTO_PING        "/stemcap/ping"
-#define PROTO_PONG        "/stemcap/pong"
-#define PROTO_START       "/stemcap/start"
-#define PROTO_STOP        "/stemcap/stop"
-#define PROTO_STATUS      "/stemcap/status"
-#define PROTO_SONG        "/stemcap/song" /* and /stemcap/song/<key> */
-#define PROTO_SONG_PREFIX "/stemcap/song/"
-#define PROTO_STEMS       "/stemcap/stems" /* replies: one PROTO_STEM each, then PROTO_STEMS */
-#define PROTO_STEM        "/stemcap/stem"
-#define PROTO_STEM_PREFIX "/stemcap/stem/" /* /stemcap/stem/<N>/<leaf> */
-#define PROTO_MIX_LEVEL   "/stemcap/mix/level"
-#define PROTO_NULL        "/stemcap/null"
-#define PROTO_NULL_ALARM  "/stemcap/null/alarm"
-#define PROTO_REPORT      "/stemcap/report" /* replies: PROTO_REPORT_FILE each, then it */
-#define PROTO_REPORT_FILE "/stemcap/report/file"
-#define PROTO_SUBSCRIBE   "/stemcap/subscribe"
-#define PROTO_UNSUBSCRIBE "/stemcap/unsubscribe"
-#define PROTO_FOLLOW      "/stemcap/transport/follow"
-#define PROTO_STATS       "/stemcap/stats"
-#define PROTO_STATS_RESET "/stemcap/stats/reset"
+#define PROTO_PING         "/stemcap/ping"
+#define PROTO_PONG         "/stemcap/pong"
+#define PROTO_START        "/stemcap/start"
+#define PROTO_STOP         "/stemcap/stop"
+#define PROTO_STATUS       "/stemcap/status"
+#define PROTO_SONG         "/stemcap/song" /* and /stemcap/song/<key> */
+#define PROTO_SONG_PREFIX  "/stemcap/song/"
+#define PROTO_STEMS        "/stemcap/stems" /* replies: one PROTO_STEM each, then PROTO_STEMS */
+#define PROTO_STEM         "/stemcap/stem"
+#define PROTO_STEM_PREFIX  "/stemcap/stem/" /* /stemcap/stem/<N>/<leaf> */
+#define PROTO_MIX_LEVEL    "/stemcap/mix/level"
+#define PROTO_MIX_LOUDNESS "/stemcap/mix/loudness"
+#define PROTO_NULL         "/stemcap/null"
+#define PROTO_NULL_ALARM   "/stemcap/null/alarm"
+#define PROTO_REPORT       "/stemcap/report" /* replies: PROTO_REPORT_FILE each, then it */
+#define PROTO_REPORT_FILE  "/stemcap/report/file"
+#define PROTO_SUBSCRIBE    "/stemcap/subscribe"
+#define PROTO_UNSUBSCRIBE  "/stemcap/unsubscribe"
+#define PROTO_FOLLOW       "/stemcap/transport/follow"
+#define PROTO_STATS        "/stemcap/stats"
+#define PROTO_STATS_RESET  "/stemcap/stats/reset"
 /* A failed request is answered here: s:request address, s:reason. */
 #define PROTO_ERROR "/stemcap/error"
 
@@ -40,6 +41,9 @@
 #define PROTO_LEAF_ARM   "arm"
 #define PROTO_LEAF_LEVEL "level"
 #define PROTO_LEAF_NAME  "name"
+/* f:integrated_lufs f:lra_lu f:true_peak_dbtp f:max_momentary f:max_short_term of the
+ * current or last take's file (-150 where nothing was measured). */
+#define PROTO_LEAF_LOUDNESS "loudness"
 
 /* The [song] keys, in the order of the manifest and of /stemcap/song. */
 #define PROTO_SONG_KEYS 7

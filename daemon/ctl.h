@@ -102,6 +102,10 @@ int ctl_following(const struct ctl *c);
 /* Levels of stem 1..8 or the mix (0), and the null test, now. */
 void ctl_level(struct ctl *c, int stem, struct monitor_level *l);
 void ctl_null(struct ctl *c, struct monitor_null *n);
+/* EBU R 128 figures of stem 1..8's file (0: the mix's) in the current
+ * take (live) or the last one; floors (LOUDNESS_FLOOR, 0 LU) when the take
+ * has no such file.  Returns 1 when it has, else 0. */
+int ctl_loudness(const struct ctl *c, int stem, struct loudness_figs *f);
 struct ctl_stats {
     struct monitor_stats rt; /* the real-time budget and the ring */
     float jack_load;         /* JACK's DSP load, % (0 without a server) */

@@ -115,3 +115,22 @@ ctl_progress(const struct ctl *c, uint64_t *cycles, unsigned long *writer_loops)
     *writer_loops = writer_loops_done(&c->writer);
     return c->engine_up;
 }
+
+int
+ctl_loudness(const struct ctl *c, int stem, struct loudness_figs *f)
+{
+    for (int i = 0; c->cur && i < c->cur->nfiles; i++) {
+        const struct take_file *tf = &c->cur->file[i];
+        if (tf->stem != stem)
+            continue;
+        if (c->recording)
+            loudness_get(&tf->loud, f);
+        else
+            *f = tf->figs;
+        return 1;
+    }
+    f->integrated_lufs = f->true_peak_dbtp[0] = f->true_peak_dbtp[1] = LOUDNESS_FLOOR;
+    f->max_momentary_lufs = f->max_short_term_lufs = LOUDNESS_FLOOR;
+    f->lra_lu = 0.0f;
+    return 0;
+}

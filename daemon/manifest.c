@@ -74,8 +74,25 @@ manifest_advance(uint32_t latency)
     return latency > CONF_MAX_OFFSET ? CONF_MAX_OFFSET : latency;
 }
 
+/* A loudness figure: null when it could not be measured (silence). */
 static json_t *
-manifest_files(const struct take *t, const struct monitor *m)
+manifest_lu(float v)
+{
+    return v > LOUDNESS_FLOOR ? manifest_db(v) : json_null();
+}
+
+static json_t *
+manifest_loudness(const struct loudness_figs *g)
+{
+    return json_pack(
+        "{s:o, s:o, s:[o, o], s:o, s:o}", "integrated_lufs", manifest_lu(g->integrated_lufs),
+        "lra_lu", manifest_db(g->lra_lu), "true_peak_dbtp", manifest_lu(g->true_peak_dbtp[0]),
+        manifest_lu(g->true_peak_dbtp[1]), "max_momentary_lufs", manifest_lu(g->max_momentary_lufs),
+        "max_short_term_lufs", manifest_lu(g->max_short_term_lufs));
+}
+
+static json_t *
+manifest_files(const struct take *t, const struct monitor *m, int done)
 {
     json_t *a = json_array();
 
@@ -99,6 +116,10 @@ manifest_files(const struct take *t, const struct monitor *m)
         manifest_set(o, "peak_dbfs",
                      manifest_db(l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]));
         manifest_set(o, "clips", json_integer((json_int_t)(l.clips[0] + l.clips[1])));
+        if (done) {
+            manifest_set(o, "loudness", manifest_loudness(&f->figs));
+            manifest_set(o, "audio_md5", f->audio_md5[0] ? json_string(f->audio_md5) : json_null());
+        }
         manifest_append(a, o, "a file entry");
     }
     return a;
@@ -190,9 +211,9 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
                      "jack_start_frame", (json_int_t)t->start_frame, "start_time_utc", when,
                      "length_frames", (json_int_t)t->frames, "length_seconds",
                      t->rate ? round((double)t->frames / t->rate * 1000.0) / 1000.0 : 0.0, "files",
-                     manifest_files(t, m), "null", manifest_null(m), "xruns", (json_int_t)t->xruns,
-                     "dropped_frames", (json_int_t)t->dropped, "drops", drops, "timeline", timeline,
-                     "lead_in", lead, "warnings", warnings);
+                     manifest_files(t, m, done), "null", manifest_null(m), "xruns",
+                     (json_int_t)t->xruns, "dropped_frames", (json_int_t)t->dropped, "drops", drops,
+                     "timeline", timeline, "lead_in", lead, "warnings", warnings);
 }
 
 int
@@ -201,8 +222,12 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
     manifest_failed = 0;
     json_t *root = manifest_build(t, m, x);
 
-    if (root)
+    if (root) {
+        char umid[65];
+        take_umid_hex(t, umid);
+        manifest_set(root, "umid", json_string(umid));
         manifest_set(root, "mix_alignment", manifest_alignment(t));
+    }
     if (root)
         manifest_set(root, "ended_by",
                      strcmp(x->state, "recording") != 0 && t->ended_by ? json_string(t->ended_by)

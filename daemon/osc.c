@@ -388,6 +388,50 @@ osc_stem_level(struct osc_req *r, int stem)
     lo_message_free(m);
 }
 
+/* Loudness of stem 1..8 or the mix (0): one true peak, the louder side. */
+static lo_message
+osc_msg_loudness(struct osc *o, int stem)
+{
+    struct loudness_figs f;
+    lo_message m = lo_message_new();
+
+    ctl_loudness(o->ctl, stem, &f);
+    lo_message_add_float(m, f.integrated_lufs);
+    lo_message_add_float(m, f.lra_lu);
+    lo_message_add_float(m, f.true_peak_dbtp[0] > f.true_peak_dbtp[1] ? f.true_peak_dbtp[0]
+                                                                      : f.true_peak_dbtp[1]);
+    lo_message_add_float(m, f.max_momentary_lufs);
+    lo_message_add_float(m, f.max_short_term_lufs);
+    return m;
+}
+
+static void
+osc_stem_loudness(struct osc_req *r, int stem)
+{
+    char why[CTL_REASON_MAX];
+    int armed = 0;
+
+    if (osc_no_args(r) < 0)
+        return;
+    if (ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
+        osc_error(r, why);
+        return;
+    }
+    lo_message m = osc_msg_loudness(r->o, stem);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
+static void
+osc_mix_loudness(struct osc_req *r)
+{
+    if (osc_no_args(r) < 0)
+        return;
+    lo_message m = osc_msg_loudness(r->o, 0);
+    osc_send(r, r->path, m);
+    lo_message_free(m);
+}
+
 static void
 osc_mix_level(struct osc_req *r)
 {
@@ -597,6 +641,7 @@ static const struct {
     {PROTO_STATUS, osc_status},
     {PROTO_SONG, osc_song},
     {PROTO_MIX_LEVEL, osc_mix_level},
+    {PROTO_MIX_LOUDNESS, osc_mix_loudness},
     {PROTO_NULL, osc_null},
     {PROTO_STEMS, osc_stems},
     {PROTO_REPORT, osc_report},
@@ -614,6 +659,7 @@ static const struct {
     {PROTO_LEAF_ARM, osc_stem_arm},
     {PROTO_LEAF_LEVEL, osc_stem_level},
     {PROTO_LEAF_NAME, osc_stem_name},
+    {PROTO_LEAF_LOUDNESS, osc_stem_loudness},
 };
 
 static void

@@ -7,11 +7,14 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -183,35 +186,99 @@ take_file_label(const struct take *t, const struct take_file *f)
     return f->stem ? t->stem_name[f->stem - 1] : NAMING_MIX;
 }
 
+/* EBU Tech 3285 v2: a loudness figure in 1/100 units, 0x7FFF when not set. */
+static int16_t
+take_bext_loudness(float v, int have)
+{
+    if (!have || !(v > LOUDNESS_FLOOR) || v > 300.0f)
+        return 0x7FFF;
+    return (int16_t)lrintf(v * 100.0f);
+}
+
+/* File F's bext chunk (version 2): TFRAME is its TimeReference; the
+ * loudness fields carry FIGS when the file is finished, else "not set". */
+static void
+take_bext_put(struct take *t, struct take_file *f, uint64_t tframe, int finished)
+{
+    SF_BROADCAST_INFO bi;
+    char date[16], tod[16];
+    struct tm tm;
+    const struct loudness_figs *g = &f->figs;
+
+    gmtime_r(&t->start_wall.tv_sec, &tm);
+    memset(&bi, 0, sizeof bi);
+    snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
+             take_file_label(t, f), t->number);
+    snprintf(bi.originator, sizeof bi.originator, "stemcap");
+    snprintf(bi.originator_reference, sizeof bi.originator_reference, "stemcap %s",
+             STEMCAP_VERSION);
+    strftime(date, sizeof date, "%Y-%m-%d", &tm);
+    strftime(tod, sizeof tod, "%H:%M:%S", &tm);
+    memcpy(bi.origination_date, date, sizeof bi.origination_date);
+    memcpy(bi.origination_time, tod, sizeof bi.origination_time);
+    bi.time_reference_low = (uint32_t)tframe;
+    bi.time_reference_high = (uint32_t)(tframe >> 32);
+    bi.version = 2;
+    memcpy(bi.umid, t->umid, sizeof t->umid);
+    float tp =
+        g->true_peak_dbtp[0] > g->true_peak_dbtp[1] ? g->true_peak_dbtp[0] : g->true_peak_dbtp[1];
+    bi.loudness_value = take_bext_loudness(g->integrated_lufs, finished);
+    bi.loudness_range = finished ? (int16_t)lrintf(g->lra_lu * 100.0f) : 0x7FFF;
+    bi.max_true_peak_level = take_bext_loudness(tp, finished);
+    bi.max_momentary_loudness = take_bext_loudness(g->max_momentary_lufs, finished);
+    bi.max_shortterm_loudness = take_bext_loudness(g->max_short_term_lufs, finished);
+    bi.coding_history_size = 0;
+    if (sf_command(f->sf, SFC_SET_BROADCAST_INFO, &bi, sizeof bi) != SF_TRUE)
+        log_debug("no bext chunk in '%s': %s", f->name, sf_strerror(f->sf));
+}
+
 void
 take_set_bext(struct take *t, uint64_t tframe)
 {
-    struct tm tm;
-
     if (t->format == CONF_FORMAT_AIFF)
         return; /* AIFF has no bext chunk */
-    gmtime_r(&t->start_wall.tv_sec, &tm);
-    for (int i = 0; i < t->nfiles; i++) {
-        struct take_file *f = &t->file[i];
-        SF_BROADCAST_INFO bi;
-        char date[16], tod[16];
-        memset(&bi, 0, sizeof bi);
-        snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
-                 take_file_label(t, f), t->number);
-        snprintf(bi.originator, sizeof bi.originator, "stemcap");
-        snprintf(bi.originator_reference, sizeof bi.originator_reference, "stemcap %s",
-                 STEMCAP_VERSION);
-        strftime(date, sizeof date, "%Y-%m-%d", &tm);
-        strftime(tod, sizeof tod, "%H:%M:%S", &tm);
-        memcpy(bi.origination_date, date, sizeof bi.origination_date);
-        memcpy(bi.origination_time, tod, sizeof bi.origination_time);
-        bi.time_reference_low = (uint32_t)tframe;
-        bi.time_reference_high = (uint32_t)(tframe >> 32);
-        bi.version = 1;
-        bi.coding_history_size = 0;
-        if (sf_command(f->sf, SFC_SET_BROADCAST_INFO, &bi, sizeof bi) != SF_TRUE)
-            log_debug("no bext chunk in '%s': %s", f->name, sf_strerror(f->sf));
+    for (int i = 0; i < t->nfiles; i++)
+        take_bext_put(t, &t->file[i], tframe, 0);
+}
+
+void
+take_set_bext_loudness(struct take *t)
+{
+    if (t->format == CONF_FORMAT_AIFF)
+        return;
+    for (int i = 0; i < t->nfiles; i++)
+        if (t->file[i].sf)
+            take_bext_put(t, &t->file[i], t->placed ? t->placed_tframe : t->tframe, 1);
+}
+
+void
+take_umid_hex(const struct take *t, char *out)
+{
+    for (size_t i = 0; i < sizeof t->umid; i++)
+        snprintf(out + 2 * i, 3, "%02x", t->umid[i]);
+}
+
+/* A SMPTE 330M basic UMID: the universal label (material type audio,
+ * material number by UUID/UL method), length 0x13, instance 0, and 16
+ * random bytes of material number (a version 4 UUID). */
+static void
+take_make_umid(struct take *t)
+{
+    static const unsigned char label[12] = {0x06, 0x0A, 0x2B, 0x34, 0x01, 0x01,
+                                            0x01, 0x05, 0x01, 0x01, 0x02, 0x20};
+    unsigned char *m = t->umid + 16;
+
+    memcpy(t->umid, label, sizeof label);
+    t->umid[12] = 0x13;
+    t->umid[13] = t->umid[14] = t->umid[15] = 0;
+    if (getrandom(m, 16, 0) != 16) { /* no entropy: the clock and the take */
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        memcpy(m, &ts, sizeof ts < 16 ? sizeof ts : 16);
+        m[15] ^= (unsigned char)t->id;
     }
+    m[6] = (unsigned char)((m[6] & 0x0F) | 0x40);
+    m[8] = (unsigned char)((m[8] & 0x3F) | 0x80);
 }
 
 static int
@@ -308,9 +375,12 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
         log_error("cannot open take folder '%s': %s", t->dir, strerror(errno));
         goto fail;
     }
-    for (int i = 0; i < t->nfiles; i++)
-        if (take_open_file(t, &t->file[i], c) < 0)
+    for (int i = 0; i < t->nfiles; i++) {
+        if (take_open_file(t, &t->file[i], c) < 0 || loudness_init(&t->file[i].loud, rate) < 0)
             goto fail;
+        md5_init(&t->file[i].md5);
+    }
+    take_make_umid(t);
     return 0;
 
 fail:
@@ -372,6 +442,8 @@ take_release(struct take *t)
     t->dirfd = t->songfd = -1;
     free(t->drops.v);
     free(t->torn.v);
+    for (int i = 0; i < t->nfiles; i++)
+        loudness_free(&t->file[i].loud);
     memset(&t->drops, 0, sizeof t->drops);
     memset(&t->torn, 0, sizeof t->torn);
 }

@@ -9,8 +9,11 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <nettle/md5.h>
+
 #include "conf.h"
 #include "engine.h"
+#include "loudness.h"
 #include "naming.h"
 
 #define TAKE_MAX_FILES     (CONF_MAX_STEMS + 1)
@@ -23,6 +26,12 @@ struct take_file {
     int ch[2];                     /* positions of L and R in the record's channel plan */
     char name[TAKE_FILE_NAME_MAX]; /* "<Song> - <Stem>.<ext>" */
     uint64_t frames;               /* written so far */
+    /* Writer thread, from take_open to the take's end: */
+    struct loudness loud; /* EBU R 128 of what is written (live: loudness_get) */
+    struct md5_ctx md5;   /* of the audio data bytes as written */
+    /* Results, filled when the take ends: */
+    struct loudness_figs figs; /* the whole file's loudness */
+    char audio_md5[33];        /* hex; "" when the file was cut after an error */
 };
 
 /* Positions listed per take (drops, torn periods): 16 bytes each; an hour
@@ -63,6 +72,8 @@ struct take {
     int plan_ch[ENGINE_MAX_CH];
     uint32_t latency[ENGINE_MAX_CH];
 
+    /* SMPTE 330M basic UMID, shared by every file of the take (bext UMID). */
+    unsigned char umid[32];
     /* Set when the engine starts it (control thread). */
     uint64_t start_frame; /* JACK frame time of the first sample */
     uint64_t tframe;      /* transport frame: the bext TimeReference */
@@ -133,6 +144,11 @@ int take_open(struct take *t, int rootfd, const char *rootpath, const struct con
 /* Writes the bext chunk (where the format has one) with TimeReference
  * `tframe` into every file.  Call before any audio is written. */
 void take_set_bext(struct take *t, uint64_t tframe);
+/* bext version 2 with the loudness figures of the finished files
+ * (take_finish_files fills them).  WAV only; writer thread. */
+void take_set_bext_loudness(struct take *t);
+/* The take's UMID as 64 hex digits into OUT (65 bytes). */
+void take_umid_hex(const struct take *t, char *out);
 /* The stem's name of file F as the user gave it, or "Mix". */
 const char *take_file_label(const struct take *t, const struct take_file *f);
 

@@ -46,6 +46,40 @@ writer_frame_bytes(const struct writer_slot *s)
     return s->pcm_width ? 2u * (size_t)s->pcm_width : 2 * sizeof(float);
 }
 
+/* The audio data bytes of N frames of file I as they are on disk, into its
+ * checksum: integer PCM is packed here already; float and double go
+ * through libsndfile, which writes them in the file's byte order (AIFF:
+ * big-endian) and double widened from float, as done here. */
+static void
+writer_hash(struct writer_slot *s, struct take_file *f, int i, uint32_t n)
+{
+    struct take *t = s->take;
+    const float *x = (const float *)(const void *)s->out[i];
+    unsigned char buf[4096];
+    size_t used = 0, width = t->sample_format == CONF_SAMPLE_DOUBLE ? 8 : 4;
+
+    if (s->pcm_width || (width == 4 && !s->pcm_big)) {
+        md5_update(&f->md5, n * writer_frame_bytes(s), s->out[i]);
+        return;
+    }
+    for (uint32_t j = 0; j < 2 * n; j++) {
+        unsigned char b[8];
+        if (width == 8) {
+            double d = x[j];
+            memcpy(b, &d, 8);
+        } else
+            memcpy(b, &x[j], 4);
+        for (size_t k = 0; k < width; k++)
+            buf[used + k] = s->pcm_big ? b[width - 1 - k] : b[k];
+        used += width;
+        if (used == sizeof buf) {
+            md5_update(&f->md5, used, buf);
+            used = 0;
+        }
+    }
+    md5_update(&f->md5, used, buf);
+}
+
 /* Writes the frames packed so far to every file, one file after another. */
 static void
 writer_emit(struct writer *w, struct writer_slot *s)
@@ -70,8 +104,10 @@ writer_emit(struct writer *w, struct writer_slot *s)
             atomic_store_explicit(&w->write_max_us, us, memory_order_relaxed);
         if (got != want)
             writer_fail(w, t, f, sf_strerror(f->sf));
-        else
+        else {
             f->frames += n;
+            writer_hash(s, f, i, n);
+        }
     }
 }
 
@@ -91,9 +127,11 @@ writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uin
             unsigned char *o = s->out[i] + (size_t)s->ofill * fb;
             if (!ch) {
                 memset(o, 0, k * fb); /* 0.0f and integer 0 are both all zero bytes */
+                loudness_feed(&t->file[i].loud, NULL, NULL, k);
                 continue;
             }
             const float *l = ch[t->file[i].ch[0]] + done, *r = ch[t->file[i].ch[1]] + done;
+            loudness_feed(&t->file[i].loud, l, r, k);
             if (s->pcm_width) {
                 pcm_pack_stereo(o, l, r, k, s->pcm_width, s->pcm_big);
             } else {
@@ -407,6 +445,25 @@ writer_slot_free(struct writer_slot *s)
 }
 
 /* Ends a slot's take (writer thread, lock not held). */
+/* The files' loudness and checksums at the take's end, and the loudness
+ * into their bext chunks.  A file cut after a write error has no checksum
+ * (its bytes were not all hashed as they are now). */
+static void
+writer_results(struct take *t)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        struct take_file *f = &t->file[i];
+        unsigned char d[MD5_DIGEST_SIZE];
+        loudness_flush(&f->loud);
+        loudness_get(&f->loud, &f->figs);
+        md5_digest(&f->md5, sizeof d, d);
+        f->audio_md5[0] = '\0';
+        for (size_t k = 0; !t->error && k < sizeof d; k++)
+            snprintf(f->audio_md5 + 2 * k, 3, "%02x", d[k]);
+    }
+    take_set_bext_loudness(t);
+}
+
 static void
 writer_close_slot(struct writer *w, struct writer_slot *s)
 {
@@ -433,6 +490,7 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
             log_error("take %d ends at frame %llu in every file after the write error", t->number,
                       (unsigned long long)common);
         }
+        writer_results(t);
         if (take_close(t) < 0)
             t->error = 1;
     }

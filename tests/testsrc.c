@@ -22,6 +22,8 @@
  * errors or when the JACK server goes away, 2 on usage errors.  "ready" is printed on stdout once
  * active and connected.
  */
+#include <sndfile.h>
+
 #include "srcclient.h"
 #include "testsig.h"
 
@@ -55,6 +57,8 @@ static long hold_ns; /* -H: stay busy this long after writing the outputs */
 #define MAX_MIX_DELAY  8192
 #define SCRATCH_FRAMES 1024
 #define ERROR_HZ       1000
+static float *file_frames;    /* -f: the file's interleaved stereo frames */
+static uint64_t file_len;     /* ... how many */
 static int altered;           /* any of the options below given */
 static unsigned silent_stems; /* bit s: stem s + 1 plays zeros and is left out of the mix */
 static uint32_t mix_delay;    /* -D, frames */
@@ -135,6 +139,43 @@ busy(long ns)
     while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < ns);
 }
 
+/* -f: the file on stem 1 and the mix (then silence); the other stems silent. */
+static void
+play_file(float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t nframes)
+{
+    for (int c = 0; c < TESTSIG_CHANNELS; c++)
+        memset(bufs[c], 0, nframes * sizeof(float));
+    for (uint32_t j = 0; j < nframes && n0 + j < file_len; j++) {
+        bufs[0][j] = bufs[TESTSIG_MIX_L][j] = file_frames[2 * (n0 + j)];
+        bufs[1][j] = bufs[TESTSIG_MIX_R][j] = file_frames[2 * (n0 + j) + 1];
+    }
+}
+
+/* Reads a stereo FILE at RATE into memory.  Returns 0, or -1 (reported). */
+static int
+load_file(const char *path, uint32_t want_rate)
+{
+    SF_INFO info = {0};
+    SNDFILE *f = sf_open(path, SFM_READ, &info);
+
+    if (!f || info.channels != 2 || (uint32_t)info.samplerate != want_rate) {
+        fprintf(stderr, "stemcap-testsrc: %s: %s\n", path,
+                f ? "not a stereo file at JACK's rate" : sf_strerror(NULL));
+        if (f)
+            sf_close(f);
+        return -1;
+    }
+    file_frames = malloc((size_t)info.frames * 2 * sizeof(float));
+    if (!file_frames || sf_readf_float(f, file_frames, info.frames) != info.frames) {
+        fprintf(stderr, "stemcap-testsrc: %s: cannot read it\n", path);
+        sf_close(f);
+        return -1;
+    }
+    file_len = (uint64_t)info.frames;
+    sf_close(f);
+    return 0;
+}
+
 static int
 process(jack_nframes_t nframes, void *arg)
 {
@@ -152,7 +193,9 @@ process(jack_nframes_t nframes, void *arg)
         started = 1;
     }
     next_n = (uint32_t)(now - first);
-    if (altered)
+    if (file_frames)
+        play_file(bufs, next_n, nframes);
+    else if (altered)
         play_altered(bufs, next_n, nframes);
     else /* stamp mode stamps the frame clock itself */
         testsig_block(mode, rate, mode == TESTSIG_STAMP ? now : next_n, nframes, bufs);
@@ -169,7 +212,7 @@ usage(FILE *to)
     fprintf(to,
             "usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET]\n"
             "                       [-s STEMS] [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES]\n"
-            "                       [-g DB] [-H USEC] [-q]\n"
+            "                       [-g DB] [-H USEC] [-f FILE] [-q]\n"
             "  -n NAME    JACK client name (default stemcap-src)\n"
             "  -m MODE    signal: noise (default), song, sine (stem K: sines of\n"
             "             100K Hz (L) and 100K+50 Hz (R), peak -(6+2K) dBFS), or stamp\n"
@@ -186,6 +229,8 @@ usage(FILE *to)
             "             -e/-D/-g leave the stems alone: mix = gain * mix(n - FRAMES) + error\n"
             "  -H USEC    hold: stay busy USEC (1..999999) microseconds after writing\n"
             "             the outputs of each cycle, before returning to JACK\n"
+            "  -f FILE    play FILE (stereo, at JACK's rate, read into memory first) on\n"
+            "             stem 1 and the mix, then silence; the other stems are silent\n"
             "  -q         quiet: no informational messages\n"
             "Prints \"ready\" on stdout once active (and connected).\n");
 }
@@ -247,13 +292,13 @@ connect_ports(const char *target, int stems)
 int
 main(int argc, char **argv)
 {
-    const char *name = "stemcap-src", *target = NULL;
+    const char *name = "stemcap-src", *target = NULL, *file_path = NULL;
     int stems = TESTSIG_STEMS, quiet = 0, opt;
     double seconds = 0.0, db, gain_db = 0.0, error_db = 0.0;
     char *end;
     long v;
 
-    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:H:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:H:f:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -325,6 +370,9 @@ main(int argc, char **argv)
             mix_gain = (float)pow(10.0, db / 20.0);
             altered = 1;
             break;
+        case 'f':
+            file_path = optarg;
+            break;
         case 'q':
             quiet = 1;
             break;
@@ -344,6 +392,10 @@ main(int argc, char **argv)
     if (srcclient_init("stemcap-testsrc") < 0 || !(client = srcclient_open(name, quiet, ports)))
         return 1;
     rate = jack_get_sample_rate(client);
+    if (file_path && load_file(file_path, rate) < 0) {
+        jack_client_close(client);
+        return 1;
+    }
     jack_set_process_callback(client, process, NULL);
     if (srcclient_activate(client) < 0)
         return 1;

@@ -1,7 +1,8 @@
 /* check — stemcap-check's private header: the state one run builds (the
  * folder's files, the checks' results, the null test) and the entry points
  * of its modules: scan_ (the folder), chk_ (the checks), dsp_ (reading the
- * audio), report_ (text and JSON).  main.c runs them in that order. */
+ * audio), loud_ (loudness, noise floor), prof_ (delivery profiles), report_
+ * (text and JSON), verify_ (--verify).  main.c runs them in that order. */
 #ifndef STEMCAP_CHECK_H
 #define STEMCAP_CHECK_H
 

@@ -16,7 +16,7 @@ done
 
 D=$T/del
 mkdir -p "$D"
-SOX="sox -D -q -n -r 48000 -b 24 -c 2"
+SOX="sox -R -D -q -n -r 48000 -b 24 -c 2"
 # mk NAME SOX-SYNTH...: "$D/Song - NAME.wav", 48 kHz 24-bit stereo, from sox's synth.
 mk() {
     local n=$1
@@ -40,8 +40,8 @@ w.setnchannels(2); w.setsampwidth(3); w.setframerate(48000)
 w.writeframes(head + b"".join(pk(a * v) for v in q) * ((48000 * 40 - fade) // 4))
 w.close()
 PY
-# tone bursts (2 s of -20 dBFS, 2 s off) over white noise of RMS -50 or -90 dBFS (sox's white
-# noise is uniform: RMS = amplitude / sqrt(3)).
+# tone bursts (2 s of -20 dBFS, 2 s off) over white noise (sox -R: the same every run) of RMS
+# -50 or -90 dBFS (sox's white noise is uniform: RMS = amplitude / sqrt(3)).
 $SOX "$T/bursts.wav" synth 2 sine 440 vol -20dB pad 0 2 repeat 9 || fail "sox bursts"
 for n in Pad:-50 Strings:-90; do
     amp=$(python3 -c "print(10 ** (${n#*:} / 20) * 3 ** 0.5)")

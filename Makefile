@@ -93,7 +93,7 @@ $(B)/tests/test_timeline: $(B)/daemon/timeline.o
 $(B)/stemcapd:      LINK_PKGS := jack liblo sndfile inih jansson fftw3f libebur128 nettle
 $(B)/stemcap:       LINK_PKGS := liblo
 $(B)/stemcap-meter: LINK_PKGS := liblo ncursesw
-$(B)/stemcap-check: LINK_PKGS := sndfile jansson libebur128 nettle
+$(B)/stemcap-check: LINK_PKGS := sndfile jansson libebur128 nettle inih
 $(B)/tests/stemcap-testsrc: LINK_PKGS := jack sndfile
 $(B)/tests/stemcap-testdaw: LINK_PKGS := jack
 $(B)/tests/oscraw $(B)/tests/nsmserver: LINK_PKGS := liblo

@@ -1,7 +1,8 @@
 /* check — stemcap-check's private header: the state one run builds (the
  * folder's files, the checks' results, the null test) and the entry points
  * of its modules: scan_ (the folder), chk_ (the checks), dsp_ (reading the
- * audio), report_ (text and JSON).  main.c runs them in that order. */
+ * audio), loud_ (loudness, noise floor), prof_ (delivery profiles), report_
+ * (text and JSON), verify_ (--verify).  main.c runs them in that order. */
 #ifndef STEMCAP_CHECK_H
 #define STEMCAP_CHECK_H
 
@@ -9,14 +10,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <ebur128.h>
 #include <sndfile.h>
 
 #define PROG         "stemcap-check"
 #define BLOCK        4096 /* frames per read */
 #define LAG_MIN_CORR 0.5  /* a weaker best correlation means "no clear lag" */
-#define MAX_CHECKS   16
+#define MAX_CHECKS   32
 #define MAX_FILES    64 /* audio files read from one folder */
 
+#define SILENCE_DB  (-90.0) /* quieter is silence (lead-in, head silence) */
 #define EXIT_FAILED 1
 #define EXIT_USAGE  2
 
@@ -30,6 +33,21 @@ enum null_state {
     NULL_RATES,
     NULL_CHANNELS,
     NULL_REJECTED
+};
+
+/* A file's loudness (loud.c): LUFS, LU and dB; -HUGE_VAL for -inf (silence). */
+struct loud {
+    ebur128_state *ebu;
+    sf_count_t step, since; /* frames between polls of M and S, and since the last one */
+    double integrated, lra, max_m, max_s;
+    double *tp;     /* true peak per channel, dBTP */
+    sf_count_t win; /* frames per noise-floor window */
+    sf_count_t win_fill;
+    double win_sum; /* sum of squares in the window so far */
+    int win_sound;  /* a sample of the window is not 0 */
+    double *wins;   /* mean square of each window with sound */
+    size_t nwins, capwins;
+    double floor_db; /* noise floor, dBFS RMS */
 };
 
 struct afile {
@@ -55,8 +73,10 @@ struct afile {
     sf_count_t peak_frame;
     sf_count_t clips; /* samples at 0 dBFS */
     sf_count_t first_clip;
-    double lead_peak; /* max |x| in the lead-in */
-    char *reject;     /* why the file is not read (then it leaves the list) */
+    double lead_peak;       /* max |x| in the lead-in */
+    sf_count_t first_sound; /* first frame at or above SILENCE_DB, -1 none */
+    struct loud loud;
+    char *reject; /* why the file is not read (then it leaves the list) */
 };
 
 /* An audio file that is not read: a symlink, not a regular file, or a header that cannot be
@@ -69,6 +89,8 @@ struct rejected {
 
 struct check {
     const char *name;
+    const char *rule; /* the profile key it checks, NULL for the standard checks */
+    double limit;
     enum result result;
     char *detail;
     size_t len; /* open_memstream() updates it until the stream is closed */
@@ -91,8 +113,14 @@ struct null_test {
     double shifted_peak;
 };
 
+struct profile;
+
 struct state {
     const char *dir;
+    const struct profile *profile;
+    int lead_in_set; /* --lead-in given: the profile does not change it */
+    int noise_set;   /* --noise-floor given, or the profile sets it: the check runs */
+    double noise_floor_db;
     const char *mix_path;
     double threshold_db;
     double lead_in;
@@ -136,6 +164,34 @@ const char *chk_encoding_name(int format);
  * when the null fails, the lag and the residual shifted by it.  0, or -1 (logged). */
 int dsp_measure(struct state *st);
 int dsp_find_lag(struct state *st);
+/* loud.c: the loudness meter and noise floor of one file, fed each block dsp.c reads (f->buf,
+ * f->got).  0, or -1 (logged). */
+int loud_open(struct afile *f);
+int loud_feed(struct afile *f);
+int loud_finish(struct afile *f);
+void loud_free(struct afile *f);
+/* The highest true peak over the channels, dBTP. */
+double loud_true_peak(const struct afile *f);
+
+/* profile.c: the delivery profiles (built-in or an INI file) and their rules.  prof_load
+ * returns the profile NAME (a built-in, or a file when NAME has a '/' or ends in ".ini"), or
+ * NULL with the error logged (*RC: the exit status).  prof_apply sets the state's defaults
+ * from the profile; chk_profile appends one check per rule. */
+const struct profile *prof_load(const char *name, int *rc);
+void prof_free(const struct profile *p);
+const char *prof_name(const struct profile *p);
+void prof_apply(const struct profile *p, struct state *st);
+int chk_profile(struct state *st);
+/* checks.c, for profile.c: a check's verdict, written like the others.  chk_say appends to
+ * the detail of the check begun. */
+int chk_begin(struct state *st, const char *name);
+void chk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int chk_end(enum result r);
+
+/* verify.c: --verify DIR: the take's files against its manifest.json.  Returns the exit
+ * status. */
+int verify_take(const char *dir);
+
 /* dBFS of a linear level, floored; and a file's peak in dBFS (0 at least when it clips). */
 double dsp_db(double x);
 double dsp_peak_db(const struct afile *f);

@@ -15,14 +15,16 @@
 #include "protocol.h"
 #include "check.h"
 
-#define SILENCE_DB (-90.0)
-
 static FILE *check_out; /* detail of the check being written */
 static struct check *check_cur;
 
-static int
-check_begin(struct state *st, const char *name)
+int
+chk_begin(struct state *st, const char *name)
 {
+    if (st->nchecks == MAX_CHECKS) {
+        check_err("too many checks (%d at most)", MAX_CHECKS);
+        return -1;
+    }
     check_cur = &st->checks[st->nchecks++];
     check_cur->name = name;
     check_out = open_memstream(&check_cur->detail, &check_cur->len);
@@ -45,8 +47,18 @@ say(const char *fmt, ...)
     va_end(ap);
 }
 
-static int
-check_end(enum result r)
+void
+chk_say(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vfprintf(check_out, fmt, ap);
+    va_end(ap);
+}
+
+int
+chk_end(enum result r)
 {
     check_cur->result = r;
     if (fclose(check_out) != 0) {
@@ -143,13 +155,13 @@ check_files(struct state *st)
     if (st->nrejected == 0) {
         return 0;
     }
-    if (check_begin(st, "files") < 0) {
+    if (chk_begin(st, "files") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nrejected; i++) {
         say("%s%s: %s", i ? "; " : "", st->rejected[i].name, st->rejected[i].why);
     }
-    return check_end(RES_FAIL);
+    return chk_end(RES_FAIL);
 }
 
 static int
@@ -157,7 +169,7 @@ check_stems(struct state *st)
 {
     enum result r = RES_PASS;
 
-    if (check_begin(st, "stems") < 0) {
+    if (chk_begin(st, "stems") < 0) {
         return -1;
     }
     if (st->nstems == 0) {
@@ -176,7 +188,7 @@ check_stems(struct state *st)
         say("; %zu audio file%s not read (see files)", st->nrejected,
             st->nrejected == 1 ? "" : "s");
     }
-    return check_end(r);
+    return chk_end(r);
 }
 
 static int
@@ -184,7 +196,7 @@ check_format(struct state *st)
 {
     size_t bad = 0;
 
-    if (check_begin(st, "format") < 0) {
+    if (chk_begin(st, "format") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -200,7 +212,7 @@ check_format(struct state *st)
     } else {
         say("every file is WAV, AIFF, W64 or RF64");
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 static int
@@ -208,7 +220,7 @@ check_encoding(struct state *st)
 {
     size_t bad = 0, low = 0;
 
-    if (check_begin(st, "encoding") < 0) {
+    if (chk_begin(st, "encoding") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -234,7 +246,7 @@ check_encoding(struct state *st)
     if (!bad && !low) {
         say("every file is 24-bit integer or 32/64-bit float");
     }
-    return check_end(bad ? RES_FAIL : low ? RES_WARN : RES_PASS);
+    return chk_end(bad ? RES_FAIL : low ? RES_WARN : RES_PASS);
 }
 
 static int64_t
@@ -277,7 +289,7 @@ check_rate(struct state *st)
     int64_t rate = common_value(st, get_rate);
     size_t bad = 0;
 
-    if (check_begin(st, "sample-rate") < 0) {
+    if (chk_begin(st, "sample-rate") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -291,7 +303,7 @@ check_rate(struct state *st)
     } else {
         say("every file is at %lld Hz", (long long)rate);
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 static int
@@ -300,7 +312,7 @@ check_length(struct state *st)
     int64_t frames = common_value(st, get_frames);
     size_t bad = 0;
 
-    if (check_begin(st, "length") < 0) {
+    if (chk_begin(st, "length") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -320,7 +332,7 @@ check_length(struct state *st)
             say(" (%.3f s)", (double)frames / st->files[0].info.samplerate);
         }
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 /* The file whose TimeReference is the reference: the value most files carry (ties: the mix's,
@@ -357,7 +369,7 @@ check_tref(struct state *st)
     const struct afile *ref;
     size_t with, bad = 0;
 
-    if (check_begin(st, "time-reference") < 0) {
+    if (chk_begin(st, "time-reference") < 0) {
         return -1;
     }
     ref = tref_reference(st, &with);
@@ -382,7 +394,7 @@ check_tref(struct state *st)
     } else {
         say("no file carries a bext TimeReference");
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 static int
@@ -390,7 +402,7 @@ check_names(struct state *st)
 {
     size_t bad = 0;
 
-    if (check_begin(st, "names") < 0) {
+    if (chk_begin(st, "names") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -425,7 +437,7 @@ check_names(struct state *st)
     if (!bad) {
         say("every file is \"%s - <Stem>\"", st->song ? st->song : "<Song>");
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 /* The stems at another rate than the mix, into OUT; returns how many. */
@@ -504,7 +516,7 @@ check_peaks(struct state *st)
     const struct afile *top = NULL;
     size_t bad = 0;
 
-    if (check_begin(st, "peaks") < 0) {
+    if (chk_begin(st, "peaks") < 0) {
         return -1;
     }
     for (size_t i = 0; i < st->nfiles; i++) {
@@ -523,7 +535,7 @@ check_peaks(struct state *st)
         say("every file peaks below 0 dBFS; the highest is %s at %.1f dBFS (%.1f dB headroom)",
             top->name, dsp_peak_db(top), 0.0 - dsp_peak_db(top));
     }
-    return check_end(bad ? RES_FAIL : RES_PASS);
+    return chk_end(bad ? RES_FAIL : RES_PASS);
 }
 
 static int
@@ -533,12 +545,12 @@ check_lead_in(struct state *st)
     const struct afile *top = NULL;
     size_t loud = 0;
 
-    if (check_begin(st, "lead-in") < 0) {
+    if (chk_begin(st, "lead-in") < 0) {
         return -1;
     }
     if (st->lead_in <= 0) {
         say("not checked (--lead-in 0)");
-        return check_end(RES_PASS);
+        return chk_end(RES_PASS);
     }
     for (size_t i = 0; i < st->nfiles; i++) {
         if (st->files[i].lead_peak >= silent) {
@@ -568,7 +580,7 @@ check_lead_in(struct state *st)
     if (loud) {
         say("; it should be silent (below %.0f dBFS)", SILENCE_DB);
     }
-    return check_end(loud ? RES_WARN : RES_PASS);
+    return chk_end(loud ? RES_WARN : RES_PASS);
 }
 
 /* Which mix files there are, when there are several. */
@@ -649,7 +661,7 @@ check_null(struct state *st)
     const struct null_test *nt = &st->null;
     enum result r = RES_FAIL;
 
-    if (check_begin(st, "null") < 0) {
+    if (chk_begin(st, "null") < 0) {
         return -1;
     }
     switch (nt->state) {
@@ -676,7 +688,7 @@ check_null(struct state *st)
         r = say_null_run(st);
         break;
     }
-    return check_end(r);
+    return chk_end(r);
 }
 
 int

@@ -1,6 +1,7 @@
 /* dsp — reading the audio.  dsp_measure() reads all files in lockstep, BLOCK
  * frames at a time, as double (exact for 16/24-bit integer and float), in ONE
- * streaming pass: each file's peak, full-scale samples and lead-in peak, and,
+ * streaming pass: each file's peak, full-scale samples, lead-in peak, first
+ * sound, loudness and noise floor (loud.c), and,
  * when the null test runs, the worst |sum(stems) - mix| per channel (a shorter
  * file is silence past its end) and the loudest LAG_WINDOW frames of the
  * stems' mono sum.  Only when the null fails does dsp_find_lag() read again:
@@ -79,6 +80,7 @@ seek_file(struct afile *f, sf_count_t frame)
 static void
 file_stats(struct afile *f, sf_count_t pos, sf_count_t lead)
 {
+    double silent = pow(10.0, SILENCE_DB / 20.0);
     int ch = f->info.channels;
 
     for (sf_count_t i = 0; i < f->got; i++) {
@@ -100,6 +102,9 @@ file_stats(struct afile *f, sf_count_t pos, sf_count_t lead)
             }
             if (pos + i < lead && a > f->lead_peak) {
                 f->lead_peak = a;
+            }
+            if (f->first_sound < 0 && a >= silent) {
+                f->first_sound = pos + i;
             }
         }
     }
@@ -147,6 +152,9 @@ read_block(struct state *st, sf_count_t pos, sf_count_t *n)
             *n = f->got;
         }
         file_stats(f, pos, st->lead_in > 0 ? llrint(st->lead_in * f->info.samplerate) : 0);
+        if (loud_feed(f) < 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -222,6 +230,11 @@ dsp_measure(struct state *st)
     }
     nt->first_over = -1;
     nt->channel = 1;
+    for (size_t k = 0; k < st->nfiles; k++) {
+        if (loud_open(&st->files[k]) < 0) {
+            goto out;
+        }
+    }
     for (;; pos += BLOCK, blk++) {
         if (read_block(st, pos, &n) < 0) {
             goto out;
@@ -236,6 +249,11 @@ dsp_measure(struct state *st)
         nt->frames = pos + n;
     }
     nt->nulls = run && nt->first_over < 0;
+    for (size_t k = 0; k < st->nfiles; k++) {
+        if (loud_finish(&st->files[k]) < 0) {
+            goto out;
+        }
+    }
     rc = 0;
 out:
     free(sum);

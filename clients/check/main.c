@@ -1,6 +1,7 @@
 /* stemcap-check — offline checker of a stem-mastering delivery folder.
  * Usage: stemcap-check [--mix FILE] [--threshold DB] [--lead-in SECONDS]
- * [--json] DIR.  main.c parses the options and runs the steps in order:
+ * [--noise-floor DB] [--profile NAME|FILE.ini] [--json] DIR, or --verify DIR
+ * (verify.c).  main.c parses the options and runs the steps in order:
  * scan the folder (scan.c), the header checks and the null test's plan
  * (checks.c), the streaming pass and, when the null fails, the lag (dsp.c),
  * the checks on the audio, then the report (report.c).  Exit status: 0 every
@@ -22,6 +23,9 @@
 #define DEFAULT_LEAD_IN   2.0
 #define MAX_LEAD_IN       3600.0
 #define PARSED            (-1) /* parse_args(): go on and run */
+
+static const char *profile_name; /* --profile */
+static int verify;               /* --verify */
 
 void
 check_err(const char *fmt, ...)
@@ -49,6 +53,11 @@ usage(FILE *f)
         "  -m, --mix=FILE          the mix to null against (default: \"<Song> - Mix.*\" in DIR)\n"
         "  -t, --threshold=DB      the null passes below DB dBFS residual peak (default %.0f)\n"
         "  -l, --lead-in=SECONDS   lead-in that should be silent (default %.1f; 0: no check)\n"
+        "  -n, --noise-floor=DB    warn when a stem's noise floor is above DB dBFS\n"
+        "  -p, --profile=NAME      delivery rules: default, apple-digital-masters, atmos,\n"
+        "                          ni-stems, or an INI file (FILE.ini or a path with '/')\n"
+        "      --verify            DIR is a stemcap take: check its files' audio MD5 and\n"
+        "                          UMID against its manifest.json\n"
         "  -j, --json              print the report as JSON\n"
         "  -h, --help              show this help and exit\n"
         "  -V, --version           show the version and exit\n"
@@ -91,6 +100,19 @@ parse_option(struct state *st, int opt, char **argv)
             return cli_usage_error("bad lead-in '%s': expected seconds from 0 to %.0f", optarg,
                                    MAX_LEAD_IN);
         }
+        st->lead_in_set = 1;
+        return PARSED;
+    case 'n':
+        if (parse_double(optarg, -200.0, 0.0, &st->noise_floor_db) < 0) {
+            return cli_usage_error("bad noise floor '%s': expected dBFS from -200 to 0", optarg);
+        }
+        st->noise_set = 1;
+        return PARSED;
+    case 'p':
+        profile_name = optarg;
+        return PARSED;
+    case 'v':
+        verify = 1;
         return PARSED;
     case 'j':
         st->json = 1;
@@ -112,18 +134,16 @@ static int
 parse_args(struct state *st, int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"mix", required_argument, NULL, 'm'},
-        {"threshold", required_argument, NULL, 't'},
-        {"lead-in", required_argument, NULL, 'l'},
-        {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},
-        {NULL, 0, NULL, 0},
+        {"mix", required_argument, NULL, 'm'},     {"threshold", required_argument, NULL, 't'},
+        {"lead-in", required_argument, NULL, 'l'}, {"noise-floor", required_argument, NULL, 'n'},
+        {"profile", required_argument, NULL, 'p'}, {"verify", no_argument, NULL, 'v'},
+        {"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},       {NULL, 0, NULL, 0},
     };
     int opt, rc;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":m:t:l:jhV", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":m:t:l:n:p:jhV", longopts, NULL)) != -1) {
         if ((rc = parse_option(st, opt, argv)) != PARSED) {
             return rc;
         }
@@ -138,7 +158,14 @@ parse_args(struct state *st, int argc, char **argv)
     if (st->mix_path && !*st->mix_path) {
         return cli_usage_error("empty --mix file name");
     }
+    if (verify && (st->mix_path || profile_name || st->json)) {
+        return cli_usage_error("--verify takes no --mix, --profile or --json");
+    }
     st->dir = argv[optind];
+    if (profile_name && !(st->profile = prof_load(profile_name, &rc))) {
+        return rc;
+    }
+    prof_apply(st->profile, st);
     st->null.thr = pow(10.0, st->threshold_db / 20.0);
     return PARSED;
 }
@@ -156,7 +183,7 @@ run_checks(struct state *st)
     if (chk_plan_null(st) < 0 || dsp_measure(st) < 0 || dsp_find_lag(st) < 0) {
         return -1;
     }
-    return chk_audio(st);
+    return chk_audio(st) < 0 || chk_profile(st) < 0 ? -1 : 0;
 }
 
 /* Scan, check, report.  Returns the exit status. */
@@ -202,6 +229,7 @@ free_state(struct state *st)
     }
     free(st->null.why);
     free(st->song);
+    prof_free(st->profile);
 }
 
 int
@@ -215,7 +243,7 @@ main(int argc, char **argv)
     if (rc != PARSED) {
         return rc;
     }
-    rc = run(&st);
+    rc = verify ? verify_take(st.dir) : run(&st);
     free_state(&st);
     return rc;
 }

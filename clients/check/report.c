@@ -1,5 +1,6 @@
 /* report — the report on stdout, from a state the checks are done with: the
- * text one (a table of the files, one line per check, a result line; control
+ * text one (a table of the files, one of their loudness and noise floor, one
+ * line per check, a result line; control
  * characters in names are shown as '?') or, with --json, one JSON object whose
  * keys are a public contract (documented in stemcap-check(1)).  Bytes of
  * names that are not UTF-8 become '?' in JSON strings. */
@@ -126,6 +127,57 @@ print_table(const struct state *st)
     }
 }
 
+/* A loudness figure with one decimal, or "-inf". */
+static void
+print_fig(int width, double x)
+{
+    if (isfinite(x)) {
+        printf(" %*.1f", width, x);
+    } else {
+        printf(" %*s", width, "-inf");
+    }
+}
+
+static void
+print_loud_row(const struct afile *f, int width)
+{
+    const struct loud *l = &f->loud;
+    char tp[64] = "";
+    size_t o = 0;
+
+    putchar(' ');
+    put_text(stdout, f->name);
+    printf("%*s ", width - (int)strlen(f->name), "");
+    print_fig(9, l->integrated);
+    print_fig(6, l->lra);
+    for (int c = 0; c < f->info.channels && o < sizeof tp - 16; c++) {
+        o += (size_t)snprintf(tp + o, sizeof tp - o, isfinite(l->tp[c]) ? "%s%.1f" : "%s-inf",
+                              c ? "/" : "", l->tp[c]);
+    }
+    printf(" %15s", tp);
+    print_fig(8, l->max_m);
+    print_fig(8, l->max_s);
+    print_fig(10, l->floor_db);
+    putchar('\n');
+}
+
+/* The loudness of each file (EBU R 128) and its noise floor. */
+static void
+print_loudness(const struct state *st)
+{
+    int width = name_width(st);
+
+    printf("\n %-*s  %9s %6s %15s %8s %8s %10s\n", width, "Loudness", "LUFS", "LRA LU",
+           "True peak dBTP", "Max M", "Max S", "Floor dBFS");
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < st->nfiles; i++) {
+            if ((st->files[i].role == ROLE_STEM) == (pass == 0) && st->files[i].loud.tp) {
+                print_loud_row(&st->files[i], width);
+            }
+        }
+    }
+}
+
 /* One line per check, then the result line. */
 static void
 print_checks(const struct state *st)
@@ -152,8 +204,14 @@ void
 report_text(const struct state *st)
 {
     print_head(st);
+    if (st->profile) {
+        printf("profile: %s\n", prof_name(st->profile));
+    }
     if (st->nfiles || st->nrejected) {
         print_table(st);
+    }
+    if (st->nfiles) {
+        print_loudness(st);
     }
     putchar('\n');
     print_checks(st);
@@ -250,6 +308,35 @@ jappend(json_t *a, json_t *v)
     }
 }
 
+/* A loudness figure rounded to 0.01, null for -inf. */
+static json_t *
+jfig(double x)
+{
+    return isfinite(x) ? json_real(round(x * 100.0) / 100.0) : json_null();
+}
+
+static json_t *
+json_loudness(const struct afile *f)
+{
+    const struct loud *l = &f->loud;
+    json_t *o = json_object(), *tp = json_array();
+
+    if (!o || !tp) {
+        json_decref(o);
+        json_decref(tp);
+        return NULL;
+    }
+    jset(o, "integrated_lufs", jfig(l->integrated));
+    jset(o, "lra_lu", jfig(l->lra));
+    for (int c = 0; c < f->info.channels; c++) {
+        jappend(tp, jfig(l->tp[c]));
+    }
+    jset(o, "true_peak_dbtp", tp);
+    jset(o, "max_momentary_lufs", jfig(l->max_m));
+    jset(o, "max_short_term_lufs", jfig(l->max_s));
+    return o;
+}
+
 static json_t *
 json_file(const struct afile *f)
 {
@@ -275,6 +362,10 @@ json_file(const struct afile *f)
     jset(o, "full_scale_samples", json_integer(f->clips));
     jset(o, "lead_in_peak_db", jdb(f->lead_peak));
     jset(o, "time_reference", f->has_tref ? json_integer((json_int_t)f->tref) : json_null());
+    if (f->loud.tp) {
+        jset(o, "loudness", json_loudness(f));
+        jset(o, "noise_floor_dbfs", jfig(f->loud.floor_db));
+    }
     return o;
 }
 
@@ -336,6 +427,40 @@ json_rejected(json_t *rejected, const struct state *st)
     }
 }
 
+/* The profile: its name and the verdict of each of its rules. */
+static json_t *
+json_profile(const struct state *st)
+{
+    static const char *const results[] = {"pass", "warn", "fail"};
+    json_t *o = json_object(), *rules = json_array();
+
+    if (!o || !rules) {
+        json_decref(o);
+        json_decref(rules);
+        return NULL;
+    }
+    jset(o, "name", jstr(prof_name(st->profile)));
+    for (size_t i = 0; i < st->nchecks; i++) {
+        const struct check *c = &st->checks[i];
+        json_t *r;
+
+        if (!c->rule) {
+            continue;
+        }
+        r = json_object();
+        if (r) {
+            jset(r, "key", json_string(c->rule));
+            jset(r, "check", json_string(c->name));
+            jset(r, "limit", json_real(c->limit));
+            jset(r, "result", json_string(results[c->result]));
+            jset(r, "detail", jstr(c->detail));
+        }
+        jappend(rules, r);
+    }
+    jset(o, "rules", rules);
+    return o;
+}
+
 static void
 json_checks(json_t *checks, const struct state *st)
 {
@@ -383,6 +508,7 @@ report_json(const struct state *st)
     json_checks(checks, st);
     jset(root, "checks", checks);
     jset(root, "null", json_null_test(st));
+    jset(root, "profile", json_profile(st));
     jset(root, "warnings", json_integer((json_int_t)report_count(st, RES_WARN)));
     jset(root, "ok", json_boolean(report_count(st, RES_FAIL) == 0));
     text = json_failed ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));

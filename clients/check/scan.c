@@ -100,6 +100,7 @@ add_file(struct state *st, const char *path, const char *name, const struct stat
     f->dev = sb->st_dev;
     f->ino = sb->st_ino;
     f->first_clip = -1;
+    f->first_sound = -1;
     st->nfiles++;
     return f;
 }
@@ -420,6 +421,7 @@ scan_free_file(struct afile *f)
     free(f->base);
     free(f->buf);
     free(f->reject);
+    loud_free(f);
 }
 
 /* Opens every file; the ones not to be read go from st->files to st->rejected. */

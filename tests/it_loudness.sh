@@ -143,6 +143,19 @@ PY
 check '[ -s "$T/md5.out" ] && ! grep -q False "$T/md5.out"' \
     "audio_md5 and UMID of every file match: $(tr '\n' ' ' <"$T/md5.out")"
 
+# stemcap-check --verify recomputes the checksums and reads the UMIDs of
+# stemcapd's own take; one flipped byte of audio fails it.
+"$B/stemcap-check" --verify "$TAKE" >"$T/verify.out" 2>&1
+rc=$?
+check '[ $rc = 0 ] && [ "$(grep -c "^PASS" "$T/verify.out")" -ge 6 ] && ! grep -q "^FAIL" "$T/verify.out"' \
+    "stemcap-check --verify on the take: exit $rc, $(grep -c "^PASS" "$T/verify.out") PASS lines"
+cp -r "$TAKE" "$T/tampered"
+f="$T/tampered/$(basename "$(ls "$TAKE"/*" - Bass.wav")")"
+printf '\x7f' | dd of="$f" bs=1 seek=$(($(stat -c %s "$f") - 1000)) conv=notrunc status=none
+"$B/stemcap-check" --verify "$T/tampered" >"$T/verify2.out" 2>&1
+rc=$?
+check '[ $rc = 1 ] && grep -q "^FAIL.*Bass" "$T/verify2.out"' "a flipped byte in Bass: exit $rc, $(grep "^FAIL" "$T/verify2.out" | head -1)"
+
 # EBU Tech 3342 case 1: 20 s at -20 dBFS, then 20 s at -30 dBFS: LRA 10 LU.
 case_take lra 40 synth 20 sine 1000 vol -20dB : synth 20 sine 1000 vol -30dB
 compare "EBU 3342 case 1 (-20 then -30 dBFS)"

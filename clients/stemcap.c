@@ -389,6 +389,26 @@ print_null_line(const char *label, float worst, int64_t frame, int64_t flagged, 
     fputc('\n', stdout);
 }
 
+/* "I -23.0 LUFS  LRA 0.0 LU  TP -23.0 dBTP  M -22.9  S -23.0" from the five
+ * loudness floats at argument I; "-" for a figure not measured (-150). */
+static const char *
+loudness_text(const struct oscc_msg *m, int i)
+{
+    static char out[128];
+    char v[5][16];
+
+    for (int k = 0; k < 5; k++) {
+        float f = arg_float(m, i + k);
+        if (k != 1 && f <= -150.0f)
+            snprintf(v[k], sizeof v[k], "-");
+        else
+            snprintf(v[k], sizeof v[k], "%.1f", f);
+    }
+    snprintf(out, sizeof out, "I %s LUFS  LRA %s LU  TP %s dBTP  max M %s  max S %s", v[0], v[1],
+             v[2], v[3], v[4]);
+    return out;
+}
+
 /* /stemcap/report: /stemcap/report/file per file, then /stemcap/report. */
 static int
 print_report(struct session *s)
@@ -409,8 +429,11 @@ print_report(struct session *s)
         }
         if (strcmp(path, PROTO_REPORT_FILE) == 0) {
             const char *name = oscc_msg_string(m, 1);
-            printf("  %-24s peak %6.1f dBFS  clips %lld\n", name ? name : "?", arg_float(m, 3),
+            printf("  %-24s peak %6.1f dBFS  clips %lld", name ? name : "?", arg_float(m, 3),
                    (long long)arg_int(m, 4, 0));
+            if (oscc_msg_argc(m) >= 10) /* the loudness, from stemcapd 0.1 with issue 15 on */
+                printf("  %s", loudness_text(m, 5));
+            fputc('\n', stdout);
         } else if (strcmp(path, PROTO_REPORT) == 0) {
             if (arg_int(m, 0, 0) > 0)
                 print_null_line("  null:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),

@@ -388,12 +388,12 @@ osc_stem_level(struct osc_req *r, int stem)
     lo_message_free(m);
 }
 
-/* Loudness of stem 1..8 or the mix (0): one true peak, the louder side. */
-static lo_message
-osc_msg_loudness(struct osc *o, int stem)
+/* Loudness of stem 1..8 or the mix (0) appended to M: f:integrated f:lra
+ * f:true_peak (the louder side) f:max_momentary f:max_short_term. */
+static void
+osc_add_loudness(lo_message m, struct osc *o, int stem)
 {
     struct loudness_figs f;
-    lo_message m = lo_message_new();
 
     ctl_loudness(o->ctl, stem, &f);
     lo_message_add_float(m, f.integrated_lufs);
@@ -402,6 +402,14 @@ osc_msg_loudness(struct osc *o, int stem)
                                                                       : f.true_peak_dbtp[1]);
     lo_message_add_float(m, f.max_momentary_lufs);
     lo_message_add_float(m, f.max_short_term_lufs);
+}
+
+static lo_message
+osc_msg_loudness(struct osc *o, int stem)
+{
+    lo_message m = lo_message_new();
+
+    osc_add_loudness(m, o, stem);
     return m;
 }
 
@@ -507,6 +515,7 @@ osc_report(struct osc_req *r)
         lo_message_add_string(m, name);
         lo_message_add_float(m, l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1]);
         lo_message_add_int32(m, (int32_t)(l.clips[0] + l.clips[1]));
+        osc_add_loudness(m, r->o, stem);
         osc_send(r, PROTO_REPORT_FILE, m);
         lo_message_free(m);
     }
@@ -845,10 +854,10 @@ osc_close(struct osc *o)
  * stem and the mix, the null and the status, as separate messages or, with
  * [osc] bundle, as one bundle. */
 static void
-osc_feedback(struct osc *o, const struct osc_sub *sub)
+osc_feedback(struct osc *o, struct osc_sub *sub)
 {
-    char paths[PROTO_MAX_STEMS + 3][32];
-    lo_message msgs[PROTO_MAX_STEMS + 3];
+    char paths[2 * PROTO_MAX_STEMS + 4][40];
+    lo_message msgs[2 * PROTO_MAX_STEMS + 4];
     struct ctl_stem st;
     int n = 0;
 
@@ -864,6 +873,21 @@ osc_feedback(struct osc *o, const struct osc_sub *sub)
     msgs[n++] = osc_msg_null(o);
     snprintf(paths[n], sizeof paths[n], PROTO_STATUS);
     msgs[n++] = osc_msg_status(o);
+    /* While recording, once a second: the loudness of every file so far. */
+    double now = osc_now();
+    if (ctl_recording(o->ctl) && now >= sub->loud_next) {
+        struct loudness_figs f;
+        sub->loud_next = now + 1.0;
+        for (int s = 0; s <= PROTO_MAX_STEMS; s++) {
+            if (!ctl_loudness(o->ctl, s, &f))
+                continue;
+            if (s)
+                proto_stem_path(paths[n], sizeof paths[n], s, PROTO_LEAF_LOUDNESS);
+            else
+                snprintf(paths[n], sizeof paths[n], PROTO_MIX_LOUDNESS);
+            msgs[n++] = osc_msg_loudness(o, s);
+        }
+    }
 
     if (o->bundle) {
         lo_bundle b = lo_bundle_new(LO_TT_IMMEDIATE);

@@ -17,8 +17,9 @@ struct osc_sub {
     struct sockaddr_storage addr;
     socklen_t len;
     double hz;
-    double next;    /* monotonic time of the next periodic push */
-    double expires; /* unless renewed */
+    double next;      /* monotonic time of the next periodic push */
+    double loud_next; /* ... and of the next loudness figures (1 Hz, while recording) */
+    double expires;   /* unless renewed */
 };
 
 struct osc {

@@ -63,6 +63,10 @@ case_take() {
         t_src -f "$T/$name.wav" -d "$secs" -s 2
         sleep 0.5
         t_cli start >/dev/null || { fail "$name: no take started"; return 1; }
+        if [ -n "${WATCH:-}" ]; then # the subscription's loudness, while recording
+            timeout --preserve-status -s INT 4.5 "$B/stemcap" -p "$PORT" watch >"$T/watch.out" 2>&1
+            secs=$(awk -v s="$secs" 'BEGIN { print s - 4.5 }')
+        fi
         sleep "$(awk -v s="$secs" 'BEGIN { print s - 1.5 }')"
     fi
     t_cli stop >"$T/stop.out" || { fail "$name: stop failed: $(cat "$T/stop.out")"; return 1; }
@@ -116,6 +120,11 @@ case_take sine-23 20 synth 20 sine 1000 vol -23dB
 compare "EBU 3341 case 1 (1 kHz at -23 dBFS)"
 check 'near "$FIG_I" -23.0 0.1' "EBU 3341 case 1: integrated $FIG_I LUFS, nominal -23.0 +-0.1"
 
+# stemcap status: the take report carries every file's loudness.
+t_cli status >"$T/status.out"
+check 'grep -q "Drums.*I -23.0 LUFS  LRA 0.0 LU  TP -23.0 dBTP" "$T/status.out"' \
+    "stemcap status: $(grep Drums "$T/status.out" | sed 's/^ *//')"
+
 # OSC: /stemcap/stem/1/loudness answers the last take's figures.
 q=$(R -m /stemcap/stem/1/loudness)
 check 'near "$(echo "$q" | arg 1)" "$FIG_I" 0.05' "/stemcap/stem/1/loudness: $q"
@@ -157,7 +166,10 @@ rc=$?
 check '[ $rc = 1 ] && grep -q "^FAIL.*Bass" "$T/verify2.out"' "a flipped byte in Bass: exit $rc, $(grep "^FAIL" "$T/verify2.out" | head -1)"
 
 # EBU Tech 3342 case 1: 20 s at -20 dBFS, then 20 s at -30 dBFS: LRA 10 LU.
-case_take lra 40 synth 20 sine 1000 vol -20dB : synth 20 sine 1000 vol -30dB
+WATCH=1 case_take lra 40 synth 20 sine 1000 vol -20dB : synth 20 sine 1000 vol -30dB
+n=$(grep -c "^/stemcap/stem/1/loudness " "$T/watch.out")
+check '[ "$n" -ge 3 ] && grep -q "^/stemcap/mix/loudness " "$T/watch.out"' \
+    "a subscriber gets the loudness once a second while recording: $n in 4.5 s, last: $(grep "^/stemcap/stem/1/loudness " "$T/watch.out" | tail -1)"
 compare "EBU 3342 case 1 (-20 then -30 dBFS)"
 check 'near "$FIG_LRA" 10 1' "EBU 3342 case 1: LRA $FIG_LRA LU, nominal 10 +-1"
 

@@ -34,6 +34,9 @@
 #define PROTO_FOLLOW       "/stemcap/transport/follow"
 #define PROTO_STATS        "/stemcap/stats"
 #define PROTO_STATS_RESET  "/stemcap/stats/reset"
+/* Pushed to subscribers while a take records: s:text, a [mastering] rule a
+ * file breaks (once per rule and file and take). */
+#define PROTO_WARNING "/stemcap/warning"
 /* A failed request is answered here: s:request address, s:reason. */
 #define PROTO_ERROR "/stemcap/error"
 

@@ -31,15 +31,25 @@ struct conf_ctx {
     char *buf;    /* getline buffer */
     size_t bufsz;
     unsigned seen_sections;                           /* bit per section index */
-    unsigned long long seen_keys[7 + CONF_MAX_STEMS]; /* bit per table index, per section */
+    unsigned long long seen_keys[8 + CONF_MAX_STEMS]; /* bit per table index, per section */
     int name_line[CONF_MAX_STEMS];                    /* line that set the stem's name */
 };
 
 /* The fixed sections, in the table's order; [stem1]..[stem8] follow. */
-enum { SEC_JACK, SEC_OSC, SEC_CAPTURE, SEC_SONG, SEC_MIX, SEC_METER, SEC_NULL, SEC_STEM1 };
+enum {
+    SEC_JACK,
+    SEC_OSC,
+    SEC_CAPTURE,
+    SEC_SONG,
+    SEC_MIX,
+    SEC_METER,
+    SEC_NULL,
+    SEC_MASTERING,
+    SEC_STEM1
+};
 
 static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture", "song",
-                                                  "mix",  "meter", "null"};
+                                                  "mix",  "meter", "null",    "mastering"};
 
 static const char *const conf_format_names[] = {"wav", "aiff", "w64", NULL};
 static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double", NULL};
@@ -126,6 +136,17 @@ static const struct conf_key conf_keys[] = {
      "a number of milliseconds", "window of the peak and RMS levels"},
     {"null", "threshold_db", CONF_T_DOUBLE, C(null_threshold_db), NUM(-150, 0), 0, "-60",
      "a level in dBFS", "a residual above this during a take fails its null test"},
+    {"mastering", "max_peak_dbfs", CONF_T_DOUBLE, C(mastering.max_peak_db), NUM(-60, 0),
+     CONF_K_LIVE, "0", "a level in dBFS", "a stem's sample peak must stay below this"},
+    {"mastering", "max_mix_peak_dbfs", CONF_T_DOUBLE, C(mastering.max_mix_peak_db), NUM(-60, 0),
+     CONF_K_LIVE, "0", "a level in dBFS", "the mix's sample peak must stay below this"},
+    {"mastering", "max_true_peak_dbtp", CONF_T_DOUBLE, C(mastering.max_true_peak_db), NUM(-60, 6),
+     CONF_K_LIVE, "0", "a level in dBTP", "no file's true peak may exceed this"},
+    {"mastering", "lead_in_seconds", CONF_T_DOUBLE, C(mastering.lead_in_s), NUM(0, 60), CONF_K_LIVE,
+     "0", "a number of seconds", "silence before the song; 0: one bar (transport BBT, else 2 s)"},
+    {"mastering", "limited_plr_db", CONF_T_DOUBLE, C(mastering.limited_plr_db), NUM(0, 30),
+     CONF_K_LIVE, "8", "a number of dB",
+     "the mix looks limited below this peak-to-loudness ratio; 0: off"},
     {"stem", "name", CONF_T_STR, S(name), NUM(0, 0),
      CONF_K_NONEMPTY | CONF_K_NUMBERED | CONF_K_LIVE, NAMING_STEM_FALLBACK, NULL,
      "the stem's name in its file name"},

@@ -35,6 +35,15 @@ struct conf_stem {
     char connect[2][CONF_PORT_MAX]; /* L, R; "" = none */
 };
 
+/* [mastering]: the delivery rules each take is judged by (ctl.c). */
+struct conf_mastering {
+    double max_peak_db;      /* a stem's sample peak must stay below this */
+    double max_mix_peak_db;  /* ... the mix's */
+    double max_true_peak_db; /* no file's true peak may exceed this */
+    double lead_in_s;        /* silence before the song; 0: one bar */
+    double limited_plr_db;   /* the mix's PLR below this looks limited; 0: off */
+};
+
 /* [song]: delivery metadata. */
 struct conf_song {
     char title[CONF_NAME_MAX];
@@ -77,6 +86,8 @@ struct conf {
     int meter_window_ms;
     /* [null] */
     double null_threshold_db;
+    /* [mastering]: the delivery rules each take is judged by */
+    struct conf_mastering mastering;
     /* [stem1] .. [stem8] */
     struct conf_stem stem[CONF_MAX_STEMS];
 };

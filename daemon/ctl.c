@@ -104,6 +104,7 @@ ctl_prepare(struct ctl *c)
 
 static void ctl_engine_events(struct ctl *c);
 static void ctl_check_rate(struct ctl *c);
+static void ctl_poll_rules(struct ctl *c);
 
 /* Gives up the prepared take.  Returns 0 when it was given up (or there
  * was none), 1 when the real-time thread claimed it first: it is
@@ -156,6 +157,14 @@ ctl_refresh_next(struct ctl *c)
         log_error("following the transport, but the next take cannot be prepared");
 }
 
+/* [mastering] lead_in_seconds for the real-time thread, in frames. */
+static void
+ctl_set_lead_in(struct ctl *c)
+{
+    double f = c->conf.mastering.lead_in_s * (double)c->engine.rate;
+    atomic_store(&c->engine.lead_frames, f > 0.0 && f < 4e9 ? (uint32_t)f : 0u);
+}
+
 static void ctl_warn(struct manifest_extra *x, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -170,6 +179,89 @@ ctl_warn(struct manifest_extra *x, const char *fmt, ...)
     va_end(ap);
     log_warn("mastering rules: %s", x->warning[x->nwarnings]);
     x->nwarnings++;
+}
+
+/* Records a verdict of the [mastering] rules. */
+static void
+ctl_verdict(struct manifest_extra *x, const char *rule, const struct take_file *f, float measured,
+            double limit, int pass)
+{
+    struct manifest_verdict *v;
+
+    if (x->nverdicts >= MANIFEST_MAX_VERDICTS)
+        return;
+    v = &x->verdict[x->nverdicts++];
+    v->rule = rule;
+    snprintf(v->file, sizeof v->file, "%s", f ? f->name : "");
+    v->measured = measured;
+    v->limit = (float)limit;
+    v->pass = pass;
+}
+
+/* The higher of a file's two true peaks, LOUDNESS_FLOOR when not measured. */
+static float
+ctl_true_peak(const struct take_file *f)
+{
+    const float *tp = f->figs.true_peak_dbtp;
+    return tp[0] > tp[1] ? tp[0] : tp[1];
+}
+
+/* A file at the take's end: its sample peak, its true peak and, for the
+ * mix, whether it looks limited. */
+static void
+ctl_judge_file(struct ctl *c, const struct take *t, const struct take_file *f,
+               struct manifest_extra *x)
+{
+    const struct conf_mastering *r = &c->conf.mastering;
+    const char *who = f->stem ? t->stem_name[f->stem - 1] : "the mix";
+    struct monitor_level l;
+
+    monitor_level(&c->monitor, f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L, &l);
+    float peak = l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1];
+    double max = f->stem ? r->max_peak_db : r->max_mix_peak_db;
+    ctl_verdict(x, "sample_peak", f, peak, max, peak < max);
+    if (peak >= max && max >= 0.0)
+        ctl_warn(x,
+                 "%s reaches 0 dBFS (peak %.2f dBFS, %u clipped samples): "
+                 "peaks must stay below 0 dBFS",
+                 who, peak, l.clips[0] + l.clips[1]);
+    else if (peak >= max)
+        ctl_warn(x, "%s peaks at %.2f dBFS: [mastering] %s asks for below %.1f dBFS", who, peak,
+                 f->stem ? "max_peak_dbfs" : "max_mix_peak_dbfs", max);
+    float tp = ctl_true_peak(f);
+    ctl_verdict(x, "true_peak", f, tp, r->max_true_peak_db,
+                !(tp > LOUDNESS_FLOOR) || tp <= r->max_true_peak_db);
+    if (tp > LOUDNESS_FLOOR && tp > r->max_true_peak_db)
+        ctl_warn(x, "%s has a true peak of %.2f dBTP, above [mastering] max_true_peak_dbtp %.1f",
+                 who, tp, r->max_true_peak_db);
+    float lufs = f->figs.integrated_lufs;
+    if (f->stem || r->limited_plr_db <= 0.0 || !(lufs > LOUDNESS_FLOOR) || !(tp > LOUDNESS_FLOOR))
+        return;
+    float plr = tp - lufs;
+    ctl_verdict(x, "plr", f, plr, r->limited_plr_db, plr >= r->limited_plr_db);
+    if (plr < r->limited_plr_db)
+        ctl_warn(x,
+                 "the mix looks limited: peak-to-loudness ratio %.1f dB (true peak %.1f dBTP, "
+                 "integrated %.1f LUFS), below [mastering] limited_plr_db %.1f",
+                 plr, tp, lufs, r->limited_plr_db);
+}
+
+/* The take at its end: the silence it starts with. */
+static void
+ctl_judge_take(struct ctl *c, const struct take *t, struct manifest_extra *x)
+{
+    float lead;
+
+    (void)t;
+    if (!monitor_lead_in(&c->monitor, &lead))
+        return;
+    ctl_verdict(x, "lead_in", NULL, lead, -90.0, lead < -90.0f);
+    if (lead >= -90.0f)
+        ctl_warn(x,
+                 "the first %s is not silent (peak %.1f dBFS): deliveries start with %s of "
+                 "silence",
+                 c->conf.mastering.lead_in_s > 0.0 ? "lead-in" : "bar", lead,
+                 c->conf.mastering.lead_in_s > 0.0 ? "the lead-in" : "one bar");
 }
 
 /* The mastering rules a delivery can break, for the log and the manifest. */
@@ -189,24 +281,9 @@ ctl_check_rules(struct ctl *c, struct take *t, struct manifest_extra *x, int fin
                     "for files a DAW places by TimeReference");
     if (!final)
         return;
-    for (int i = 0; i < t->nfiles; i++) {
-        const struct take_file *f = &t->file[i];
-        struct monitor_level l;
-        monitor_level(&c->monitor, f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L, &l);
-        float peak = l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1];
-        if (peak >= 0.0f)
-            ctl_warn(x,
-                     "%s reaches 0 dBFS (peak %.2f dBFS, %u clipped samples): "
-                     "peaks must stay below 0 dBFS",
-                     f->stem ? t->stem_name[f->stem - 1] : "the mix", peak,
-                     l.clips[0] + l.clips[1]);
-    }
-    float lead;
-    if (monitor_lead_in(&c->monitor, &lead) && lead >= -90.0f)
-        ctl_warn(x,
-                 "the first bar is not silent (peak %.1f dBFS): deliveries start with one "
-                 "bar of silence",
-                 lead);
+    for (int i = 0; i < t->nfiles; i++)
+        ctl_judge_file(c, t, &t->file[i], x);
+    ctl_judge_take(c, t, x);
 }
 
 /* What the take's alignment came to, for the log and the manifest. */
@@ -267,11 +344,15 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
         }
     }
     c->xrun_base = atomic_load(&e->xruns);
+    c->warned_peak = c->warned_tp = 0;
     c->last_failed = 0;
     atomic_store(&c->writer.write_max_us, 0);
     int waiting = align_take_start(&c->align, t, ev->offset);
+    uint32_t lead = atomic_load(&e->lead_frames);
     monitor_take_start(&c->monitor, t->id, ev->frame,
-                       ev->bar_frames ? ev->bar_frames : (uint64_t)ENGINE_DEFAULT_BAR_S * e->rate,
+                       lead             ? lead
+                       : ev->bar_frames ? ev->bar_frames
+                                        : (uint64_t)ENGINE_DEFAULT_BAR_S * e->rate,
                        ev->offset, waiting);
     ctl_check_rules(c, t, &x, 0);
     manifest_write(t, &c->monitor, &x);
@@ -421,6 +502,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     if (engine_open(&c->engine, conf, notify_fd) < 0)
         goto fail;
     c->engine_up = 1;
+    ctl_set_lead_in(c);
     if (monitor_init(&c->monitor, &c->engine, conf) < 0)
         goto fail;
     c->monitor_up = 1;
@@ -692,6 +774,8 @@ ctl_reload(struct ctl *c, const struct conf *n)
     }
     memcpy(o->mix_connect, n->mix_connect, sizeof o->mix_connect);
     o->min_free_mb = n->min_free_mb;
+    o->mastering = n->mastering;
+    ctl_set_lead_in(c);
     if (c->engine_up)
         engine_connect(&c->engine, o, 1);
     if (n->follow_transport != c->following && ctl_follow(c, n->follow_transport, why) < 0)
@@ -764,6 +848,7 @@ ctl_engine_retry(struct ctl *c)
         return;
     }
     c->engine_up = 1;
+    ctl_set_lead_in(c);
     if (monitor_init(&c->monitor, &c->engine, &c->conf) == 0)
         c->monitor_up = 1;
     align_init(&c->align, &c->conf, &c->engine, &c->monitor, &c->writer);
@@ -803,6 +888,7 @@ ctl_check_rate(struct ctl *c)
         return;
     }
     writer_set_ring(&c->writer, &e->ring);
+    ctl_set_lead_in(c);
     if (monitor_init(&c->monitor, e, &c->conf) == 0)
         c->monitor_up = 1;
     /* A lag in frames belongs to its rate: measured again at the new one. */
@@ -874,6 +960,7 @@ ctl_poll_meters(struct ctl *c)
                      t->number, t->align_offset, t->align_changed_to, t->align_offset);
             c->events |= CTL_EV_ERROR;
         }
+        ctl_poll_rules(c);
     } else
         align_idle(&c->align);
     if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
@@ -882,6 +969,61 @@ ctl_poll_meters(struct ctl *c)
                  c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
                  (long long)c->alarm_frame);
         c->events |= CTL_EV_ALARM;
+    }
+}
+
+/* A [mastering] rule a file breaks while it records: logged, and pushed. */
+static void ctl_live_warn(struct ctl *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+ctl_live_warn(struct ctl *c, const char *fmt, ...)
+{
+    char text[CTL_REASON_MAX - 32];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    log_warn("take %d: %s", c->cur->number, text);
+    if (c->nwarnings < (int)(sizeof c->warning / sizeof c->warning[0])) {
+        snprintf(c->warning[c->nwarnings++], sizeof c->warning[0], "take %d: %s", c->cur->number,
+                 text);
+        c->events |= CTL_EV_WARNING;
+    }
+}
+
+/* The [mastering] peak limits while the take records: each file's sample
+ * peak since the start, and its true peak so far. */
+static void
+ctl_poll_rules(struct ctl *c)
+{
+    const struct conf_mastering *r = &c->conf.mastering;
+    struct take *t = c->cur;
+
+    for (int i = 0; i < t->nfiles && i < 32; i++) {
+        const struct take_file *f = &t->file[i];
+        const char *who = f->stem ? t->stem_name[f->stem - 1] : "the mix";
+        struct monitor_level l;
+        struct loudness_figs g;
+        monitor_level(&c->monitor, f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L, &l);
+        float peak = l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1];
+        double max = f->stem ? r->max_peak_db : r->max_mix_peak_db;
+        if (peak >= max && !(c->warned_peak & (1u << i))) {
+            c->warned_peak |= 1u << i;
+            ctl_live_warn(c, "%s peaks at %.1f dBFS, not below [mastering] %s %.1f", who, peak,
+                          f->stem ? "max_peak_dbfs" : "max_mix_peak_dbfs", max);
+        }
+        loudness_get(&f->loud, &g);
+        float tp =
+            g.true_peak_dbtp[0] > g.true_peak_dbtp[1] ? g.true_peak_dbtp[0] : g.true_peak_dbtp[1];
+        if (tp > LOUDNESS_FLOOR && tp > r->max_true_peak_db && !(c->warned_tp & (1u << i))) {
+            c->warned_tp |= 1u << i;
+            ctl_live_warn(c,
+                          "%s has a true peak of %.1f dBTP, above [mastering] "
+                          "max_true_peak_dbtp %.1f",
+                          who, tp, r->max_true_peak_db);
+        }
     }
 }
 

@@ -19,12 +19,13 @@
 
 /* State changes the OSC front end pushes to subscribers (ctl.events). */
 enum {
-    CTL_EV_STATUS = 1 << 0, /* a take started or stopped, follow changed */
-    CTL_EV_SONG = 1 << 1,   /* a [song] key changed: see song_changed */
-    CTL_EV_ALARM = 1 << 2,  /* the null alarm of the take fired */
-    CTL_EV_ARM = 1 << 3,    /* see arm_changed */
-    CTL_EV_NAME = 1 << 4,   /* see name_changed */
-    CTL_EV_ERROR = 1 << 5,  /* a fault the operator must know of: error_text */
+    CTL_EV_STATUS = 1 << 0,  /* a take started or stopped, follow changed */
+    CTL_EV_SONG = 1 << 1,    /* a [song] key changed: see song_changed */
+    CTL_EV_ALARM = 1 << 2,   /* the null alarm of the take fired */
+    CTL_EV_ARM = 1 << 3,     /* see arm_changed */
+    CTL_EV_NAME = 1 << 4,    /* see name_changed */
+    CTL_EV_ERROR = 1 << 5,   /* a fault the operator must know of: error_text */
+    CTL_EV_WARNING = 1 << 6, /* a [mastering] rule broken while recording: warning[] */
 };
 
 /* The control state.  Only ctl.c reads or writes these fields; the front
@@ -46,6 +47,9 @@ struct ctl {
     unsigned name_changed;           /* bit per stem (0-based) */
     unsigned song_changed;           /* bit per [song] key, in proto_song_keys order */
     char error_text[CTL_REASON_MAX]; /* the last fault pushed */
+    char warning[8][CTL_REASON_MAX]; /* [mastering] warnings not pushed yet */
+    int nwarnings;
+    unsigned warned_peak, warned_tp; /* bit per file of the take: warned of already */
     float alarm_db;                  /* the last alarm */
     int64_t alarm_frame;
 
@@ -122,6 +126,8 @@ void ctl_take_file(const struct ctl *c, int i, int *stem, const char **label, co
 struct ctl_events {
     unsigned events, arm_changed, name_changed, song_changed; /* bits: stem - 1, song key */
     const char *error_text;
+    int nwarnings;
+    const char (*warning)[CTL_REASON_MAX];
     float alarm_db;
     int64_t alarm_frame;
     int take; /* of the alarm: the current or last take, 0 if none */

@@ -90,6 +90,8 @@ ctl_events_peek(const struct ctl *c, struct ctl_events *ev)
     ev->name_changed = c->name_changed;
     ev->song_changed = c->song_changed;
     ev->error_text = c->error_text;
+    ev->nwarnings = c->nwarnings;
+    ev->warning = c->warning;
     ev->alarm_db = c->alarm_db;
     ev->alarm_frame = c->alarm_frame;
     ev->take = c->cur ? c->cur->number : 0;
@@ -99,6 +101,7 @@ void
 ctl_events_clear(struct ctl *c)
 {
     c->events = c->arm_changed = c->name_changed = c->song_changed = 0;
+    c->nwarnings = 0;
 }
 
 void

@@ -185,9 +185,11 @@ struct engine {
      * withdraws an offer with the same exchange, so exactly one side gets
      * it. */
     atomic_uint next_take; /* prepared take id, 0 = none */
-    atomic_int start_req;  /* manual start: claim next_take next cycle */
-    atomic_int stop_req;   /* manual stop: end the take next cycle */
-    atomic_int follow;     /* follow the JACK transport */
+    /* [mastering] lead_in_seconds in frames (control thread; 0: one bar). */
+    atomic_uint lead_frames;
+    atomic_int start_req; /* manual start: claim next_take next cycle */
+    atomic_int stop_req;  /* manual stop: end the take next cycle */
+    atomic_int follow;    /* follow the JACK transport */
     atomic_int freewheeling;
     atomic_int rt_prio; /* our process thread's real-time priority, -1 = none */
 

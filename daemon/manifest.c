@@ -222,6 +222,19 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
     manifest_failed = 0;
     json_t *root = manifest_build(t, m, x);
 
+    if (root && x->nverdicts) {
+        json_t *v = json_array();
+        for (int i = 0; i < x->nverdicts; i++) {
+            const struct manifest_verdict *d = &x->verdict[i];
+            manifest_append(v,
+                            json_pack("{s:s, s:o, s:o, s:o, s:s}", "rule", d->rule, "file",
+                                      d->file[0] ? json_string(d->file) : json_null(), "measured",
+                                      manifest_lu(d->measured), "limit", manifest_db(d->limit),
+                                      "verdict", d->pass ? "PASS" : "FAIL"),
+                            "a verdict");
+        }
+        manifest_set(root, "mastering", v);
+    }
     if (root) {
         char umid[65];
         take_umid_hex(t, umid);

@@ -8,10 +8,21 @@
 
 #define MANIFEST_MAX_WARNINGS 16
 
+/* One verdict of a [mastering] rule: RULE of FILE ("" for the take). */
+struct manifest_verdict {
+    const char *rule; /* "sample_peak", "true_peak", "plr", "lead_in" */
+    char file[TAKE_FILE_NAME_MAX];
+    float measured, limit; /* measured: LOUDNESS_FLOOR when not measured */
+    int pass;
+};
+#define MANIFEST_MAX_VERDICTS (2 * TAKE_MAX_FILES + 2)
+
 struct manifest_extra {
     const char *state; /* "recording", "complete", "failed" */
     int nwarnings;
     char warning[MANIFEST_MAX_WARNINGS][160];
+    int nverdicts; /* the take's end: the [mastering] rules */
+    struct manifest_verdict verdict[MANIFEST_MAX_VERDICTS];
 };
 
 /* Writes <take folder>/manifest.json atomically (a temporary file renamed

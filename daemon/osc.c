@@ -998,6 +998,12 @@ osc_push_events(struct osc *o)
         osc_push(o, PROTO_ERROR, m);
         lo_message_free(m);
     }
+    for (int i = 0; (ev.events & CTL_EV_WARNING) && i < ev.nwarnings; i++) {
+        m = lo_message_new();
+        lo_message_add_string(m, ev.warning[i]);
+        osc_push(o, PROTO_WARNING, m);
+        lo_message_free(m);
+    }
     if (ev.events & CTL_EV_ALARM) {
         m = lo_message_new();
         lo_message_add_float(m, ev.alarm_db);

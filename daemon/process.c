@@ -430,7 +430,10 @@ process_start_take(struct engine *e, const jack_position_t *pos)
             (uint32_t)(pos->beats_per_bar * 60.0 / pos->beats_per_minute * (double)pos->frame_rate);
     e->rt_cur = id;
     e->rt_pending = 0;
-    e->rt_lead_end = e->rt_clock + (ev.bar_frames ? ev.bar_frames : ENGINE_DEFAULT_BAR_S * e->rate);
+    uint32_t lead = atomic_load_explicit(&e->lead_frames, memory_order_relaxed);
+    e->rt_lead_end = e->rt_clock + (lead            ? lead
+                                    : ev.bar_frames ? ev.bar_frames
+                                                    : ENGINE_DEFAULT_BAR_S * e->rate);
     timeline_reset(&e->rt_tl, (uint64_t)e->rate * PROCESS_MAX_GAP_SECONDS);
     e->rt_held_bytes = 0;
     e->rt_late_reads = 0;

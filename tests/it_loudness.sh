@@ -18,6 +18,10 @@ t_jackd
 EXTRA_CAPTURE="sample_format = float" t_conf "$T/l.ini" <<CONF
 [song]
 title = Loud
+[mastering]
+max_peak_dbfs = -21
+max_true_peak_dbtp = -1
+limited_plr_db = 8
 $(t_stems_conf Drums Bass)
 CONF
 t_daemon "$T/l.ini"
@@ -152,6 +156,21 @@ PY
 check '[ -s "$T/md5.out" ] && ! grep -q False "$T/md5.out"' \
     "audio_md5 and UMID of every file match: $(tr '\n' ' ' <"$T/md5.out")"
 
+# [mastering]: the verdicts of the take in manifest.json.
+verdict() { # RULE FILE-SUFFIX -> "VERDICT measured limit"
+    python3 - "$TAKE/manifest.json" "$1" "$2" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+for v in m.get("mastering", []):
+    if v["rule"] == sys.argv[2] and (v["file"] or "").endswith(sys.argv[3]):
+        print(v["verdict"], v["measured"], v["limit"])
+PY
+}
+v1=$(verdict sample_peak "Drums.wav") v2=$(verdict true_peak "Drums.wav") v3=$(verdict plr "Mix.wav")
+check '[ "${v1%% *}" = PASS ] && [ "${v2%% *}" = PASS ] && [ "${v3%% *}" = FAIL ]' \
+    "mastering verdicts: Drums sample peak $v1, true peak $v2; a sine mix looks limited: PLR $v3"
+check 'grep -q "the mix looks limited: peak-to-loudness ratio" "$T/stemcapd.log"' "the limited mix is named in the log"
+
 # stemcap-check --verify recomputes the checksums and reads the UMIDs of
 # stemcapd's own take; one flipped byte of audio fails it.
 "$B/stemcap-check" --verify "$TAKE" >"$T/verify.out" 2>&1
@@ -172,6 +191,10 @@ check '[ "$n" -ge 3 ] && grep -q "^/stemcap/mix/loudness " "$T/watch.out"' \
     "a subscriber gets the loudness once a second while recording: $n in 4.5 s, last: $(grep "^/stemcap/stem/1/loudness " "$T/watch.out" | tail -1)"
 compare "EBU 3342 case 1 (-20 then -30 dBFS)"
 check 'near "$FIG_LRA" 10 1' "EBU 3342 case 1: LRA $FIG_LRA LU, nominal 10 +-1"
+check 'grep -q "^/stemcap/warning .*Drums peaks at -20.0 dBFS, not below \[mastering\] max_peak_dbfs -21.0" "$T/watch.out"' \
+    "a live warning while recording: $(grep "^/stemcap/warning" "$T/watch.out" | head -1)"
+v1=$(verdict sample_peak "Drums.wav")
+check '[ "${v1%% *}" = FAIL ]' "mastering verdict: Drums sample peak $v1 (max_peak_dbfs -21)"
 
 # True peak above the sample peak: a sine at fs/4 whose samples fall 45
 # degrees off its crests (sample peak -9 dBFS, true peak -6 dBTP).

@@ -111,6 +111,8 @@ static const struct conf_key conf_keys[] = {
      "false", NULL, "takes start and stop with the JACK transport"},
     {"capture", "min_free_mb", CONF_T_INT, C(min_free_mb), NUM(0, 1000000), CONF_K_LIVE, "512",
      "a number of MB", "a take does not start with less free space in dir"},
+    {"capture", "loudness", CONF_T_BOOL, C(loudness), NUM(0, 1), 0, "true", NULL,
+     "measure EBU R 128 loudness and true peak of every file while writing"},
     {"song", "title", CONF_T_SONG, C(song.title), NUM(0, 0), CONF_K_LIVE, NAMING_SONG_FALLBACK,
      NULL, "song title: names the song folder and every file"},
     {"song", "artist", CONF_T_SONG, C(song.artist), NUM(0, 0), CONF_K_LIVE, "", NULL, "artist"},

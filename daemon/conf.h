@@ -76,6 +76,7 @@ struct conf {
     int record_mix;
     int follow_transport;
     int min_free_mb; /* a take does not start with less free space */
+    int loudness;    /* measure EBU R 128 loudness while writing */
     /* [song] */
     struct conf_song song;
     /* [mix] */

@@ -44,13 +44,19 @@ loudness_read(const struct loudness *l, int i)
     return f;
 }
 
-int
-loudness_init(struct loudness *l, uint32_t rate)
+void
+loudness_off(struct loudness *l)
 {
     memset(l, 0, sizeof *l);
     l->max_m = l->max_s = -HUGE_VAL;
     for (int i = 0; i < 6; i++)
         loudness_pub(l, i, -HUGE_VAL, i == PUB_LRA ? 0.0 : LOUDNESS_FLOOR);
+}
+
+int
+loudness_init(struct loudness *l, uint32_t rate)
+{
+    loudness_off(l);
     l->st = ebur128_init(
         2, rate, EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_HISTOGRAM);
     l->cap = LOUDNESS_CHUNK;

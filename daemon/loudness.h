@@ -47,6 +47,8 @@ struct loudness {
 /* Starts measuring at RATE.  Allocates: call it on the control thread
  * before the writer sees the take.  Returns 0, or -1 (logged). */
 int loudness_init(struct loudness *l, uint32_t rate);
+/* Not measuring: feeding does nothing, the figures read as not measured. */
+void loudness_off(struct loudness *l);
 /* Feeds N frames of L and R (NULL: silence).  Writer thread only. */
 void loudness_feed(struct loudness *l, const float *left, const float *right, uint32_t n);
 /* Publishes the figures of everything fed (the take's end). */

@@ -376,8 +376,11 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
         goto fail;
     }
     for (int i = 0; i < t->nfiles; i++) {
-        if (take_open_file(t, &t->file[i], c) < 0 || loudness_init(&t->file[i].loud, rate) < 0)
+        if (take_open_file(t, &t->file[i], c) < 0 ||
+            (c->loudness && loudness_init(&t->file[i].loud, rate) < 0))
             goto fail;
+        if (!c->loudness)
+            loudness_off(&t->file[i].loud);
         md5_init(&t->file[i].md5);
     }
     take_make_umid(t);

@@ -434,6 +434,17 @@ print_report(struct session *s)
             if (oscc_msg_argc(m) >= 10) /* the loudness, from stemcapd 0.1 with issue 15 on */
                 printf("  %s", loudness_text(m, 5));
             fputc('\n', stdout);
+        } else if (strcmp(path, PROTO_REPORT_RULE) == 0) {
+            const char *rule = oscc_msg_string(m, 0), *file = oscc_msg_string(m, 1);
+            const char *verdict = oscc_msg_string(m, 4);
+            float measured = arg_float(m, 2);
+            printf("  mastering %-4s %-12s %-24s ", verdict ? verdict : "?", rule ? rule : "?",
+                   file && *file ? file : "(the take)");
+            if (measured <= -150.0f)
+                printf("not measured");
+            else
+                printf("%.1f", measured);
+            printf(" (limit %.1f)\n", arg_float(m, 3));
         } else if (strcmp(path, PROTO_REPORT) == 0) {
             if (arg_int(m, 0, 0) > 0)
                 print_null_line("  null:", arg_float(m, 2), arg_int(m, 3, -1), arg_int(m, 4, 0),

@@ -29,11 +29,13 @@
 #define PROTO_NULL_ALARM   "/stemcap/null/alarm"
 #define PROTO_REPORT       "/stemcap/report" /* replies: PROTO_REPORT_FILE each, then it */
 #define PROTO_REPORT_FILE  "/stemcap/report/file"
-#define PROTO_SUBSCRIBE    "/stemcap/subscribe"
-#define PROTO_UNSUBSCRIBE  "/stemcap/unsubscribe"
-#define PROTO_FOLLOW       "/stemcap/transport/follow"
-#define PROTO_STATS        "/stemcap/stats"
-#define PROTO_STATS_RESET  "/stemcap/stats/reset"
+/* s:rule s:file f:measured f:limit s:verdict, one per [mastering] verdict of the last take */
+#define PROTO_REPORT_RULE "/stemcap/report/rule"
+#define PROTO_SUBSCRIBE   "/stemcap/subscribe"
+#define PROTO_UNSUBSCRIBE "/stemcap/unsubscribe"
+#define PROTO_FOLLOW      "/stemcap/transport/follow"
+#define PROTO_STATS       "/stemcap/stats"
+#define PROTO_STATS_RESET "/stemcap/stats/reset"
 /* Pushed to subscribers while a take records: s:text, a [mastering] rule a
  * file breaks (once per rule and file and take). */
 #define PROTO_WARNING "/stemcap/warning"

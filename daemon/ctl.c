@@ -183,8 +183,8 @@ ctl_warn(struct manifest_extra *x, const char *fmt, ...)
 
 /* Records a verdict of the [mastering] rules. */
 static void
-ctl_verdict(struct manifest_extra *x, const char *rule, const struct take_file *f, float measured,
-            double limit, int pass)
+ctl_add_verdict(struct manifest_extra *x, const char *rule, const struct take_file *f,
+                float measured, double limit, int pass)
 {
     struct manifest_verdict *v;
 
@@ -219,7 +219,7 @@ ctl_judge_file(struct ctl *c, const struct take *t, const struct take_file *f,
     monitor_level(&c->monitor, f->stem ? 2 * (f->stem - 1) : ENGINE_MIX_L, &l);
     float peak = l.hold_db[0] > l.hold_db[1] ? l.hold_db[0] : l.hold_db[1];
     double max = f->stem ? r->max_peak_db : r->max_mix_peak_db;
-    ctl_verdict(x, "sample_peak", f, peak, max, peak < max);
+    ctl_add_verdict(x, "sample_peak", f, peak, max, peak < max);
     if (peak >= max && max >= 0.0)
         ctl_warn(x,
                  "%s reaches 0 dBFS (peak %.2f dBFS, %u clipped samples): "
@@ -229,8 +229,8 @@ ctl_judge_file(struct ctl *c, const struct take *t, const struct take_file *f,
         ctl_warn(x, "%s peaks at %.2f dBFS: [mastering] %s asks for below %.1f dBFS", who, peak,
                  f->stem ? "max_peak_dbfs" : "max_mix_peak_dbfs", max);
     float tp = ctl_true_peak(f);
-    ctl_verdict(x, "true_peak", f, tp, r->max_true_peak_db,
-                !(tp > LOUDNESS_FLOOR) || tp <= r->max_true_peak_db);
+    ctl_add_verdict(x, "true_peak", f, tp, r->max_true_peak_db,
+                    !(tp > LOUDNESS_FLOOR) || tp <= r->max_true_peak_db);
     if (tp > LOUDNESS_FLOOR && tp > r->max_true_peak_db)
         ctl_warn(x, "%s has a true peak of %.2f dBTP, above [mastering] max_true_peak_dbtp %.1f",
                  who, tp, r->max_true_peak_db);
@@ -238,7 +238,7 @@ ctl_judge_file(struct ctl *c, const struct take *t, const struct take_file *f,
     if (f->stem || r->limited_plr_db <= 0.0 || !(lufs > LOUDNESS_FLOOR) || !(tp > LOUDNESS_FLOOR))
         return;
     float plr = tp - lufs;
-    ctl_verdict(x, "plr", f, plr, r->limited_plr_db, plr >= r->limited_plr_db);
+    ctl_add_verdict(x, "plr", f, plr, r->limited_plr_db, plr >= r->limited_plr_db);
     if (plr < r->limited_plr_db)
         ctl_warn(x,
                  "the mix looks limited: peak-to-loudness ratio %.1f dB (true peak %.1f dBTP, "
@@ -255,7 +255,7 @@ ctl_judge_take(struct ctl *c, const struct take *t, struct manifest_extra *x)
     (void)t;
     if (!monitor_lead_in(&c->monitor, &lead))
         return;
-    ctl_verdict(x, "lead_in", NULL, lead, -90.0, lead < -90.0f);
+    ctl_add_verdict(x, "lead_in", NULL, lead, -90.0, lead < -90.0f);
     if (lead >= -90.0f)
         ctl_warn(x,
                  "the first %s is not silent (peak %.1f dBFS): deliveries start with %s of "
@@ -345,6 +345,7 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     }
     c->xrun_base = atomic_load(&e->xruns);
     c->warned_peak = c->warned_tp = 0;
+    c->nverdicts = 0;
     c->last_failed = 0;
     atomic_store(&c->writer.write_max_us, 0);
     int waiting = align_take_start(&c->align, t, ev->offset);
@@ -402,6 +403,8 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
                  t->rate, atomic_load(&c->engine.srate), (unsigned long long)t->frames, t->rate);
     ctl_check_rules(c, t, &x, 1);
     manifest_write(t, &c->monitor, &x);
+    c->nverdicts = x.nverdicts;
+    memcpy(c->verdict, x.verdict, sizeof x.verdict);
     take_release(t);
     log_info("take %d of '%s' stopped: %llu frames (%.2f s), %llu dropped, %u xruns, %llu late "
              "reads placed back (%u of them held the next cycle: dropped), %llu frames maybe "

@@ -10,6 +10,7 @@
 
 #include "align.h"
 #include "conf.h"
+#include "manifest.h"
 #include "engine.h"
 #include "monitor.h"
 #include "take.h"
@@ -54,7 +55,9 @@ struct ctl {
     int64_t alarm_frame;
 
     /* Two takes: the current (or last) one, and the next one, prepared in
-     * advance (folder and files open) and offered to the engine. */
+     * advance (folder and files open) and offered to the engine. */    /* The [mastering] verdicts of the last take that ended. */
+    int nverdicts;
+    struct manifest_verdict verdict[MANIFEST_MAX_VERDICTS];
     struct take slot[2];
     struct take *cur;  /* recording, or the last take; NULL before the first */
     struct take *next; /* prepared and offered; NULL when none */
@@ -110,6 +113,9 @@ void ctl_null(struct ctl *c, struct monitor_null *n);
  * take (live) or the last one; floors (LOUDNESS_FLOOR, 0 LU) when the take
  * has no such file.  Returns 1 when it has, else 0. */
 int ctl_loudness(const struct ctl *c, int stem, struct loudness_figs *f);
+/* The [mastering] verdicts of the last take that ended: how many, and one. */
+int ctl_verdicts(const struct ctl *c);
+const struct manifest_verdict *ctl_verdict(const struct ctl *c, int i);
 struct ctl_stats {
     struct monitor_stats rt; /* the real-time budget and the ring */
     float jack_load;         /* JACK's DSP load, % (0 without a server) */

@@ -137,3 +137,15 @@ ctl_loudness(const struct ctl *c, int stem, struct loudness_figs *f)
     f->lra_lu = 0.0f;
     return 0;
 }
+
+int
+ctl_verdicts(const struct ctl *c)
+{
+    return c->nverdicts;
+}
+
+const struct manifest_verdict *
+ctl_verdict(const struct ctl *c, int i)
+{
+    return &c->verdict[i];
+}

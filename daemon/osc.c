@@ -519,6 +519,17 @@ osc_report(struct osc_req *r)
         osc_send(r, PROTO_REPORT_FILE, m);
         lo_message_free(m);
     }
+    for (int i = 0; i < ctl_verdicts(c); i++) {
+        const struct manifest_verdict *v = ctl_verdict(c, i);
+        lo_message m = lo_message_new();
+        lo_message_add_string(m, v->rule);
+        lo_message_add_string(m, v->file);
+        lo_message_add_float(m, v->measured);
+        lo_message_add_float(m, v->limit);
+        lo_message_add_string(m, v->pass ? "PASS" : "FAIL");
+        osc_send(r, PROTO_REPORT_RULE, m);
+        lo_message_free(m);
+    }
     struct ctl_status st;
     ctl_status(c, &st);
     lo_message m = lo_message_new();

@@ -72,7 +72,10 @@ FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o $(FUZZ_COMMON_OBJ) \
                     $(addprefix $(FUZZ_OBJ)/daemon/,recover.o jsonfile.o log.o)
 FUZZERS := $(FUZZ_DIR)/fuzz_osc $(FUZZ_DIR)/fuzz_conf $(FUZZ_DIR)/fuzz_hdr $(FUZZ_DIR)/fuzz_recover
 
-$(FUZZ_OBJ)/%.o: %.c
+# Every header as a prerequisite too: the -MMD files name the objects as the
+# build that wrote them did (build/... or /abs/build/...), so a run with the
+# other spelling of B would not see them and link stale objects.
+$(FUZZ_OBJ)/%.o: %.c $(wildcard daemon/*.h common/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $<"
 	@$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -22,7 +22,8 @@ $(t_stems_conf A B)
 CONF
 sed -i "s#^dir = .*#dir = $T/full/takes#" "$T/d.ini"
 t_daemon "$T/d.ini"
-"$B/tests/oscraw" -p "$PORT" -t 8000 -k 50 -m /stemcap/subscribe f 2 >"$T/sub.out" 2>/dev/null &
+# (-k: enough messages for the feedback, the loudness pushes included, until the error)
+"$B/tests/oscraw" -p "$PORT" -t 8000 -k 400 -m /stemcap/subscribe f 2 >"$T/sub.out" 2>/dev/null &
 sub=$!
 sleep 0.3
 t_mark

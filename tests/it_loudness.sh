@@ -170,6 +170,8 @@ v1=$(verdict sample_peak "Drums.wav") v2=$(verdict true_peak "Drums.wav") v3=$(v
 check '[ "${v1%% *}" = PASS ] && [ "${v2%% *}" = PASS ] && [ "${v3%% *}" = FAIL ]' \
     "mastering verdicts: Drums sample peak $v1, true peak $v2; a sine mix looks limited: PLR $v3"
 check 'grep -q "the mix looks limited: peak-to-loudness ratio" "$T/stemcapd.log"' "the limited mix is named in the log"
+check 'grep -q "mastering FAIL plr .*Mix.wav  *-\?0.0 (limit 8.0)" "$T/status.out" && grep -q "mastering PASS sample_peak .*Drums.wav  *-23.0 (limit -21.0)" "$T/status.out"' \
+    "stemcap status lists the verdicts: $(grep -c mastering "$T/status.out") lines, e.g. $(grep "mastering FAIL" "$T/status.out" | head -1 | sed 's/^ *//')"
 
 # stemcap-check --verify recomputes the checksums and reads the UMIDs of
 # stemcapd's own take; one flipped byte of audio fails it.

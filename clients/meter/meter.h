@@ -35,12 +35,19 @@ struct chan {
     int64_t clip_base; /* clips counted before the reset */
 };
 
+/* EBU R 128 figures of the strip's file in the current or last take (SILENCE_DB: not measured
+ * yet; integrated needs 400 ms, short-term 3 s). */
+struct loudness {
+    float integrated, lra, true_peak, max_momentary, max_short_term;
+};
+
 struct strip {
     bool registered;
     bool armed;
     bool has_levels;
     char name[64];
     struct chan ch[2];
+    struct loudness loud;
 };
 
 struct null_mon {

@@ -8,7 +8,9 @@
  * restarted with another configuration). The layout comes as one /stemcap/stem per stem and
  * /stemcap/stems i:count as end marker; a /stemcap/stems while no request is outstanding is a
  * push ("the layout changed") and triggers a new request, as does a level for an unknown stem.
- * Arguments are read by position and kind, so fewer are tolerated and extra ones ignored.
+ * Loudness comes pushed once a second while a take records; it is cleared when a take starts
+ * and asked for once when one ends. Arguments are read by position and kind, so fewer are
+ * tolerated and extra ones ignored.
  * oscclient's error lines come through its log hook and go to the footer.
  */
 #include "meter.h"
@@ -36,6 +38,16 @@ model_note(struct meter *mt, bool error, const char *fmt, ...)
     mt->dirty = true;
 }
 
+static void
+clear_loudness(struct meter *mt)
+{
+    for (int n = 0; n <= PROTO_MAX_STEMS; n++) {
+        struct loudness *l = n ? &mt->stems[n].loud : &mt->mix.loud;
+        l->integrated = l->lra = l->true_peak = SILENCE_DB;
+        l->max_momentary = l->max_short_term = SILENCE_DB;
+    }
+}
+
 void
 model_init(struct meter *mt, struct oscc *osc, double hz, enum glyph_set glyphs)
 {
@@ -44,6 +56,7 @@ model_init(struct meter *mt, struct oscc *osc, double hz, enum glyph_set glyphs)
     mt->hz = hz;
     mt->glyphs = glyphs;
     mt->mix.registered = true;
+    clear_loudness(mt);
     snprintf(mt->mix.name, sizeof mt->mix.name, "%s", NAMING_MIX);
     for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
         for (int c = 0; c < 2; c++) {
@@ -212,11 +225,37 @@ take_levels(struct strip *s, const struct oscc_msg *m)
     s->has_levels = true;
 }
 
+/* The last take's figures, asked once when the take ends (or at the first status if idle). */
+static void
+ask_loudness(struct meter *mt)
+{
+    char path[40];
+
+    for (int n = 1; n <= PROTO_MAX_STEMS; n++) {
+        if (mt->stems[n].registered) {
+            model_send(mt, proto_stem_path(path, sizeof path, n, PROTO_LEAF_LOUDNESS));
+        }
+    }
+    model_send(mt, PROTO_MIX_LOUDNESS);
+}
+
+/* integrated lra true_peak max_momentary max_short_term */
+static void
+take_loudness(struct loudness *l, const struct oscc_msg *m)
+{
+    arg_db(m, 0, &l->integrated);
+    arg_db(m, 1, &l->lra);
+    arg_db(m, 2, &l->true_peak);
+    arg_db(m, 3, &l->max_momentary);
+    arg_db(m, 4, &l->max_short_term);
+}
+
 static void
 take_status(struct meter *mt, const struct oscc_msg *m)
 {
     struct status *st = &mt->st;
     int64_t take = st->take;
+    bool was_rec = st->known && strcmp(st->state, "recording") == 0, rec;
 
     arg_text(m, 0, st->state, sizeof st->state);
     arg_int(m, 1, &st->take);
@@ -227,6 +266,12 @@ take_status(struct meter *mt, const struct oscc_msg *m)
     arg_int(m, 7, &st->samplerate);
     if (st->known && take != st->take) {
         mt->nm.alarm = false; /* a new take */
+    }
+    rec = strcmp(st->state, "recording") == 0;
+    if (rec && (!was_rec || take != st->take)) {
+        clear_loudness(mt);
+    } else if (!rec && (was_rec || (!st->known && mt->layout_known))) {
+        ask_loudness(mt); /* the take ended, or the meter started after it */
     }
     st->known = true;
 }
@@ -297,6 +342,9 @@ take_stems_end(struct meter *mt, const struct oscc_msg *m, int64_t now)
     }
     mt->layout_known = true;
     mt->layout_pending = false;
+    if (mt->st.known && strcmp(mt->st.state, "recording") != 0) {
+        ask_loudness(mt); /* the last take's figures of the stems just learnt */
+    }
 }
 
 static void
@@ -377,7 +425,16 @@ take_alarm(struct meter *mt, const struct oscc_msg *m)
     model_note(mt, true, "null alarm: residual %.1f dBFS", (double)f);
 }
 
-/* /stemcap/stem/N/level, /stemcap/stem/N/arm: whether PATH was one. */
+/* /stemcap/warning s:text: a [mastering] rule a file breaks, for the footer. */
+static void
+take_warning(struct meter *mt, const struct oscc_msg *m)
+{
+    const char *text = oscc_msg_string(m, 0);
+
+    model_note(mt, true, "warning: %s", text ? text : "?");
+}
+
+/* /stemcap/stem/N/level, /stemcap/stem/N/loudness, /stemcap/stem/N/arm: whether PATH was one. */
 static bool
 take_stem_leaf(struct meter *mt, const struct oscc_msg *m, const char *path, int64_t now)
 {
@@ -390,6 +447,8 @@ take_stem_leaf(struct meter *mt, const struct oscc_msg *m, const char *path, int
             now - mt->layout_asked_ms >= UNKNOWN_STEM_MS) {
             ask_layout(mt);
         }
+    } else if ((n = stem_path(path, PROTO_LEAF_LOUDNESS)) > 0) {
+        take_loudness(&mt->stems[n].loud, m);
     } else if ((n = stem_path(path, PROTO_LEAF_ARM)) > 0) {
         if (arg_int(m, 0, &v) == 0) {
             mt->stems[n].armed = v != 0;
@@ -416,6 +475,10 @@ dispatch(struct meter *mt, const struct oscc_msg *m, int64_t now)
     }
     if (strcmp(path, PROTO_MIX_LEVEL) == 0) {
         take_levels(&mt->mix, m);
+    } else if (strcmp(path, PROTO_MIX_LOUDNESS) == 0) {
+        take_loudness(&mt->mix.loud, m);
+    } else if (strcmp(path, PROTO_WARNING) == 0) {
+        take_warning(mt, m);
     } else if (strcmp(path, PROTO_NULL) == 0) {
         take_null(&mt->nm, m);
     } else if (strcmp(path, PROTO_STATUS) == 0) {

@@ -16,11 +16,13 @@
 #include <string.h>
 #include <wchar.h>
 
-#define LEVEL_LO_DB (-60.0f)  /* channel bars */
-#define NULL_LO_DB  (-150.0f) /* null residual bar */
-#define ZONE_YELLOW (-18.0f)
-#define ZONE_RED    (-6.0f)
-#define MIN_COLS    50
+#define LEVEL_LO_DB    (-60.0f)  /* channel bars */
+#define NULL_LO_DB     (-150.0f) /* null residual bar */
+#define ZONE_YELLOW    (-18.0f)
+#define ZONE_RED       (-6.0f)
+#define MIN_COLS       50
+#define LOUD_COLS      70  /* from this width on, a loudness column */
+#define LOUD_WIDE_COLS 100 /* and from this one, a wider one */
 
 /* Colour pairs. */
 enum { PAIR_GREEN = 1, PAIR_YELLOW, PAIR_RED, PAIR_BANNER, PAIR_TITLE };
@@ -208,10 +210,11 @@ draw_bar(const struct meter *mt, int y, int x, int w, const struct bar *b)
 /* How the screen is cut up. */
 struct layout {
     int name_w, bar_x, bar_w, num_x, extra_x, extra_w;
-    bool scale;     /* dB scale row above the bars */
-    int stem_rows;  /* 2: L and R; 1: both on one row */
-    int mix_rows;   /* likewise */
-    int null_lines; /* 3 or 2 */
+    int loud_x, loud_w; /* loudness column, 0 wide when the terminal is narrow */
+    bool scale;         /* dB scale row above the bars */
+    int stem_rows;      /* 2: L and R; 1: both on one row */
+    int mix_rows;       /* likewise */
+    int null_lines;     /* 3 or 2 */
     bool reduced;
 };
 
@@ -257,12 +260,14 @@ plan_layout(const struct meter *mt, int rows, int cols, struct layout *l)
     } else if (l->name_w > 20) {
         l->name_w = 20;
     }
-    /* " N name.. [R] L |bar...| -12.3 CLIP 999+" */
+    /* " N name.. [R] L |bar...| -12.3 CLIP 999+ -23.4 LUFS  LRA 5.2" */
     l->bar_x = 3 + l->name_w + 1 + 3 + 1 + 2 + 1;
     l->extra_w = 10;
-    l->bar_w = cols - l->bar_x - (1 + 6 + 1 + l->extra_w);
+    l->loud_w = cols >= LOUD_WIDE_COLS ? 22 : cols >= LOUD_COLS ? 11 : 0;
+    l->bar_w = cols - l->bar_x - (1 + 6 + 1 + l->extra_w) - l->loud_w;
     l->num_x = l->bar_x + l->bar_w + 1;
     l->extra_x = l->num_x + 7;
+    l->loud_x = l->extra_x + l->extra_w;
     for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++) {
         l->scale = plans[i].scale;
         l->stem_rows = plans[i].stem_rows;
@@ -480,16 +485,61 @@ draw_strip_row(const struct meter *mt, int y, const struct layout *l, const stru
     }
 }
 
+/* A loudness figure ("+" shown when SIGNED), "--" when not measured. */
+static void
+fmt_loud(char *buf, size_t size, float v, bool sign)
+{
+    if (v <= SILENCE_DB) {
+        snprintf(buf, size, "--");
+    } else if (sign) {
+        snprintf(buf, size, "%+.1f", (double)v);
+    } else {
+        snprintf(buf, size, "%.1f", (double)v);
+    }
+}
+
+/* The loudness column of S's row ROW of ROWS: integrated and true peak on the strip's two rows
+ * (the loudness range after the integrated one when wide enough), or both on its one row. */
+static void
+draw_loud(const struct meter *mt, int y, const struct layout *l, const struct strip *s, int row,
+          int rows)
+{
+    const struct loudness *ld = &s->loud;
+    char i[16], tp[16], lra[16], buf[64];
+    bool none = row == 0 ? ld->integrated <= SILENCE_DB : ld->true_peak <= SILENCE_DB;
+
+    if (l->loud_w == 0) {
+        return;
+    }
+    fmt_loud(i, sizeof i, ld->integrated, false);
+    fmt_loud(tp, sizeof tp, ld->true_peak, true);
+    fmt_loud(lra, sizeof lra, ld->lra, false);
+    if (rows == 1) {
+        snprintf(buf, sizeof buf, "%5s LUFS %5s dBTP", i, tp);
+        none = ld->integrated <= SILENCE_DB && ld->true_peak <= SILENCE_DB;
+    } else if (row == 0 && l->loud_w >= 22) {
+        snprintf(buf, sizeof buf, "%5s LUFS  LRA %s", i, lra);
+    } else if (row == 0) {
+        snprintf(buf, sizeof buf, "%5s LUFS", i);
+    } else {
+        snprintf(buf, sizeof buf, "%5s dBTP", tp);
+    }
+    put_text(y, l->loud_x + 1, l->loud_w - 1, none || !model_connected(mt) ? A_DIM : A_NORMAL, buf);
+}
+
 static int
 draw_strip(const struct meter *mt, int y, const struct layout *l, const struct strip *s, int num,
            int rows)
 {
     if (rows == 1) {
         draw_strip_row(mt, y, l, s, num, -1);
+        draw_loud(mt, y, l, s, 0, 1);
         return 1;
     }
     draw_strip_row(mt, y, l, s, num, 0);
     draw_strip_row(mt, y + 1, l, s, num, 1);
+    draw_loud(mt, y, l, s, 0, 2);
+    draw_loud(mt, y + 1, l, s, 1, 2);
     return 2;
 }
 

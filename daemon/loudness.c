@@ -57,8 +57,11 @@ int
 loudness_init(struct loudness *l, uint32_t rate)
 {
     loudness_off(l);
-    l->st = ebur128_init(
-        2, rate, EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M | EBUR128_MODE_S | EBUR128_MODE_HISTOGRAM);
+    /* The momentary mode keeps 400 ms of K-weighted audio, of which each
+     * poll reads the last 100 ms: short-term loudness is made here from 30
+     * of those, not by libebur128 summing 3 s of audio at every poll (that
+     * took a third of the time and 2.3 MB a file). */
+    l->st = ebur128_init(2, rate, EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M);
     l->cap = LOUDNESS_CHUNK;
     l->frames = malloc(2 * (size_t)l->cap * sizeof(float));
     l->st_hist = calloc(LRA_BINS, sizeof *l->st_hist);
@@ -120,7 +123,7 @@ loudness_bin(double v)
 static void
 loudness_i_add(struct loudness *l, double v)
 {
-    if (l->fed < 4ull * l->poll_frames || v < -70.0)
+    if (l->nsub < 4 || v < -70.0)
         return;
     int b = loudness_bin(v);
     l->m_hist[b]++;
@@ -155,7 +158,7 @@ loudness_integrated(const struct loudness *l)
 static void
 loudness_lra_add(struct loudness *l, double v)
 {
-    if (l->fed < 30ull * l->poll_frames || v < -70.0)
+    if (l->nsub < 30 || v < -70.0)
         return;
     l->st_hist[loudness_bin(v)]++;
     l->st_count++;
@@ -168,17 +171,28 @@ loudness_lra_add(struct loudness *l, double v)
 static void
 loudness_poll(struct loudness *l, int final)
 {
-    double v;
+    double v, m = 0.0, st = 0.0;
 
-    if (ebur128_loudness_momentary(loudness_st(l), &v) == EBUR128_SUCCESS && isfinite(v)) {
-        if (v > l->max_m)
-            l->max_m = v;
-        loudness_i_add(l, v);
-    }
-    if (ebur128_loudness_shortterm(loudness_st(l), &v) == EBUR128_SUCCESS && isfinite(v)) {
-        if (v > l->max_s)
-            l->max_s = v;
-        loudness_lra_add(l, v);
+    /* Not at the take's end: its last frames are less than a period. */
+    if (!final && ebur128_loudness_window(loudness_st(l), 100, &v) == EBUR128_SUCCESS) {
+        l->sub[l->nsub++ % 30] = isfinite(v) ? pow(10.0, (v + 0.691) / 10.0) : 0.0;
+        for (uint32_t k = 0; k < 30 && k < l->nsub; k++) {
+            double z = l->sub[(l->nsub - 1 - k) % 30];
+            m += k < 4 ? z : 0.0;
+            st += z;
+        }
+        if (l->nsub >= 4 && m > 0.0) {
+            v = -0.691 + 10.0 * log10(m / 4.0);
+            if (v > l->max_m)
+                l->max_m = v;
+            loudness_i_add(l, v);
+        }
+        if (l->nsub >= 30 && st > 0.0) {
+            v = -0.691 + 10.0 * log10(st / 30.0);
+            if (v > l->max_s)
+                l->max_s = v;
+            loudness_lra_add(l, v);
+        }
     }
     loudness_pub(l, PUB_M, l->max_m, LOUDNESS_FLOOR);
     loudness_pub(l, PUB_S, l->max_s, LOUDNESS_FLOOR);

@@ -38,7 +38,11 @@ struct loudness {
     double *m_energy;
     uint64_t st_count;
     double st_energy;
-    uint32_t polls;     /* LRA is published every 10th poll (1 s of audio) */
+    uint32_t polls; /* LRA is published every 10th poll (1 s of audio) */
+    /* The K-weighted energy of the last 30 periods of 100 ms (a ring): the
+     * last 4 make the momentary loudness, all 30 the short-term. */
+    double sub[30];
+    uint32_t nsub;
     uint32_t cap;       /* ... in frames */
     atomic_uint pub[6]; /* the figures' bits, for other threads */
     uint64_t fed;       /* frames fed (writer thread) */

@@ -9,7 +9,11 @@
 t_init xrun
 t_jackd
 t_src -m noise
-EXTRA_CAPTURE="sample_format = float" t_conf "$T/x.ini" <<CONF
+# No loudness measurement here (it_loudness has it): its 3 % of a CPU on the
+# disk thread made a torn period under the sanitizer build in CI, which the
+# stale wake-up check below must not see for any other reason.
+EXTRA_CAPTURE="sample_format = float
+loudness = false" t_conf "$T/x.ini" <<CONF
 [song]
 title = Xrun
 $(t_stems_conf A B C D E F G H)

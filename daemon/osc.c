@@ -371,21 +371,29 @@ osc_follow(struct osc_req *r)
     lo_message_free(m);
 }
 
+/* A query of stem 1..8 (an error when not registered) or of the mix (0),
+ * answered with MSG's figures. */
 static void
-osc_stem_level(struct osc_req *r, int stem)
+osc_query(struct osc_req *r, int stem, lo_message (*msg)(struct osc *o, int stem))
 {
     char why[CTL_REASON_MAX];
     int armed = 0;
 
     if (osc_no_args(r) < 0)
         return;
-    if (ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
+    if (stem && ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
         osc_error(r, why);
         return;
     }
-    lo_message m = osc_msg_level(r->o, stem);
+    lo_message m = msg(r->o, stem);
     osc_send(r, r->path, m);
     lo_message_free(m);
+}
+
+static void
+osc_stem_level(struct osc_req *r, int stem)
+{
+    osc_query(r, stem, osc_msg_level);
 }
 
 /* Loudness of stem 1..8 or the mix (0) appended to M: f:integrated f:lra
@@ -416,38 +424,19 @@ osc_msg_loudness(struct osc *o, int stem)
 static void
 osc_stem_loudness(struct osc_req *r, int stem)
 {
-    char why[CTL_REASON_MAX];
-    int armed = 0;
-
-    if (osc_no_args(r) < 0)
-        return;
-    if (ctl_get_arm(r->o->ctl, stem, &armed, why) < 0) {
-        osc_error(r, why);
-        return;
-    }
-    lo_message m = osc_msg_loudness(r->o, stem);
-    osc_send(r, r->path, m);
-    lo_message_free(m);
+    osc_query(r, stem, osc_msg_loudness);
 }
 
 static void
 osc_mix_loudness(struct osc_req *r)
 {
-    if (osc_no_args(r) < 0)
-        return;
-    lo_message m = osc_msg_loudness(r->o, 0);
-    osc_send(r, r->path, m);
-    lo_message_free(m);
+    osc_query(r, 0, osc_msg_loudness);
 }
 
 static void
 osc_mix_level(struct osc_req *r)
 {
-    if (osc_no_args(r) < 0)
-        return;
-    lo_message m = osc_msg_level(r->o, 0);
-    osc_send(r, r->path, m);
-    lo_message_free(m);
+    osc_query(r, 0, osc_msg_level);
 }
 
 static void

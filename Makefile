@@ -117,7 +117,7 @@ $(PROGS) $(TOOLS) $(UNITS): $(COMMON_LIB)
 # Debian packages for building and testing.
 DEB_PKGS := build-essential pkg-config libjack-jackd2-dev jackd2 liblo-dev libsndfile1-dev \
             libinih-dev libjansson-dev libfftw3-dev libncurses-dev libebur128-dev nettle-dev \
-            ffmpeg sox procps psmisc clang-format \
+            ffmpeg sox liblo-tools procps psmisc clang-format \
             clang libclang-rt-14-dev desktop-file-utils
 # and for make test-pipewire
 PW_DEB_PKGS := pipewire pipewire-jack pipewire-bin wireplumber dbus-daemon

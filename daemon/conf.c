@@ -44,12 +44,13 @@ enum {
     SEC_MIX,
     SEC_METER,
     SEC_NULL,
+    SEC_MONITOR,
     SEC_MASTERING,
     SEC_STEM1
 };
 
-static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture", "song",
-                                                  "mix",  "meter", "null",    "mastering"};
+static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture", "song",    "mix",
+                                                  "meter", "null", "monitor", "mastering"};
 
 static const char *const conf_format_names[] = {"wav", "aiff", "w64", NULL};
 static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double", NULL};
@@ -138,6 +139,16 @@ static const struct conf_key conf_keys[] = {
      "a number of milliseconds", "window of the peak and RMS levels"},
     {"null", "threshold_db", CONF_T_DOUBLE, C(null_threshold_db), NUM(-150, 0), 0, "-60",
      "a level in dBFS", "a residual above this during a take fails its null test"},
+    {"monitor", "outputs", CONF_T_BOOL, C(monitor_outputs), NUM(0, 1), 0, "false", NULL,
+     "JACK outputs residual_L/R (stems' sum - mix) and sum_L/R, to listen to the null"},
+    {"monitor", "connect_residual_left", CONF_T_PORT, C(monitor_connect[0]), NUM(0, 0), CONF_K_LIVE,
+     "", NULL, "JACK port residual_L is connected to"},
+    {"monitor", "connect_residual_right", CONF_T_PORT, C(monitor_connect[1]), NUM(0, 0),
+     CONF_K_LIVE, "", NULL, "JACK port residual_R is connected to"},
+    {"monitor", "connect_sum_left", CONF_T_PORT, C(monitor_connect[2]), NUM(0, 0), CONF_K_LIVE, "",
+     NULL, "JACK port sum_L is connected to"},
+    {"monitor", "connect_sum_right", CONF_T_PORT, C(monitor_connect[3]), NUM(0, 0), CONF_K_LIVE, "",
+     NULL, "JACK port sum_R is connected to"},
     {"mastering", "max_peak_dbfs", CONF_T_DOUBLE, C(mastering.max_peak_db), NUM(-60, 0),
      CONF_K_LIVE, "0", "a level in dBFS", "a stem's sample peak must stay below this"},
     {"mastering", "max_mix_peak_dbfs", CONF_T_DOUBLE, C(mastering.max_mix_peak_db), NUM(-60, 0),

@@ -87,6 +87,9 @@ struct conf {
     int meter_window_ms;
     /* [null] */
     double null_threshold_db;
+    /* [monitor]: listening to the null (JACK outputs, engine.c) */
+    int monitor_outputs;
+    char monitor_connect[4][CONF_PORT_MAX]; /* residual_L, residual_R, sum_L, sum_R */
     /* [mastering]: the delivery rules each take is judged by */
     struct conf_mastering mastering;
     /* [stem1] .. [stem8] */

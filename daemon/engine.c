@@ -171,17 +171,16 @@ engine_port_name(const struct engine *e, int ch)
  * in order, by name.  Best effort: a server without metadata gets a warning
  * once per port. */
 static void
-engine_port_metadata(struct engine *e, int ch, const char *group)
+engine_port_metadata(struct engine *e, jack_port_t *p, const char *group, char side, int order)
 {
-    jack_port_t *p = e->port[ch];
     jack_uuid_t u = jack_port_uuid(p);
-    char pretty[CONF_NAME_MAX + 8], order[16];
+    char pretty[CONF_NAME_MAX + 8], num[16];
 
-    snprintf(pretty, sizeof pretty, "%s %c", group, ch % 2 ? 'R' : 'L');
-    snprintf(order, sizeof order, "%d", ch + 1);
+    snprintf(pretty, sizeof pretty, "%s %c", group, side);
+    snprintf(num, sizeof num, "%d", order);
     if (jack_set_property(e->client, u, JACK_METADATA_PRETTY_NAME, pretty, "text/plain") != 0 ||
         jack_set_property(e->client, u, JACK_METADATA_PORT_GROUP, group, "text/plain") != 0 ||
-        jack_set_property(e->client, u, JACK_METADATA_ORDER, order,
+        jack_set_property(e->client, u, JACK_METADATA_ORDER, num,
                           "http://www.w3.org/2001/XMLSchema#int") != 0)
         log_warn("cannot set the JACK metadata (pretty-name, port group, order) of %s",
                  jack_port_name(p));
@@ -192,7 +191,8 @@ engine_set_stem_name(struct engine *e, int stem, const char *name)
 {
     for (int side = 0; side < 2; side++)
         if (e->port[2 * stem + side])
-            engine_port_metadata(e, 2 * stem + side, name);
+            engine_port_metadata(e, e->port[2 * stem + side], name, side ? 'R' : 'L',
+                                 2 * stem + side + 1);
 }
 
 /* The client's pretty-name ([jack] pretty_name), which patchbays show
@@ -238,6 +238,30 @@ engine_connect_one(struct engine *e, const char *src, int ch, int verbose)
         log_warn("cannot connect %s -> %s (JACK error %d)", src, dst, r);
 }
 
+/* Our output port `p` -> `dst`, the other way round. */
+static void
+engine_connect_out(struct engine *e, jack_port_t *p, const char *dst, int verbose)
+{
+    const char *src;
+
+    if (!*dst || !p)
+        return;
+    src = jack_port_name(p);
+    if (!jack_port_by_name(e->client, dst)) {
+        if (verbose)
+            log_warn("cannot connect %s -> %s: no such port (yet); will connect when it appears",
+                     src, dst);
+        return;
+    }
+    if (jack_port_connected_to(p, dst))
+        return;
+    int r = jack_connect(e->client, src, dst);
+    if (r == 0)
+        log_info("connected %s -> %s", src, dst);
+    else if (r != EEXIST)
+        log_warn("cannot connect %s -> %s (JACK error %d)", src, dst, r);
+}
+
 void
 engine_connect(struct engine *e, const struct conf *c, int verbose)
 {
@@ -246,6 +270,8 @@ engine_connect(struct engine *e, const struct conf *c, int verbose)
             engine_connect_one(e, c->stem[s].connect[side], 2 * s + side, verbose);
     for (int side = 0; side < 2; side++)
         engine_connect_one(e, c->mix_connect[side], ENGINE_MIX_L + side, verbose);
+    for (int k = 0; k < ENGINE_NOUT; k++)
+        engine_connect_out(e, e->out[k], c->monitor_connect[k], verbose);
 }
 
 static int
@@ -257,7 +283,29 @@ engine_register(struct engine *e, int ch, const char *short_name, const char *gr
         log_error("cannot register JACK port %s:%s", jack_get_client_name(e->client), short_name);
         return -1;
     }
-    engine_port_metadata(e, ch, group);
+    engine_port_metadata(e, e->port[ch], group, ch % 2 ? 'R' : 'L', ch + 1);
+    return 0;
+}
+
+/* [monitor] outputs: residual_L/R, sum_L/R.  Returns 0 or -1. */
+static int
+engine_outputs(struct engine *e, const struct conf *c)
+{
+    static const char *const names[ENGINE_NOUT] = {"residual_L", "residual_R", "sum_L", "sum_R"};
+
+    if (!c->monitor_outputs)
+        return 0;
+    for (int k = 0; k < ENGINE_NOUT; k++) {
+        e->out[k] = jack_port_register(e->client, names[k], JACK_DEFAULT_AUDIO_TYPE,
+                                       JackPortIsOutput | JackPortIsTerminal, 0);
+        if (!e->out[k]) {
+            log_error("cannot register JACK port %s:%s ([monitor] outputs)",
+                      jack_get_client_name(e->client), names[k]);
+            return -1;
+        }
+        engine_port_metadata(e, e->out[k], k < ENGINE_OUT_SUM_L ? "Null residual" : "Stems' sum",
+                             k % 2 ? 'R' : 'L', ENGINE_MAX_CH + k + 1);
+    }
     return 0;
 }
 
@@ -410,13 +458,15 @@ engine_open(struct engine *e, const struct conf *c, int notify_fd)
     e->notify_fd = notify_fd;
     if (engine_client_open(e, c) < 0)
         return -1;
-    if (engine_ports(e, c) < 0 || engine_buffers(e, c) < 0)
+    if (engine_ports(e, c) < 0 || engine_outputs(e, c) < 0 || engine_buffers(e, c) < 0)
         goto fail;
     engine_update_latency(e);
     if (engine_activate(e) < 0)
         goto fail;
-    log_info("JACK client '%s' active: %u Hz, %u frames per period, %d ports, %.1f MiB ring",
+    log_info("JACK client '%s' active: %u Hz, %u frames per period, %d input ports%s, %.1f MiB "
+             "ring",
              jack_get_client_name(e->client), e->rate, jack_get_buffer_size(e->client), e->nreg,
+             e->out[0] ? " and the monitor outputs residual_L/R, sum_L/R" : "",
              (double)e->ring.size / 1048576.0);
     engine_connect(e, c, 1);
     return 0;

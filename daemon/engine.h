@@ -19,6 +19,9 @@
 #define ENGINE_MIX_R  (ENGINE_MIX_L + 1)
 #define ENGINE_MAX_CH (ENGINE_MIX_R + 1)
 
+/* [monitor] outputs: the null test as audio, per side. */
+enum { ENGINE_OUT_RES_L, ENGINE_OUT_RES_R, ENGINE_OUT_SUM_L, ENGINE_OUT_SUM_R, ENGINE_NOUT };
+
 #define ENGINE_REC_MAGIC 0x53544d43u /* "STMC" */
 
 /* One ring record: a header, then `nch` planar blocks of `nframes` floats in
@@ -132,6 +135,11 @@ struct engine {
     jack_client_t *client;
     jack_uuid_t client_uuid;          /* carries our pretty-name; empty when none set */
     jack_port_t *port[ENGINE_MAX_CH]; /* NULL where nothing is registered */
+    /* [monitor] outputs: residual_L/R and sum_L/R, all NULL when off.  The
+     * real-time thread writes, per side, the stems' sum as the null test
+     * compares it (latency-compensated, delayed by a positive offset) and
+     * the residual it judges (that sum minus the mix, sample for sample). */
+    jack_port_t *out[ENGINE_NOUT];
     struct ring ring;                 /* audio records of the take */
     struct ring meter_ring;           /* struct engine_meter */
     /* struct engine_lag_rec + samples: allocated (touched and locked) by
@@ -229,6 +237,7 @@ struct engine {
     uint32_t rt_tap_pos;          /* where the taps write the cycle's first frame */
     int32_t rt_offset;            /* the offset of this cycle */
     float *rt_tap;                /* ... and the tap lines */
+    float *rt_out[ENGINE_NOUT];   /* this cycle's monitor output buffers, NULL when off */
     struct engine_meter rt_meter; /* the record being gathered */
     size_t rt_fill_max;           /* ... and the fullest the capture ring was, bytes */
 };

@@ -236,6 +236,10 @@ process_residual(struct engine *e, const float *const *buf, int side, uint32_t o
         }
     }
     meter_sub(r, a, b, n);
+    if (e->rt_out[ENGINE_OUT_RES_L]) { /* [monitor] outputs: what the null test compares */
+        memcpy(e->rt_out[ENGINE_OUT_RES_L + side] + off, r, n * sizeof *r);
+        memcpy(e->rt_out[ENGINE_OUT_SUM_L + side] + off, a, n * sizeof *a);
+    }
     meter_block(r, n, &peak, &ss);
     if (peak > *cpeak)
         *cpeak = peak;
@@ -515,6 +519,8 @@ process_cycle(jack_nframes_t nframes, void *arg)
     const float *buf[ENGINE_MAX_CH];
     for (int k = 0; k < e->nreg; k++)
         buf[e->reg_ch[k]] = jack_port_get_buffer(e->port[e->reg_ch[k]], nframes);
+    for (int k = 0; k < ENGINE_NOUT; k++)
+        e->rt_out[k] = e->out[k] ? jack_port_get_buffer(e->out[k], nframes) : NULL;
     if (e->rt_cur)
         process_push(e, buf, nframes, pos.frame, rolling, again);
     process_meter(e, buf, nframes);

@@ -1,6 +1,6 @@
 /* wavcmp — compare an audio file with the sum of reference files, sample by sample.
  *
- * Usage: wavcmp [-o OFFSET] [-s SKIP] [-n FRAMES] [-t DB] [-f SEARCH] FILE REF [REF ...]
+ * Usage: wavcmp [-o OFFSET] [-s SKIP] [-n FRAMES] [-t DB] [-f SEARCH] [-c LIST] FILE REF [REF ...]
  *
  * Design: every file is read whole with libsndfile (an independent reader: stemcapd writes its
  * integer files through its own packer).  FILE has C channels; each REF is either a C-channel
@@ -133,6 +133,35 @@ read_ref(const char *spec, int ch, struct audio *out)
     return 0;
 }
 
+/* Keeps FILE's channels in `list` (1-based, comma-separated), in that order. */
+static int
+pick_channels(struct audio *a, const char *list)
+{
+    int pick[MAX_CH], n = 0;
+    char *end;
+
+    for (const char *p = list; *p; p = *end ? end + 1 : end) {
+        long c = strtol(p, &end, 10);
+        if (end == p || (*end && *end != ',') || c < 1 || c > a->ch || n == MAX_CH) {
+            fprintf(stderr, "wavcmp: -c %s: not a list of channels 1..%d\n", list, a->ch);
+            return -1;
+        }
+        pick[n++] = (int)c - 1;
+    }
+    if (n > a->ch) {
+        fprintf(stderr, "wavcmp: -c %s: more channels than the file's %d\n", list, a->ch);
+        return -1;
+    }
+    for (long long i = 0; i < a->frames; i++) { /* in place: frame i never reaches past itself */
+        float tmp[MAX_CH];
+        for (int k = 0; k < n; k++)
+            tmp[k] = a->x[i * a->ch + pick[k]];
+        memcpy(a->x + i * n, tmp, (size_t)n * sizeof *tmp);
+    }
+    a->ch = n;
+    return 0;
+}
+
 static double
 db(double v)
 {
@@ -172,18 +201,21 @@ usage(FILE *to)
                 "  -s SKIP    start at FILE frame SKIP (compared with OFFSET + SKIP)\n"
                 "  -n FRAMES  compare only FRAMES frames of FILE\n"
                 "  -t DB      largest peak difference accepted (default -120 dBFS)\n"
-                "  -f SEARCH  find the best offset within OFFSET +- SEARCH\n");
+                "  -f SEARCH  find the best offset within OFFSET +- SEARCH\n"
+                "  -c LIST    compare only FILE's channels LIST (1-based, e.g. 3,4)\n"
+                "  REF as sub:PATH is subtracted from the reference, not added\n");
 }
 
 int
 main(int argc, char **argv)
 {
     long long offset = 0, skip = 0, nframes = -1, search = -1;
+    const char *pick = NULL;
     double tol_db = -120.0;
     int opt;
     char *end;
 
-    while ((opt = getopt(argc, argv, "o:s:n:t:f:h")) != -1) {
+    while ((opt = getopt(argc, argv, "o:s:n:t:f:c:h")) != -1) {
         errno = 0;
         switch (opt) {
         case 'o':
@@ -201,6 +233,9 @@ main(int argc, char **argv)
         case 'f':
             search = strtoll(optarg, &end, 10);
             break;
+        case 'c':
+            pick = optarg;
+            continue;
         case 'h':
             usage(stdout);
             return 0;
@@ -218,7 +253,7 @@ main(int argc, char **argv)
         return 2;
     }
     struct audio f;
-    if (read_file(argv[optind], &f) < 0)
+    if (read_file(argv[optind], &f) < 0 || (pick && pick_channels(&f, pick) < 0))
         return 2;
     if (skip < 0 || skip > f.frames) {
         fprintf(stderr, "wavcmp: -s %lld: %s has %lld frames\n", skip, argv[optind], f.frames);
@@ -231,7 +266,8 @@ main(int argc, char **argv)
     float *ref = NULL;
     for (int k = optind + 1; k < argc; k++) {
         struct audio r;
-        if (read_ref(argv[k], f.ch, &r) < 0)
+        int sub = strncmp(argv[k], "sub:", 4) == 0;
+        if (read_ref(argv[k] + (sub ? 4 : 0), f.ch, &r) < 0)
             return 2;
         if (r.rate != f.rate) {
             fprintf(stderr, "wavcmp: %s is at %d Hz, %s at %d Hz\n", argv[k], r.rate, argv[optind],
@@ -249,7 +285,7 @@ main(int argc, char **argv)
             rframes = r.frames;
         }
         for (long long i = 0; i < r.frames * f.ch; i++)
-            ref[i] += r.x[i];
+            ref[i] = sub ? ref[i] - r.x[i] : ref[i] + r.x[i];
         free(r.x);
     }
 

@@ -140,8 +140,8 @@ struct engine {
      * compares it (latency-compensated, delayed by a positive offset) and
      * the residual it judges (that sum minus the mix, sample for sample). */
     jack_port_t *out[ENGINE_NOUT];
-    struct ring ring;                 /* audio records of the take */
-    struct ring meter_ring;           /* struct engine_meter */
+    struct ring ring;       /* audio records of the take */
+    struct ring meter_ring; /* struct engine_meter */
     /* struct engine_lag_rec + samples: allocated (touched and locked) by
      * the control thread the first time the null fails, engine_lag_ring(). */
     _Atomic(struct ring *) lag_ring;

@@ -75,8 +75,9 @@ struct conf {
     double buffer_seconds;
     int record_mix;
     int follow_transport;
-    int min_free_mb; /* a take does not start with less free space */
-    int loudness;    /* measure EBU R 128 loudness while writing */
+    int min_free_mb;        /* a take does not start with less free space */
+    int loudness;           /* measure EBU R 128 loudness while writing */
+    double preroll_seconds; /* kept in memory while idle, written before a take's start */
     /* [song] */
     struct conf_song song;
     /* [mix] */

@@ -286,6 +286,19 @@ ctl_check_rules(struct ctl *c, struct take *t, struct manifest_extra *x, int fin
     ctl_judge_take(c, t, x);
 }
 
+/* Sets *ts `seconds` (>= 0) earlier. */
+static void
+ctl_wall_back(struct timespec *ts, double seconds)
+{
+    long long ns = (long long)(seconds * 1e9);
+    ts->tv_sec -= (time_t)(ns / 1000000000LL);
+    ts->tv_nsec -= (long)(ns % 1000000000LL);
+    if (ts->tv_nsec < 0) {
+        ts->tv_nsec += 1000000000L;
+        ts->tv_sec--;
+    }
+}
+
 /* What the take's alignment came to, for the log and the manifest. */
 static void
 ctl_check_alignment(struct ctl *c, struct take *t, struct manifest_extra *x)
@@ -334,15 +347,8 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     /* Wall clock of the first sample: now, less what JACK has played since. */
     clock_gettime(CLOCK_REALTIME, &t->start_wall);
     double ago = (double)(uint32_t)(jack_frame_time(e->client) - (uint32_t)ev->frame) / e->rate;
-    if (ago > 0 && ago < 10) {
-        long ns = (long)(ago * 1e9);
-        t->start_wall.tv_sec -= ns / 1000000000L;
-        t->start_wall.tv_nsec -= ns % 1000000000L;
-        if (t->start_wall.tv_nsec < 0) {
-            t->start_wall.tv_nsec += 1000000000L;
-            t->start_wall.tv_sec--;
-        }
-    }
+    if (ago > 0 && ago < 10)
+        ctl_wall_back(&t->start_wall, ago);
     c->xrun_base = atomic_load(&e->xruns);
     c->warned_peak = c->warned_tp = 0;
     c->nverdicts = 0;
@@ -381,13 +387,21 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     align_take_end(&c->align, t);
     int rc = writer_finish(&c->writer, t, tail);
     c->recording = 0;
-    if (t->placed && t->placed_frame != t->start_frame) {
+    if (t->placed && t->placed_frame + t->preroll != t->start_frame) {
         log_info("take %d starts at frame %llu, %lld frames from where JACK's clock was when its "
                  "first period was read (a late callback: see timeline.c)",
                  t->number, (unsigned long long)t->placed_frame,
-                 (long long)(t->placed_frame - t->start_frame));
+                 (long long)(t->placed_frame + t->preroll - t->start_frame));
+    }
+    if (t->placed) {
         t->start_frame = t->placed_frame;
         t->tframe = t->placed_tframe;
+    }
+    if (t->preroll) {
+        ctl_wall_back(&t->start_wall, (double)t->preroll / t->rate);
+        log_info("take %d: its files start with %.3f s (%llu frames) of pre-roll, at frame %llu",
+                 t->number, (double)t->preroll / t->rate, (unsigned long long)t->preroll,
+                 (unsigned long long)t->start_frame);
     }
     t->xruns = atomic_load(&c->engine.xruns) - c->xrun_base;
     c->last_failed = rc < 0;
@@ -510,7 +524,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
         goto fail;
     c->monitor_up = 1;
     align_init(&c->align, conf, &c->engine, &c->monitor, &c->writer);
-    if (writer_start(&c->writer, &c->engine.ring, &c->engine.freewheeling) < 0)
+    if (writer_start(&c->writer, &c->engine.ring, &c->engine.freewheeling, &c->engine.hist) < 0)
         goto fail;
     log_info("capturing to %s as %s %s", c->root, conf_format_name(conf->format),
              conf_sample_name(conf->sample_format));

@@ -403,12 +403,55 @@ engine_ports(struct engine *e, const struct conf *c)
     return 0;
 }
 
+/* The pre-roll history ([capture] preroll_seconds at the server's rate):
+ * every registered channel, allocated, touched and locked before the
+ * real-time thread can see it.  Its size is stated in the log.  Returns 0
+ * or -1. */
+static int
+engine_hist_alloc(struct engine *e, const struct conf *c)
+{
+    struct engine_hist *h = &e->hist;
+    uint32_t frames = (uint32_t)lround(c->preroll_seconds * e->rate);
+
+    if (!frames)
+        return 0;
+    h->cap = frames + ENGINE_HIST_MARGIN + ENGINE_HIST_SLACK_S * e->rate;
+    size_t bytes = (size_t)e->nreg * h->cap * sizeof(float);
+    h->buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!h->buf) {
+        log_error("cannot allocate the %.1f MiB pre-roll ([capture] preroll_seconds = %g): %s",
+                  (double)bytes / 1048576.0, c->preroll_seconds, strerror(ENOMEM));
+        return -1;
+    }
+    memset(h->buf, 0, bytes);
+    h->locked = mlock(h->buf, bytes) == 0;
+    h->frames = frames;
+    for (int k = 0; k < e->nreg; k++)
+        h->idx[e->reg_ch[k]] = k;
+    log_info("pre-roll: the last %g s (%u frames) of %d channels kept in memory: %.1f MiB%s",
+             c->preroll_seconds, frames, e->nreg, (double)bytes / 1048576.0,
+             h->locked ? ", locked" : " (cannot mlock it: raise RLIMIT_MEMLOCK / LimitMEMLOCK)");
+    return 0;
+}
+
+static void
+engine_hist_free(struct engine *e)
+{
+    struct engine_hist *h = &e->hist;
+
+    if (h->buf && h->locked)
+        munlock(h->buf, (size_t)e->nreg * h->cap * sizeof(float));
+    free(h->buf);
+    h->buf = NULL;
+    h->cap = h->frames = 0;
+}
+
 /* The capture ring, the meter and event rings, the null test's offset.
  * Returns 0 or -1. */
 static int
 engine_buffers(struct engine *e, const struct conf *c)
 {
-    if (engine_ring_alloc(e, c->buffer_seconds, e->rate) < 0)
+    if (engine_ring_alloc(e, c->buffer_seconds, e->rate) < 0 || engine_hist_alloc(e, c) < 0)
         return -1;
     /* Meter records for ENGINE_METER_RECS gatherings (over a second at the
      * default; a full ring makes records longer, never loses figures): the
@@ -552,7 +595,9 @@ engine_close(struct engine *e)
         e->client = NULL;
     }
     memset(e->port, 0, sizeof e->port);
+    memset(e->out, 0, sizeof e->out);
     ring_free(&e->ring);
+    engine_hist_free(e);
     ring_free(&e->meter_ring);
     struct ring *lag = atomic_exchange(&e->lag_ring, NULL);
     if (lag) {

@@ -36,7 +36,10 @@ struct engine_rec {
     uint64_t tframe;         /* transport frame of the first sample */
     uint64_t dropped_before; /* frames lost just before this period */
     uint32_t flags;          /* ENGINE_REC_* */
-    uint32_t pad;
+    /* The take's first record only: frames of the pre-roll (engine_hist)
+     * that go into the files just before it, at frames
+     * [frame - dropped_before - preroll, frame - dropped_before). */
+    uint32_t preroll;
 };
 /* JACK began the next cycle while this period's inputs were being read: its
  * sources may have been writing the next cycle into them (jack2 runs a
@@ -131,6 +134,26 @@ struct engine_lag_rec {
 #define ENGINE_TAP        16384 /* a power of two */
 #define ENGINE_MAX_OFFSET 8192  /* |offset| at most; ENGINE_TAP >= it + ENGINE_CHUNK */
 
+/* Pre-roll ([capture] preroll_seconds): the last `cap` frames of every
+ * registered channel, planar, frame f of the JACK clock at f % cap.  The
+ * real-time thread writes it every cycle.  From a take's start until its
+ * first record is placed, and while `busy` (set before it publishes a first
+ * record that carries a pre-roll; the writer clears it once it has copied
+ * the pre-roll into the files), it writes only as far as it can without
+ * reaching the frames the take's pre-roll may take: ENGINE_HIST_SLACK_S
+ * seconds, time enough for the writer, whose poll is 250 ms; beyond that
+ * the history pauses and starts again. */
+#define ENGINE_HIST_MARGIN  8192 /* frames: the first period placed back (timeline.h) */
+#define ENGINE_HIST_SLACK_S 1    /* seconds of history written while the writer copies */
+struct engine_hist {
+    float *buf;             /* nreg x cap, allocated and locked at open; NULL = none */
+    uint32_t cap;           /* frames per channel */
+    uint32_t frames;        /* the pre-roll asked for ([capture] preroll_seconds) */
+    int idx[ENGINE_MAX_CH]; /* row of each registered channel in buf */
+    int locked;
+    atomic_int busy;
+};
+
 struct engine {
     jack_client_t *client;
     jack_uuid_t client_uuid;          /* carries our pretty-name; empty when none set */
@@ -140,8 +163,9 @@ struct engine {
      * compares it (latency-compensated, delayed by a positive offset) and
      * the residual it judges (that sum minus the mix, sample for sample). */
     jack_port_t *out[ENGINE_NOUT];
-    struct ring ring;       /* audio records of the take */
-    struct ring meter_ring; /* struct engine_meter */
+    struct ring ring;        /* audio records of the take */
+    struct engine_hist hist; /* the pre-roll */
+    struct ring meter_ring;  /* struct engine_meter */
     /* struct engine_lag_rec + samples: allocated (touched and locked) by
      * the control thread the first time the null fails, engine_lag_ring(). */
     _Atomic(struct ring *) lag_ring;
@@ -224,20 +248,27 @@ struct engine {
     uint64_t rt_clock;   /* JACK frame time extended to 64 bits */
     uint32_t rt_last;    /* jack_last_frame_time() of the previous cycle */
     int rt_clock_valid;
-    struct timeline rt_tl;        /* the take's periods held back, and their placing */
-    size_t rt_held_bytes;         /* ... their records in the ring, not yet published */
-    uint64_t rt_late_reads;       /* the take's periods placed before their read */
-    uint32_t rt_repeats;          /* ... of them lost: they held the next cycle (process.c) */
-    uint64_t rt_suspect;          /* frames from now on the null test cannot vouch for */
-    uint64_t rt_tnext;            /* transport frame the next rolling cycle should have */
-    uint64_t rt_cnext;            /* rt_clock the next cycle should have */
-    int rt_rolling;               /* transport rolling in the previous cycle */
-    uint32_t rt_cb_ns;            /* duration of the previous callback */
-    uint64_t rt_lead_end;         /* rt_clock where the take's first bar ends, 0 = none */
-    uint32_t rt_tap_pos;          /* where the taps write the cycle's first frame */
-    int32_t rt_offset;            /* the offset of this cycle */
-    float *rt_tap;                /* ... and the tap lines */
-    float *rt_out[ENGINE_NOUT];   /* this cycle's monitor output buffers, NULL when off */
+    struct timeline rt_tl;      /* the take's periods held back, and their placing */
+    size_t rt_held_bytes;       /* ... their records in the ring, not yet published */
+    uint64_t rt_late_reads;     /* the take's periods placed before their read */
+    uint32_t rt_repeats;        /* ... of them lost: they held the next cycle (process.c) */
+    uint64_t rt_suspect;        /* frames from now on the null test cannot vouch for */
+    uint64_t rt_tnext;          /* transport frame the next rolling cycle should have */
+    uint64_t rt_cnext;          /* rt_clock the next cycle should have */
+    int rt_rolling;             /* transport rolling in the previous cycle */
+    uint32_t rt_cb_ns;          /* duration of the previous callback */
+    uint64_t rt_lead_end;       /* rt_clock where the take's first bar ends, 0 = none */
+    uint32_t rt_tap_pos;        /* where the taps write the cycle's first frame */
+    int32_t rt_offset;          /* the offset of this cycle */
+    float *rt_tap;              /* ... and the tap lines */
+    float *rt_out[ENGINE_NOUT]; /* this cycle's monitor output buffers, NULL when off */
+    uint64_t rt_hist_end;       /* the pre-roll history holds frames [end - len, end) */
+    uint64_t rt_hist_len;
+    int rt_hist_frozen;           /* from a take's start until its first record is placed */
+    uint64_t rt_hist_limit;       /* ... and while busy: history written up to this frame */
+    int rt_first_rec;             /* the take's first record is still to be placed */
+    uint64_t rt_pre_end;          /* at the take's start: the history's end, 0 = none */
+    uint64_t rt_pre_len;          /* ... and its length */
     struct engine_meter rt_meter; /* the record being gathered */
     size_t rt_fill_max;           /* ... and the fullest the capture ring was, bytes */
 };

@@ -202,13 +202,15 @@ manifest_build(const struct take *t, const struct monitor *m, const struct manif
                   lead_known ? manifest_db(lead_db) : json_null(), "one_bar_of_silence",
                   lead_known ? json_boolean(lead_db < -90.0f) : json_null());
 
-    return json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s:f, s:o, "
-                     "s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+    return json_pack("{s:s, s:s, s:i, s:s, s:o, s:I, s:s, s:s, s:I, s:I, s:s, s:I, s:f, s:I, "
+                     "s:f, s:o, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
                      "stemcap_version", STEMCAP_VERSION, "state", x->state, "take", t->number,
                      "folder", t->dir, "song", manifest_song(&t->meta), "sample_rate",
                      (json_int_t)t->rate, "format", conf_format_name(t->format), "sample_format",
                      conf_sample_name(t->sample_format), "start_frame", (json_int_t)t->tframe,
                      "jack_start_frame", (json_int_t)t->start_frame, "start_time_utc", when,
+                     "preroll_frames", (json_int_t)t->preroll, "preroll_seconds",
+                     t->rate ? round((double)t->preroll / t->rate * 1000.0) / 1000.0 : 0.0,
                      "length_frames", (json_int_t)t->frames, "length_seconds",
                      t->rate ? round((double)t->frames / t->rate * 1000.0) / 1000.0 : 0.0, "files",
                      manifest_files(t, m, done), "null", manifest_null(m), "xruns",

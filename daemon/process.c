@@ -39,6 +39,51 @@ process_event(struct engine *e, const struct engine_event *ev)
     ring_publish(&e->event_ring, sizeof *ev);
 }
 
+/* The take's first record, which starts the files at frame f0: how much of
+ * the pre-roll goes before it (what the history holds contiguously up to
+ * f0, at most [capture] preroll_seconds).  With some, the history is the
+ * writer's until it has copied it out (hist.busy), stored before the
+ * record's publication.  The take's frame count includes it. */
+static uint32_t
+process_preroll(struct engine *e, uint64_t f0)
+{
+    uint64_t pre = 0;
+
+    e->rt_first_rec = 0;
+    e->rt_hist_frozen = 0;
+    if (e->rt_pre_end && f0 <= e->rt_pre_end && e->rt_pre_end - f0 < e->rt_pre_len) {
+        pre = e->rt_pre_len - (e->rt_pre_end - f0);
+        pre = pre < e->hist.frames ? pre : e->hist.frames;
+    }
+    if (pre) {
+        atomic_store_explicit(&e->hist.busy, 1, memory_order_release);
+        atomic_fetch_add_explicit(&e->take_frames, pre, memory_order_relaxed);
+    }
+    return (uint32_t)pre;
+}
+
+/* Every registered channel's period into the pre-roll history, at its
+ * frames of the JACK clock; the contiguous stretch it holds grows, or starts
+ * again after a jump of the clock (or a pause while it was the writer's). */
+static void
+process_history(struct engine *e, const float *const *buf, jack_nframes_t nframes)
+{
+    struct engine_hist *h = &e->hist;
+    uint32_t at = (uint32_t)(e->rt_clock % h->cap);
+    uint32_t k = h->cap - at < nframes ? h->cap - at : nframes;
+
+    if (e->rt_hist_end != e->rt_clock)
+        e->rt_hist_len = 0;
+    for (int r = 0; r < e->nreg; r++) {
+        float *row = h->buf + (size_t)r * h->cap;
+        const float *x = buf[e->reg_ch[r]];
+        memcpy(row + at, x, k * sizeof *x);
+        memcpy(row, x + k, (nframes - k) * sizeof *x);
+    }
+    e->rt_hist_end = e->rt_clock + nframes;
+    e->rt_hist_len = e->rt_hist_len + nframes < h->cap ? e->rt_hist_len + nframes : h->cap;
+}
+
 /* Places the oldest held period (timeline.c) and publishes its record with
  * the frames JACK never gave us before it; a period that found no room in
  * the ring is all dropped frames. */
@@ -62,6 +107,7 @@ process_place(struct engine *e)
     }
     if (!p.bytes)
         return;
+    uint32_t pre = e->rt_first_rec ? process_preroll(e, p.frame - e->rt_pending) : 0;
     struct engine_rec h = {
         .magic = ENGINE_REC_MAGIC,
         .take = e->rt_cur,
@@ -71,6 +117,7 @@ process_place(struct engine *e)
         .tframe = p.tframe,
         .dropped_before = e->rt_pending,
         .flags = p.flags,
+        .preroll = pre,
     };
     ring_put(&e->ring, 0, &h, sizeof h); /* the oldest held record starts at the head */
     ring_publish(&e->ring, p.bytes);
@@ -408,6 +455,8 @@ process_end_take(struct engine *e, uint32_t reason)
     };
     process_meter_flush(e, 1); /* the take's last figures before its end */
     process_event(e, &ev);
+    e->rt_hist_frozen = 0; /* no record placed: no pre-roll handed over */
+    e->rt_first_rec = 0;
     e->rt_cur = 0;
     e->rt_pending = 0;
     e->rt_lead_end = 0;
@@ -415,7 +464,7 @@ process_end_take(struct engine *e, uint32_t reason)
 }
 
 static void
-process_start_take(struct engine *e, const jack_position_t *pos)
+process_start_take(struct engine *e, const jack_position_t *pos, int manual)
 {
     if (ring_write_space(&e->event_ring) < 2 * sizeof(struct engine_event))
         return; /* the control thread is behind: start next cycle */
@@ -434,6 +483,18 @@ process_start_take(struct engine *e, const jack_position_t *pos)
             (uint32_t)(pos->beats_per_bar * 60.0 / pos->beats_per_minute * (double)pos->frame_rate);
     e->rt_cur = id;
     e->rt_pending = 0;
+    /* The pre-roll of a take started by hand (one that follows the
+     * transport starts where it rolls): what the history holds up to this
+     * cycle, unless the writer still copies the last take's out of it. */
+    e->rt_first_rec = 1;
+    e->rt_pre_end = 0;
+    if (manual && e->hist.buf && !atomic_load_explicit(&e->hist.busy, memory_order_acquire) &&
+        e->rt_hist_end == e->rt_clock && e->rt_hist_len) {
+        e->rt_pre_end = e->rt_hist_end;
+        e->rt_pre_len = e->rt_hist_len;
+        e->rt_hist_frozen = 1;
+        e->rt_hist_limit = e->rt_pre_end + (e->hist.cap - e->hist.frames - ENGINE_HIST_MARGIN);
+    }
     uint32_t lead = atomic_load_explicit(&e->lead_frames, memory_order_relaxed);
     e->rt_lead_end = e->rt_clock + (lead            ? lead
                                     : ev.bar_frames ? ev.bar_frames
@@ -507,7 +568,7 @@ process_cycle(jack_nframes_t nframes, void *arg)
     if (!e->rt_cur && rate_ok) {
         int start = atomic_load_explicit(&e->start_req, memory_order_acquire);
         if (start || (follow && rolling)) {
-            process_start_take(e, &pos);
+            process_start_take(e, &pos, start);
             if (e->rt_cur && start)
                 atomic_store_explicit(&e->start_req, 0, memory_order_release);
         }
@@ -523,6 +584,12 @@ process_cycle(jack_nframes_t nframes, void *arg)
         e->rt_out[k] = e->out[k] ? jack_port_get_buffer(e->out[k], nframes) : NULL;
     if (e->rt_cur)
         process_push(e, buf, nframes, pos.frame, rolling, again);
+    if (!rate_ok)
+        e->rt_hist_len = 0; /* the pre-roll never spans two rates */
+    else if (e->hist.buf &&
+             ((!e->rt_hist_frozen && !atomic_load_explicit(&e->hist.busy, memory_order_acquire)) ||
+              e->rt_clock + nframes <= e->rt_hist_limit))
+        process_history(e, buf, nframes);
     process_meter(e, buf, nframes);
     atomic_fetch_add_explicit(&e->cycles, 1, memory_order_release);
     clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -84,6 +84,7 @@ struct take {
     uint64_t placed_frame;  /* ... this JACK frame (timeline.h: a late first read is undone) */
     uint64_t placed_tframe; /* ... and this transport frame */
     uint64_t frames;        /* frames in every file */
+    uint64_t preroll;       /* ... of them before the start command: the pre-roll */
     uint64_t dropped;       /* frames of silence written for dropped periods */
     struct take_list drops; /* where silence was inserted */
     uint64_t torn_frames;   /* frames of periods JACK may have torn (ENGINE_REC_TORN) */

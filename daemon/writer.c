@@ -330,6 +330,46 @@ writer_torn(struct writer_slot *s, uint32_t frames)
              t->number, frames, (unsigned long long)s->pos);
 }
 
+/* The take's pre-roll: the `n` frames of the history just before JACK
+ * frame `end`, into the files as the take's first frames, then the history
+ * back to the real-time thread.  Called for every record that carries one,
+ * with s NULL when the take is not written (the history is released all
+ * the same). */
+#define WRITER_PRE_PIECE 2048
+static void
+writer_preroll(struct writer *w, struct writer_slot *s, uint64_t end, uint32_t n)
+{
+    struct engine_hist *h = w->hist;
+
+    if (!h || !h->buf)
+        return;
+    if (s && !w->pre)
+        w->pre = malloc((size_t)ENGINE_MAX_CH * WRITER_PRE_PIECE * sizeof(float));
+    if (s && !w->pre) {
+        log_error("writer: no memory for take %d's pre-roll: %s; its files start at the start "
+                  "command",
+                  s->take->number, strerror(ENOMEM));
+        s = NULL;
+    }
+    for (uint64_t f = end - n; s && f < end;) {
+        uint32_t k = end - f < WRITER_PRE_PIECE ? (uint32_t)(end - f) : WRITER_PRE_PIECE;
+        uint32_t at = (uint32_t)(f % h->cap), k1 = h->cap - at < k ? h->cap - at : k;
+        struct take *t = s->take;
+        for (uint32_t c = 0; c < t->nch; c++) {
+            const float *row = h->buf + (size_t)h->idx[t->plan_ch[c]] * h->cap;
+            float *dst = w->pre + (size_t)c * k;
+            memcpy(dst, row + at, k1 * sizeof *dst);
+            memcpy(dst + k1, row, (k - k1) * sizeof *dst);
+        }
+        writer_append(w, s, w->pre, k);
+        s->pos += k;
+        f += k;
+    }
+    if (s)
+        s->take->preroll = n;
+    atomic_store_explicit(&h->busy, 0, memory_order_release);
+}
+
 static struct writer_slot *
 writer_slot_of(struct writer *w, unsigned id)
 {
@@ -356,6 +396,7 @@ writer_drain(struct writer *w, struct ring *ring)
             /* Cannot happen with one producer publishing whole records. */
             log_error("capture ring corrupt (magic 0x%08x); resetting it", h.magic);
             ring_consume(ring, ring_read_space(ring));
+            writer_preroll(w, NULL, 0, 0); /* whatever it held is gone */
             return n;
         }
         /* Slots are filled by writer_begin under the lock: look up there. */
@@ -367,7 +408,8 @@ writer_drain(struct writer *w, struct ring *ring)
         pthread_mutex_unlock(&w->lock);
         if (waiting) {
             const float *x = ring_peek_ptr(ring, sizeof h, bytes);
-            int sound = !x || writer_has_sound(x, bytes / sizeof(float)); /* wrapped: rare */
+            /* wrapped: rare; a pre-roll: sound before the take's start */
+            int sound = !x || h.preroll || writer_has_sound(x, bytes / sizeof(float));
             if (sound && !finish && ring_read_space(ring) < ring->size / 2)
                 return n; /* the first sound waits here for writer_align */
             if (sound) {
@@ -392,6 +434,8 @@ writer_drain(struct writer *w, struct ring *ring)
                 float *p = realloc(w->rec, bytes);
                 if (!p) {
                     log_error("writer: out of memory for a %zu-byte period", bytes);
+                    if (h.preroll)
+                        writer_preroll(w, NULL, 0, 0);
                     ring_consume(ring, sizeof h + bytes);
                     continue;
                 }
@@ -403,19 +447,23 @@ writer_drain(struct writer *w, struct ring *ring)
                 src = w->rec;
             }
             if (!s->started) {
+                uint64_t back = h.dropped_before + h.preroll;
                 s->started = 1;
                 s->last_header = writer_now();
                 s->take->placed = 1;
-                s->take->placed_frame = h.frame - h.dropped_before;
-                s->take->placed_tframe =
-                    h.tframe >= h.dropped_before ? h.tframe - h.dropped_before : 0;
+                s->take->placed_frame = h.frame - back;
+                s->take->placed_tframe = h.tframe >= back ? h.tframe - back : 0;
                 take_set_bext(s->take, s->take->placed_tframe);
+                if (h.preroll)
+                    writer_preroll(w, s, h.frame - h.dropped_before, h.preroll);
             }
             writer_silence(w, s, h.dropped_before);
             if (h.flags & ENGINE_REC_TORN)
                 writer_torn(s, h.nframes);
             writer_append(w, s, src, h.nframes);
             s->pos += h.nframes;
+        } else if (h.preroll) {
+            writer_preroll(w, NULL, 0, 0); /* not written: the history goes back all the same */
         }
         ring_consume(ring, sizeof h + bytes);
         n++;
@@ -583,7 +631,7 @@ writer_main(void *arg)
 }
 
 int
-writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry)
+writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry, struct engine_hist *hist)
 {
     pthread_condattr_t ca;
     int e;
@@ -591,6 +639,7 @@ writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry)
     memset(w, 0, sizeof *w);
     w->ring = ring;
     w->hurry = hurry;
+    w->hist = hist;
     w->stall_path = getenv("STEMCAP_TEST_STALL");
     pthread_mutex_init(&w->lock, NULL);
     pthread_condattr_init(&ca);
@@ -760,6 +809,8 @@ writer_stop(struct writer *w)
         writer_slot_free(&w->slot[i]);
     free(w->rec);
     w->rec = NULL;
+    free(w->pre);
+    w->pre = NULL;
     w->running = 0;
 }
 

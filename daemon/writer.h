@@ -64,12 +64,16 @@ struct writer {
     atomic_ulong loops;       /* iter, published for other threads (writer_loops_done) */
     float *rec;               /* one record's samples */
     size_t rec_cap;
+    struct engine_hist *hist; /* the pre-roll (engine.h) */
+    float *pre;               /* a piece of it, planar in the take's channel plan */
 };
 
 /* Starts the thread.  While *hurry is non-zero (JACK freewheels) the
- * thread polls the ring every few milliseconds instead of every 250.
- * Returns 0 or -1 (logged). */
-int writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry);
+ * thread polls the ring every few milliseconds instead of every 250.  A
+ * take's first record may carry a pre-roll, copied from `hist` into the
+ * files before it (then hist->busy is cleared).  Returns 0 or -1 (logged). */
+int writer_start(struct writer *w, struct ring *ring, const atomic_int *hurry,
+                 struct engine_hist *hist);
 /* Hands an open take to the writer, before the engine may record it.
  * Returns 0, or -1 when both slots are busy or memory is short (logged). */
 int writer_begin(struct writer *w, struct take *t);

@@ -127,13 +127,26 @@ PY
     BEXT_UMID=$bumid
 }
 
+# nominal CHECK DESC: a check of the test signal's nominal figures, which
+# only a take without dropped frames can meet (an xrun on a loaded machine
+# puts silence into the file: the comparisons with ffmpeg still hold).
+nominal() {
+    local dropped
+    dropped=$(t_json "$TAKE/manifest.json" 'm["dropped_frames"]')
+    if [ "${dropped:-0}" != 0 ]; then
+        t_skip "$2" "inconclusive: $dropped frames dropped by xruns on this machine, silence in the file"
+    else
+        check "$1" "$2"
+    fi
+}
+
 case_take sine-23 20 synth 20 sine 1000 vol -23dB
 compare "EBU 3341 case 1 (1 kHz at -23 dBFS)"
-check 'near "$FIG_I" -23.0 0.1' "EBU 3341 case 1: integrated $FIG_I LUFS, nominal -23.0 +-0.1"
+nominal 'near "$FIG_I" -23.0 0.1' "EBU 3341 case 1: integrated $FIG_I LUFS, nominal -23.0 +-0.1"
 
 # stemcap status: the take report carries every file's loudness.
 t_cli status >"$T/status.out"
-check 'grep -q "Drums.*I -23.0 LUFS  LRA 0.0 LU  TP -23.0 dBTP" "$T/status.out"' \
+nominal 'grep -q "Drums.*I -23.0 LUFS  LRA 0.0 LU  TP -23.0 dBTP" "$T/status.out"' \
     "stemcap status: $(grep Drums "$T/status.out" | sed 's/^ *//')"
 
 # OSC: /stemcap/stem/1/loudness answers the last take's figures.
@@ -177,7 +190,7 @@ v1=$(verdict sample_peak "Drums.wav") v2=$(verdict true_peak "Drums.wav") v3=$(v
 check '[ "${v1%% *}" = PASS ] && [ "${v2%% *}" = PASS ] && [ "${v3%% *}" = FAIL ]' \
     "mastering verdicts: Drums sample peak $v1, true peak $v2; a sine mix looks limited: PLR $v3"
 check 'grep -q "the mix looks limited: peak-to-loudness ratio" "$T/stemcapd.log"' "the limited mix is named in the log"
-check 'grep -q "mastering FAIL plr .*Mix.wav  *-\?0.0 (limit 8.0)" "$T/status.out" && grep -q "mastering PASS sample_peak .*Drums.wav  *-23.0 (limit -21.0)" "$T/status.out"' \
+nominal 'grep -q "mastering FAIL plr .*Mix.wav  *-\?0.0 (limit 8.0)" "$T/status.out" && grep -q "mastering PASS sample_peak .*Drums.wav  *-23.0 (limit -21.0)" "$T/status.out"' \
     "stemcap status lists the verdicts: $(grep -c mastering "$T/status.out") lines, e.g. $(grep "mastering FAIL" "$T/status.out" | head -1 | sed 's/^ *//')"
 
 # stemcap-check --verify recomputes the checksums and reads the UMIDs of
@@ -199,7 +212,7 @@ n=$(grep -c "^/stemcap/stem/1/loudness " "$T/watch.out")
 check '[ "$n" -ge 3 ] && grep -q "^/stemcap/mix/loudness " "$T/watch.out"' \
     "a subscriber gets the loudness once a second while recording: $n in 4.5 s, last: $(grep "^/stemcap/stem/1/loudness " "$T/watch.out" | tail -1)"
 compare "EBU 3342 case 1 (-20 then -30 dBFS)"
-check 'near "$FIG_LRA" 10 1' "EBU 3342 case 1: LRA $FIG_LRA LU, nominal 10 +-1"
+nominal 'near "$FIG_LRA" 10 1' "EBU 3342 case 1: LRA $FIG_LRA LU, nominal 10 +-1"
 check 'grep -q "^/stemcap/warning .*Drums peaks at -20.0 dBFS, not below \[mastering\] max_peak_dbfs -21.0" "$T/watch.out"' \
     "a live warning while recording: $(grep "^/stemcap/warning" "$T/watch.out" | head -1)"
 v1=$(verdict sample_peak "Drums.wav")
@@ -209,6 +222,6 @@ check '[ "${v1%% *}" = FAIL ]' "mastering verdict: Drums sample peak $v1 (max_pe
 # degrees off its crests (sample peak -9 dBFS, true peak -6 dBTP).
 case_take -w truepeak 10 synth 10 sine 12000 0 12.5 vol -6dB fade 0.5 10 0.5
 compare "true peak (12 kHz, 45 degrees, -6 dBFS crests)" nolra
-check 'near "$FIG_TP" -6.0 0.2' "true peak $FIG_TP dBTP, nominal -6.0 +-0.2 (sample peak -9)"
+nominal 'near "$FIG_TP" -6.0 0.2' "true peak $FIG_TP dBTP, nominal -6.0 +-0.2 (sample peak -9)"
 
 t_done

@@ -1,7 +1,8 @@
 /* process — the JACK process callback: the only real-time code.  Each cycle it ends and starts
  * takes, writes ONE ring record holding the period of every channel of the take, or none, places
  * the periods on JACK's frame clock (timeline.c; the frames between them become silence in every
- * file), and gathers the meter record and the null residual for the control thread.
+ * file), keeps the pre-roll history, gathers the meter record and the null residual for the
+ * control thread, and writes the residual and the sum to the monitor outputs when they exist.
  *
  * REAL-TIME RULES.  All of this runs on JACK's real-time thread (the freewheel callback
  * excepted): it never allocates, locks, logs, calls libsndfile or blocks, except that in

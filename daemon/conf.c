@@ -21,20 +21,6 @@
 #include "log.h"
 #include "naming.h"
 
-struct conf_ctx {
-    struct conf *c;
-    const char *path;
-    FILE *fp;
-    int line;     /* line number of the line inih is looking at */
-    int errors;   /* problems reported so far */
-    int any_stem; /* a [stemN] section was seen */
-    char *buf;    /* getline buffer */
-    size_t bufsz;
-    unsigned seen_sections;                           /* bit per section index */
-    unsigned long long seen_keys[8 + CONF_MAX_STEMS]; /* bit per table index, per section */
-    int name_line[CONF_MAX_STEMS];                    /* line that set the stem's name */
-};
-
 /* The fixed sections, in the table's order; [stem1]..[stem8] follow. */
 enum {
     SEC_JACK,
@@ -47,6 +33,23 @@ enum {
     SEC_MONITOR,
     SEC_MASTERING,
     SEC_STEM1
+};
+
+#define CONF_MAX_KEYS 96 /* rows of the table at most (checked below) */
+
+struct conf_ctx {
+    struct conf *c;
+    const char *path;
+    FILE *fp;
+    int line;     /* line number of the line inih is looking at */
+    int errors;   /* problems reported so far */
+    int any_stem; /* a [stemN] section was seen */
+    char *buf;    /* getline buffer */
+    size_t bufsz;
+    unsigned seen_sections; /* bit per section index */
+    /* per section, per key of the table: set already */
+    unsigned char seen_keys[SEC_STEM1 + CONF_MAX_STEMS][CONF_MAX_KEYS];
+    int name_line[CONF_MAX_STEMS]; /* line that set the stem's name */
 };
 
 static const char *const conf_fixed_sections[] = {"jack",  "osc",  "capture", "song",     "mix",
@@ -175,6 +178,8 @@ static const struct conf_key conf_keys[] = {
      "record this stem in the takes"},
 };
 #define CONF_NKEYS (sizeof conf_keys / sizeof conf_keys[0])
+_Static_assert(CONF_NKEYS <= CONF_MAX_KEYS, "raise CONF_MAX_KEYS");
+_Static_assert(SEC_STEM1 + CONF_MAX_STEMS <= 8 * sizeof(unsigned), "seen_sections is too small");
 
 #undef C
 #undef S
@@ -649,11 +654,11 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
         conf_err(x, section, name, "unknown key (known in this section: %s)", known);
         return 1;
     }
-    if (x->seen_keys[sec] & (1ull << key)) {
+    if (x->seen_keys[sec][key]) {
         conf_err(x, section, name, "set twice in this section");
         return 1;
     }
-    x->seen_keys[sec] |= 1ull << key;
+    x->seen_keys[sec][key] = 1;
     if (sec >= SEC_STEM1) {
         if (strcmp(name, "name") == 0)
             x->name_line[sec - SEC_STEM1] = x->line;

@@ -128,6 +128,19 @@ for fr in length slip; do
 done
 check 'TCP /stemcap/reply_port i 9000 | grep -q "^/stemcap/error s:/stemcap/reply_port s:replies to a TCP client go back over its connection"' "reply_port over TCP: error reply over the connection"
 check 'TCP /stemcap/nonsense | grep -q "^/stemcap/error s:/stemcap/nonsense s:unknown address$"' "unknown address over TCP: the same error"
+# A length prefix of 8192: the error, then the daemon ends the connection.
+big=$(python3 -c '
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(struct.pack(">I", 8192) + b"/stemcap/ping" + b"\0" * 51)
+d = b""
+while True:
+    c = s.recv(4096)
+    if not c:
+        break
+    d += c
+print(d[4:].split(b"\0")[0].decode(), "message too large" in d.decode("latin-1"), "closed")' "$TP" 2>&1)
+check '[ "$big" = "/stemcap/error True closed" ]' "a message over 4096 bytes over TCP: error reply, connection closed ($big)"
 # A TCP subscriber gets its pushes over the connection, then disconnects:
 # with max_subscribers = 1 a UDP subscription succeeds only once the TCP
 # one has gone.

@@ -33,6 +33,10 @@
 #define PROTO_REPORT_RULE "/stemcap/report/rule"
 #define PROTO_SUBSCRIBE   "/stemcap/subscribe"
 #define PROTO_UNSUBSCRIBE "/stemcap/unsubscribe"
+/* i:port (or none to query): replies and pushes to this UDP sender go to
+ * its host at this port from now on; 0: back to the default.  Answered
+ * with i:the port they now go to, at that port. */
+#define PROTO_REPLY_PORT  "/stemcap/reply_port"
 #define PROTO_FOLLOW      "/stemcap/transport/follow"
 #define PROTO_STATS       "/stemcap/stats"
 #define PROTO_STATS_RESET "/stemcap/stats/reset"

@@ -68,6 +68,8 @@ struct conf {
     int osc_max_subscribers;
     int osc_bundle;      /* push periodic feedback as one bundle */
     char osc_allow[512]; /* senders served when bind is not loopback */
+    int osc_reply_port;  /* UDP replies and pushes to the sender's host at this port; 0: its port */
+    int osc_tcp_port;    /* OSC over TCP too, on this port; 0: off */
     /* [capture] */
     char capture_dir[PATH_MAX];
     enum conf_format format;

@@ -126,7 +126,7 @@ main_loop(struct ctl *ctl, struct osc *osc, struct nsm *nsm, int sigfd, int noti
     snprintf(health.status, sizeof health.status, "%s/%d", st.state, st.take);
     ctl_progress(ctl, &health.cycles, &health.writer_iter);
     struct pollfd pfd[4] = {
-        {.fd = osc->fd, .events = POLLIN},
+        {.fd = osc->pollfd, .events = POLLIN}, /* every OSC socket, UDP and TCP */
         {.fd = sigfd, .events = POLLIN},
         {.fd = notify_fd, .events = POLLIN},
         {.fd = nsm->fd, .events = POLLIN}, /* -1 (ignored) unless under NSM */

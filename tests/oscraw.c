@@ -1,13 +1,15 @@
 /* oscraw — send one raw or liblo-built OSC datagram over UDP and print the replies.
  *
- * Usage: oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] HEXBYTES...
+ * Usage: oscraw [-H HOST] [-p PORT] [-s SRCPORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n]
+ * HEXBYTES...
  *        oscraw [-H HOST] [-p PORT] [-t TIMEOUT_MS] [-k COUNT] [-r REPEAT] [-n] -m ADDRESS [TYPES
  * ARGS...]
  *
  * Design: the datagram is either the given hex bytes verbatim (spaces allowed, arguments are
  * concatenated; nothing is validated, so malformed packets can be sent on purpose) or a message
  * built with liblo and serialised with lo_message_serialise.  It is sent from our own unconnected
- * UDP socket, so replies from any source port are accepted.  Each reply is decoded with
+ * UDP socket (bound to SRCPORT with -s, so the daemon sees the same sender each run), so
+ * replies from any source port are accepted.  Each reply is decoded with
  * lo_message_deserialise and printed as one line: the address, then each argument as type:value
  * ("<undecodable N bytes>" when liblo rejects it).  Each of the COUNT replies is awaited for up to
  * TIMEOUT_MS.  -r sends the datagram REPEAT times back to back (a burst no process
@@ -16,7 +18,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +43,7 @@ usage(FILE *to)
                 "ARGS...]\n"
                 "  -H HOST   destination (default 127.0.0.1)\n"
                 "  -p PORT   destination UDP port (default 9951, stemcapd's default)\n"
+                "  -s PORT   send from this local UDP port (default: any free one)\n"
                 "  -t MS     time to wait for each reply (default 1000)\n"
                 "  -k COUNT  wait for COUNT replies, printing each (default 1)\n"
                 "  -r N      send the datagram N times back to back (default 1)\n"
@@ -297,17 +302,24 @@ int
 main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port = "9951";
-    long long timeout_ms = 1000, count = 1, repeat = 1, v;
+    long long timeout_ms = 1000, count = 1, repeat = 1, src_port = 0, v;
     int expect_none = 0, build = 0, opt;
 
     /* '+': stop at the first non-option so negative numbers in ARGS are not options. */
-    while ((opt = getopt(argc, argv, "+H:p:t:k:r:nmh")) != -1) {
+    while ((opt = getopt(argc, argv, "+H:p:s:t:k:r:nmh")) != -1) {
         switch (opt) {
         case 'H':
             host = optarg;
             break;
         case 'p':
             port = optarg;
+            break;
+        case 's':
+            if (parse_long(optarg, &v) || v < 1 || v > 65535) {
+                fprintf(stderr, "oscraw: bad source port '%s'\n", optarg);
+                return 2;
+            }
+            src_port = v;
             break;
         case 't':
             if (parse_long(optarg, &v) || v < 0 || v > 3600000) {
@@ -381,6 +393,27 @@ main(int argc, char **argv)
     }
     int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     int sent_ok = fd >= 0;
+    if (sent_ok && src_port) {
+        struct sockaddr_storage local;
+        socklen_t llen;
+        int one = 1;
+        memset(&local, 0, sizeof local);
+        if (ai->ai_family == AF_INET6) {
+            struct sockaddr_in6 *l6 = (struct sockaddr_in6 *)&local;
+            l6->sin6_family = AF_INET6;
+            l6->sin6_addr = in6addr_any;
+            l6->sin6_port = htons((uint16_t)src_port);
+            llen = sizeof *l6;
+        } else {
+            struct sockaddr_in *l4 = (struct sockaddr_in *)&local;
+            l4->sin_family = AF_INET;
+            l4->sin_addr.s_addr = htonl(INADDR_ANY);
+            l4->sin_port = htons((uint16_t)src_port);
+            llen = sizeof *l4;
+        }
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        sent_ok = bind(fd, (struct sockaddr *)&local, llen) == 0;
+    }
     for (long long i = 0; sent_ok && i < repeat; i++)
         sent_ok = sendto(fd, payload, len, 0, ai->ai_addr, ai->ai_addrlen) == (ssize_t)len;
     int saved = errno;

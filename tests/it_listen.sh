@@ -44,7 +44,8 @@ check 'jack_lsp -c stemcap:residual_R | grep -q "system:playback_2"' "connect_re
 # residual_L, residual_R, sum_L, sum_R).
 capture() {
     CAP="$T/$1.wav"
-    t_cli start >/dev/null || fail "$1: start"
+    oscsend 127.0.0.1 "$PORT" /stemcap/start || fail "$1: oscsend /stemcap/start" # liblo's
+    t_wait 100 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q '^/stemcap/status s:recording'"
     sleep 0.5
     t_mark # xruns from here on make the bit-for-bit checks inconclusive
     $JACKRUN jack_capture -c 4 -p stemcap:residual_L -p stemcap:residual_R -p stemcap:sum_L \

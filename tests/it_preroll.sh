@@ -25,9 +25,11 @@ mf() { t_json "$1/manifest.json" "$2"; }
 # take NAME DELAY SECONDS: waits DELAY s, records SECONDS s; sets DIR.
 take() {
     sleep "$2"
-    t_cli start >/dev/null || fail "$1: start"
+    # liblo's oscsend: a client nobody here wrote (replies go to its closed port)
+    oscsend 127.0.0.1 "$PORT" /stemcap/start || fail "$1: oscsend /stemcap/start"
     sleep "$3"
-    t_cli stop >/dev/null || fail "$1: stop"
+    oscsend 127.0.0.1 "$PORT" /stemcap/stop || fail "$1: oscsend /stemcap/stop"
+    t_wait 100 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q '^/stemcap/status s:idle'"
     DIR=$(t_take_dir)
     t_wait 50 grep -q '"state": "complete"' "$DIR/manifest.json"
 }

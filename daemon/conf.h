@@ -75,8 +75,9 @@ struct conf {
     double buffer_seconds;
     int record_mix;
     int follow_transport;
-    int min_free_mb; /* a take does not start with less free space */
-    int loudness;    /* measure EBU R 128 loudness while writing */
+    int min_free_mb;      /* a take does not start with less free space */
+    int loudness;         /* measure EBU R 128 loudness while writing */
+    double split_minutes; /* a take's files start a new part every this long, 0 = never */
     /* [song] */
     struct conf_song song;
     /* [mix] */

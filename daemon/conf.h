@@ -75,9 +75,10 @@ struct conf {
     double buffer_seconds;
     int record_mix;
     int follow_transport;
-    int min_free_mb;      /* a take does not start with less free space */
-    int loudness;         /* measure EBU R 128 loudness while writing */
-    double split_minutes; /* a take's files start a new part every this long, 0 = never */
+    int min_free_mb; /* a take does not start with less free space */
+    int loudness;    /* measure EBU R 128 loudness while writing */
+    /* a take's files start a new part every this long, 0 = never */
+    double split_minutes;
     /* [song] */
     struct conf_song song;
     /* [mix] */

@@ -117,4 +117,56 @@ for p in . part-02 part-03; do
     check '[ $rc = 0 ]' "stemcap-check --lead-in 0 on take-01/$p: exit $rc ($(grep -m1 -i "^result\|verdict" "$T/check-$p.out"))"
 done
 
+
+# kill -9 during part 2 of take-02, then a restart: part 2 is repaired too.
+t_mark
+t_cli start >/dev/null
+sleep 4.8
+kill -KILL "$T_DAEMON"
+wait "$T_DAEMON" 2>/dev/null
+t_forget "$T_DAEMON"
+xr=$(t_xruns)
+dir2="$T/takes/Long/take-02"
+check 'grep -q "\"state\": \"recording\"" "$dir2/manifest.json" && [ -d "$dir2/part-02" ] && [ ! -e "$dir2/part-03" ]' \
+    "killed during part 2 of take-02: manifest says recording, part-02 exists"
+t_daemon "$T/s.ini"
+check 'grep -q "\"state\": \"recovered\"" "$dir2/manifest.json"' "after the restart take-02 is recovered ($(grep -o 'take-02: recovered:.*' "$T/stemcapd.log"))"
+k1=$(lengths "$dir2")
+k2=$(lengths "$dir2/part-02")
+check '[ "$(sort -u <<<"$k1")" = $PART ]' "take-02 part 1: every file $PART frames"
+check '! grep -q x <<<"$k2" && [ "$(sort -u <<<"$k2" | wc -l)" = 1 ] && [ "$(head -1 <<<"$k2")" -gt 0 ]' \
+    "take-02 part 2: every file readable and of one length after the repair ($(head -1 <<<"$k2") frames)"
+rec=$(python3 - "$dir2/manifest.json" "$PART" "$(head -1 <<<"$k2")" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1])); part = int(sys.argv[2]); k2 = int(sys.argv[3])
+got = [(x["part"], x["folder"], x["start_frame"], x["frames"], len(x["files"])) for x in m["parts"]]
+ok = got == [(1, ".", 0, part, 9), (2, "part-02", part, k2, 9)] and m["length_frames"] == part + k2 \
+    and m["recovery"]["frames_after"] == part + k2
+print("ok" if ok else "bad: %s, length %s" % (got, m["length_frames"]))
+PY
+)
+check '[ "$rec" = ok ]' "the recovered manifest lists both parts and length_frames = $PART + $(head -1 <<<"$k2") ($rec)"
+out=$("$B/tests/stampcheck" -D "$T/stemcapd.log" "$dir2")
+rc=$?
+printf '%s\n' "$out" | sed 's/^/    /'
+if [ "$rc" = 0 ]; then
+    ok "stampcheck over the recovered take's seam: every sample where its stamp says"
+elif [ "$xr" != 0 ]; then
+    check_rt false "stampcheck over the recovered take's seam ($xr xruns: inconclusive)"
+else
+    fail "stampcheck over the recovered take's seam ($dir2)"
+fi
+t_daemon_stop
+rc=$?
+check '[ $rc = 0 ]' "stemcapd exits 0"
+
+# split_minutes out of range or not a number: one line, exit 2.
+for v in -1 abc 1441; do
+    printf '[capture]\nsplit_minutes = %s\n' "$v" >"$T/bad.ini"
+    "$B/stemcapd" -c "$T/bad.ini" >"$T/bad.out" 2>&1
+    rc=$?
+    check '[ $rc = 2 ] && [ "$(grep -c split_minutes "$T/bad.out")" = 1 ] && grep -q "bad.ini:2: \[capture\] split_minutes: .$v." "$T/bad.out"' \
+        "split_minutes = $v: exit $rc, $(head -1 "$T/bad.out" | cut -d" " -f3-)"
+done
+
 t_done

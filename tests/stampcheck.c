@@ -227,10 +227,13 @@ load_manifest(const char *dir, uint32_t *start)
         json_t *pf = json_object_get(p, "files");
         if (i == 0)
             continue;
-        for (int k = 0; folder && k < nfiles && (size_t)k < json_array_size(pf); k++) {
-            const char *f = json_string_value(json_object_get(json_array_get(pf, k), "file"));
+        for (size_t j = 0; folder && j < json_array_size(pf); j++) {
+            const char *f = json_string_value(json_object_get(json_array_get(pf, j), "file"));
+            int k = 0; /* the file of that name */
+            while (f && k < nfiles && strcmp(files[k]->name + strlen(dir) + 1, f) != 0)
+                k++;
             char *name = f ? malloc(strlen(dir) + strlen(folder) + strlen(f) + 3) : NULL;
-            if (!name || files[k]->nparts == MAX_PARTS) {
+            if (!name || k == nfiles || files[k]->nparts == MAX_PARTS) {
                 free(name);
                 rc = -1;
                 continue;

@@ -9,6 +9,7 @@
 # TimeReference is the take's plus its start, the manifest lists the parts,
 # and stemcap-check passes each part folder and --verify the whole take.
 # kill -9 during part 2, then a restart: the part-02 files are repaired too.
+# A part that cannot be made fails the take like a write error, part 1 kept.
 # A bad split_minutes is a one-line config error.
 . "$(dirname "$0")/lib.sh"
 t_init split
@@ -156,6 +157,27 @@ elif [ "$xr" != 0 ]; then
 else
     fail "stampcheck over the recovered take's seam ($dir2)"
 fi
+# A part that cannot be made (a file named part-02 where its folder goes):
+# the take fails like at a write error, part 1 complete and kept.
+t_cli start >/dev/null
+dir3="$T/takes/Long/take-03"
+t_wait 50 test -e "$dir3/manifest.json"
+touch "$dir3/part-02"
+sleep 4.5
+t_cli stop >/dev/null 2>&1
+t_wait 50 grep -q '"state": "failed"' "$dir3/manifest.json"
+l=$(lengths "$dir3")
+check 'grep -q "\"state\": \"failed\"" "$dir3/manifest.json" && grep -q "\"ended_by\": \"write error\"" "$dir3/manifest.json"' \
+    "part 2 cannot be made: the take fails (state failed, ended_by write error)"
+check 'grep -q "take 3: cannot create the folder of part 2, .*File exists" "$T/stemcapd.log"' \
+    "and says why: $(grep -o "take 3: cannot create the folder of part 2.*" "$T/stemcapd.log" | sed "s|$T/||")"
+check '[ "$(sort -u <<<"$l")" = $PART ] && [ "$(t_json "$dir3/manifest.json" "m[\"length_frames\"]")" = $PART ]' \
+    "part 1 is kept whole: every file and length_frames $PART"
+"$B/stemcap-check" --verify "$dir3" >"$T/verify3.out" 2>&1
+rc=$?
+check '[ $rc = 0 ] && [ "$(grep -c "^PASS md5" "$T/verify3.out")" = 9 ]' "stemcap-check --verify: part 1's 9 checksums hold (exit $rc)"
+t_cli start >/dev/null && sleep 1 && t_cli stop >/dev/null
+check 'grep -q "\"state\": \"complete\"" "$T/takes/Long/take-04/manifest.json"' "the daemon records on (take-04 complete)"
 t_daemon_stop
 rc=$?
 check '[ $rc = 0 ]' "stemcapd exits 0"

@@ -2,9 +2,10 @@
  * called before any take is prepared).  It owns the recovery policy: which takes are touched (a
  * manifest.json saying "recording", or none; never a take some process still has open, never
  * through a symlink, never a FIFO or device), the common length every file is cut to (the
- * shortest, when the files are at most one writer block apart), and the manifest it completes
- * ("recovered"); the bytes of the headers are audiohdr.c's.  Every step depends only on the files
- * as found, so a crash during recovery is repaired again on the next start.
+ * shortest, when the files are at most one writer block apart; per part in a split take's
+ * part-NN folders), and the manifest it completes ("recovered"); the bytes of the headers are
+ * audiohdr.c's.  Every step depends only on the files as found, so a crash during recovery is
+ * repaired again on the next start.
  * Design: docs/DESIGN.md, section "Recovery after a kill". */
 #include "recover.h"
 

@@ -204,13 +204,14 @@ naming_take_folder(char *out, size_t outsz, int n)
     snprintf(out, outsz, NAMING_TAKE_PREFIX "%02d", n);
 }
 
-long
-naming_take_number(const char *name)
+/* The number after PREFIX in NAME, or -1. */
+static long
+naming_number(const char *name, const char *prefix)
 {
-    const char *p = name + strlen(NAMING_TAKE_PREFIX);
+    const char *p = name + strlen(prefix);
     long n = 0;
 
-    if (strncmp(name, NAMING_TAKE_PREFIX, strlen(NAMING_TAKE_PREFIX)) != 0 || !*p)
+    if (strncmp(name, prefix, strlen(prefix)) != 0 || !*p)
         return -1;
     for (; *p; p++) {
         if (*p < '0' || *p > '9' || n > 100000000)
@@ -218,6 +219,24 @@ naming_take_number(const char *name)
         n = 10 * n + (*p - '0');
     }
     return n;
+}
+
+long
+naming_take_number(const char *name)
+{
+    return naming_number(name, NAMING_TAKE_PREFIX);
+}
+
+void
+naming_part_folder(char *out, size_t outsz, int n)
+{
+    snprintf(out, outsz, NAMING_PART_PREFIX "%02d", n);
+}
+
+long
+naming_part_number(const char *name)
+{
+    return naming_number(name, NAMING_PART_PREFIX);
 }
 
 int

@@ -35,6 +35,9 @@ int naming_is_safe(const char *s);
 #define NAMING_STEM_FALLBACK "Stem"
 /* Take folders: "take-" then the number, two digits at least. */
 #define NAMING_TAKE_PREFIX "take-"
+/* The folders of a split take's parts 2, 3, ... inside its take folder:
+ * "part-" then the number, two digits at least ([capture] split_minutes). */
+#define NAMING_PART_PREFIX "part-"
 
 /* The label of stem NAME in file names: naming_sanitize() with the stem
  * fallback; NAME NULL is the mix.  OUT holds NAMING_COMPONENT_MAX + 2. */
@@ -52,6 +55,10 @@ void naming_title(char *out, size_t outsz, const char *title, const char *name);
 void naming_take_folder(char *out, size_t outsz, int n);
 /* The number of a "take-<digits>" folder name, or -1 when NAME is not one. */
 long naming_take_number(const char *name);
+/* "part-NN" for part number N, and the number of a "part-<digits>" name
+ * (-1 when NAME is not one). */
+void naming_part_folder(char *out, size_t outsz, int n);
+long naming_part_number(const char *name);
 /* 1 when stems named A and B (NULL: the mix) would get the same file name
  * (compared without case, as macOS and Windows do), else 0. */
 int naming_same_file(const char *a, const char *b);

@@ -125,6 +125,10 @@ static const struct conf_key conf_keys[] = {
      "a number of seconds",
      "the last seconds of every channel kept in memory: a take starts that much before its "
      "start command"},
+    {"capture", "split_minutes", CONF_T_DOUBLE, C(split_minutes), NUM(0, 1440), 0, "0",
+     "a number of minutes",
+     "start a new set of files (take-NN/part-02, ...) every this long, "
+     "on the same frame in every file; 0: never"},
     {"song", "title", CONF_T_SONG, C(song.title), NUM(0, 0), CONF_K_LIVE, NAMING_SONG_FALLBACK,
      NULL, "song title: names the song folder and every file"},
     {"song", "artist", CONF_T_SONG, C(song.artist), NUM(0, 0), CONF_K_LIVE, "", NULL, "artist"},

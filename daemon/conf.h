@@ -80,6 +80,8 @@ struct conf {
     int min_free_mb;        /* a take does not start with less free space */
     int loudness;           /* measure EBU R 128 loudness while writing */
     double preroll_seconds; /* kept in memory while idle, written before a take's start */
+    /* a take's files start a new part every this long, 0 = never */
+    double split_minutes;
     /* [song] */
     struct conf_song song;
     /* [mix] */

@@ -949,7 +949,9 @@ ctl_take_gone(const struct take *t, char *why, size_t n)
         snprintf(why, n, "its folder %s was replaced by another one while recording", name);
         return 1;
     }
-    for (int i = 0; i < t->nfiles; i++) {
+    /* A split take's files change under the writer at each seam: its
+     * folder is what is checked. */
+    for (int i = 0; !t->split_frames && i < t->nfiles; i++) {
         struct stat f;
         if (t->file[i].sf && fstat(t->file[i].fd, &f) == 0 && f.st_nlink == 0) {
             snprintf(why, n, "its file %s was removed while recording", t->file[i].name);

@@ -6,7 +6,7 @@
  * file (stem, name, file name, capture latency and the advance applied,
  * peak and clips), the null result, xruns, dropped frames and where, the
  * lead-in check, the warnings about the mastering rules and what ended the
- * take (ended_by).  The file is
+ * take (ended_by), and the parts of a split take (parts).  The file is
  * replaced atomically (write a temporary, fsync, rename), below the take's
  * directory fd, so a crash leaves either the old or the new manifest. */
 #include "manifest.h"
@@ -171,6 +171,38 @@ manifest_list(const struct take_list *l, const char *what)
     return a;
 }
 
+/* A split take's parts: part 1 in the take folder ("."), part k >= 2 in
+ * part-NN, each with where it starts in the take, its length, its bext
+ * TimeReference and its files' checksums. */
+static json_t *
+manifest_parts(const struct take *t)
+{
+    json_t *a = json_array();
+
+    for (int k = 0; k < t->nparts; k++) {
+        const struct take_part *p = &t->parts[k];
+        char folder[32] = ".";
+        if (k > 0)
+            naming_part_folder(folder, sizeof folder, k + 1);
+        json_t *files = json_array();
+        for (int i = 0; i < t->nfiles; i++)
+            manifest_append(
+                files,
+                json_pack("{s:s, s:o}", "file", t->file[i].name, "audio_md5",
+                          p->audio_md5[i][0] ? json_string(p->audio_md5[i]) : json_null()),
+                "a part's file");
+        manifest_append(
+            a,
+            json_pack("{s:i, s:s, s:I, s:I, s:I, s:o}", "part", k + 1, "folder", folder,
+                      "start_frame", (json_int_t)p->start, "frames", (json_int_t)p->frames,
+                      "time_reference",
+                      (json_int_t)((t->placed ? t->placed_tframe : t->tframe) + p->start), "files",
+                      files),
+            "a part");
+    }
+    return a;
+}
+
 static json_t *
 manifest_build(const struct take *t, const struct monitor *m, const struct manifest_extra *x)
 {
@@ -243,6 +275,8 @@ manifest_write(const struct take *t, const struct monitor *m, const struct manif
         manifest_set(root, "umid", json_string(umid));
         manifest_set(root, "mix_alignment", manifest_alignment(t));
     }
+    if (root && strcmp(x->state, "recording") != 0 && t->nparts > 1)
+        manifest_set(root, "parts", manifest_parts(t));
     if (root)
         manifest_set(root, "ended_by",
                      strcmp(x->state, "recording") != 0 && t->ended_by ? json_string(t->ended_by)

@@ -2,9 +2,10 @@
  * called before any take is prepared).  It owns the recovery policy: which takes are touched (a
  * manifest.json saying "recording", or none; never a take some process still has open, never
  * through a symlink, never a FIFO or device), the common length every file is cut to (the
- * shortest, when the files are at most one writer block apart), and the manifest it completes
- * ("recovered"); the bytes of the headers are audiohdr.c's.  Every step depends only on the files
- * as found, so a crash during recovery is repaired again on the next start.
+ * shortest, when the files are at most one writer block apart; per part in a split take's
+ * part-NN folders), and the manifest it completes ("recovered"); the bytes of the headers are
+ * audiohdr.c's.  Every step depends only on the files as found, so a crash during recovery is
+ * repaired again on the next start.
  * Design: docs/DESIGN.md, section "Recovery after a kill". */
 #include "recover.h"
 
@@ -34,6 +35,7 @@
 #define RECOVER_NAME_MAX     256
 #define RECOVER_MAX_MANIFEST (4 << 20) /* bytes of manifest.json read (a take's is a few KB) */
 #define RECOVER_FRESH_S      10 /* an empty take folder younger than this may be another daemon's */
+#define RECOVER_MAX_PARTS    10000 /* part-NN folders looked at per take (a day in 9 s parts) */
 
 struct recover_file {
     char name[RECOVER_NAME_MAX];
@@ -59,6 +61,14 @@ struct recover_take {
     int ncut;                             /* files cut */
     int nfiles;
     struct recover_file file[RECOVER_MAX_FILES];
+    /* A split take ([capture] split_minutes): its part-NN folders, each
+     * repaired as a take of its own (the last one may be unfinished). */
+    int npart;
+    int part_no[RECOVER_MAX_PARTS];
+    struct recover_take *part[RECOVER_MAX_PARTS]; /* opened in turn; the last one first */
+    json_t *parts;                                /* the manifest's "parts" */
+    uint64_t total, total_before;                 /* frames of all parts */
+    int kept_parts;                               /* parts with frames, part 1 too */
 };
 
 /* Parses the header and measures the audio present.  Returns NULL or why
@@ -558,14 +568,18 @@ recover_finish(struct recover_take *t)
             rate = (json_int_t)lround(t->file[i].hdr.rate);
     recover_now(at, sizeof at);
     json_object_set_new(m, "state", json_string("recovered"));
-    json_object_set_new(m, "length_frames", json_integer((json_int_t)t->lo));
+    json_object_set_new(m, "length_frames", json_integer((json_int_t)t->total));
     json_object_set_new(
         m, "length_seconds",
-        json_real(rate > 0 ? round((double)t->lo / (double)rate * 1000.0) / 1000.0 : 0.0));
+        json_real(rate > 0 ? round((double)t->total / (double)rate * 1000.0) / 1000.0 : 0.0));
+    if (t->kept_parts > 1)
+        json_object_set(m, "parts", t->parts);
+    else
+        json_object_del(m, "parts");
     json_object_set_new(m, "recovery",
                         json_pack("{s:s, s:I, s:I, s:I, s:b, s:O, s:O, s:O}", "at", at,
-                                  "frames_before", (json_int_t)t->before, "frames_after",
-                                  (json_int_t)t->lo, "cut_frames_max", (json_int_t)t->cut_max,
+                                  "frames_before", (json_int_t)t->total_before, "frames_after",
+                                  (json_int_t)t->total, "cut_frames_max", (json_int_t)t->cut_max,
                                   "lengths_differ", differ, "files", t->files, "missing",
                                   t->missing, "unreadable", t->unreadable));
     if (recover_write_manifest(t, m) < 0)
@@ -573,11 +587,212 @@ recover_finish(struct recover_take *t)
     if (t->ncut)
         snprintf(cut, sizeof cut, "; %d file%s cut by up to %llu frames to the shortest", t->ncut,
                  t->ncut == 1 ? "" : "s", (unsigned long long)t->cut_max);
+    if (t->kept_parts > 1)
+        snprintf(cut + strlen(cut), sizeof cut - strlen(cut), "; in %d parts", t->kept_parts);
     log_info("%s: recovered: %d file%s, %llu frames (%.3f s), the headers said %llu%s%s%s%s",
-             t->path, t->take_files, t->take_files == 1 ? "" : "s", (unsigned long long)t->lo,
-             rate > 0 ? (double)t->lo / (double)rate : 0.0, (unsigned long long)t->before, cut,
-             differ ? "; lengths differ" : "", json_array_size(t->missing) ? "; files missing" : "",
+             t->path, t->take_files, t->take_files == 1 ? "" : "s", (unsigned long long)t->total,
+             rate > 0 ? (double)t->total / (double)rate : 0.0, (unsigned long long)t->total_before,
+             cut, differ ? "; lengths differ" : "",
+             json_array_size(t->missing) ? "; files missing" : "",
              json_array_size(t->unreadable) ? "; files unreadable" : "");
+    return 0;
+}
+
+/* ---- the parts of a split take ---- */
+
+static int
+recover_cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+/* The numbers of the take's part-NN folders (2 and up), ascending. */
+static void
+recover_part_names(struct recover_take *t)
+{
+    int fd = dup(t->fd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    rewinddir(d);
+    while ((de = readdir(d))) {
+        long n = naming_part_number(de->d_name);
+        if (n < 2 || n > 1000000)
+            continue;
+        if (t->npart == RECOVER_MAX_PARTS) {
+            log_warn("%s: more than %d part folders; the rest are left alone", t->path,
+                     RECOVER_MAX_PARTS);
+            break;
+        }
+        t->part_no[t->npart++] = (int)n;
+    }
+    closedir(d);
+    qsort(t->part_no, (size_t)t->npart, sizeof t->part_no[0], recover_cmp_int);
+}
+
+static void recover_free(struct recover_take *t);
+
+/* Opens part I of take T (its folder never through a symlink) and its audio
+ * files.  Returns 0, 1 when a file is open elsewhere (a live daemon writes
+ * it), or -1 (logged). */
+static int
+recover_part_open(struct recover_take *t, int i)
+{
+    struct recover_take *p = t->part[i] ? t->part[i] : calloc(1, sizeof *p);
+    char sub[32];
+
+    if (p && !t->part[i])
+        p->fd = -1;
+    if (!p || (!t->part[i] && (!(p->missing = json_array()) || !(p->unreadable = json_array()) ||
+                               !(p->files = json_array())))) {
+        log_error("%s: cannot recover its parts: %s", t->path, strerror(ENOMEM));
+        if (p && !t->part[i])
+            recover_free(p);
+        return -1;
+    }
+    if (t->part[i])
+        return 0;
+    t->part[i] = p;
+    naming_part_folder(sub, sizeof sub, t->part_no[i]);
+    snprintf(p->path, sizeof p->path, "%.*s/%s", (int)(sizeof p->path - sizeof sub - 1), t->path,
+             sub);
+    p->fd = openat(t->fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (p->fd < 0) {
+        log_warn("%s: cannot open (%s): the take is left alone", p->path,
+                 errno == ELOOP || errno == ENOTDIR ? "a symlink or not a folder"
+                                                    : strerror(errno));
+        return -1;
+    }
+    recover_list(p);
+    recover_open_files(p);
+    for (int k = 0; k < p->nfiles; k++) {
+        if (p->file[k].fd >= 0 && recover_busy(p->file[k].fd)) {
+            log_info("%s: %s is open in another process (a daemon sharing the capture dir?): "
+                     "take left alone",
+                     p->path, p->file[k].name);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A part the kill left without a frame (its files made, none written): it
+ * goes, like a prepared take. */
+static void
+recover_part_remove(struct recover_take *t, struct recover_take *p, int no)
+{
+    char sub[32];
+
+    for (int k = 0; k < p->nfiles; k++)
+        if (unlinkat(p->fd, p->file[k].name, 0) < 0 && errno != ENOENT)
+            log_warn("%s/%s: cannot remove: %s", p->path, p->file[k].name, strerror(errno));
+    naming_part_folder(sub, sizeof sub, no);
+    if (unlinkat(t->fd, sub, AT_REMOVEDIR) < 0)
+        log_warn("%s: the empty part cannot be removed: %s", p->path, strerror(errno));
+    else
+        log_info("%s: removed the part begun at the kill, without a frame", p->path);
+}
+
+/* The repair report of part P joins the take's, its names as "part-NN/<file>". */
+static void
+recover_part_report(struct recover_take *t, const struct recover_take *p, int no)
+{
+    json_t *lists[3][2] = {
+        {p->files, t->files}, {p->missing, t->missing}, {p->unreadable, t->unreadable}};
+    char sub[32];
+    size_t i;
+    json_t *e;
+
+    naming_part_folder(sub, sizeof sub, no);
+    for (int l = 0; l < 3; l++) {
+        json_array_foreach(lists[l][0], i, e)
+        {
+            json_t *c = json_is_object(e) ? json_deep_copy(e) : NULL;
+            const char *name = json_string_value(c ? json_object_get(c, "file") : e);
+            json_t *full = json_sprintf("%s/%s", sub, name ? name : "?");
+            if (c) {
+                json_object_set_new(c, "file", full);
+                json_array_append_new(lists[l][1], c);
+            } else {
+                json_array_append_new(lists[l][1], full);
+            }
+        }
+    }
+}
+
+/* Repairs every part of a split take after part 1 (T's own files), in
+ * order, and lists them in t->parts as the daemon does.  Returns 0, or -1
+ * when a part could not be repaired (logged; the take stays "recording"). */
+static int
+recover_parts(struct recover_take *t)
+{
+    t->total = t->lo;
+    t->total_before = t->before;
+    t->kept_parts = 1;
+    if (!t->npart)
+        return 0;
+    if (!(t->parts = json_array()))
+        return -1;
+    json_t *names = json_array();
+    for (int k = 0; k < t->nfiles; k++)
+        if (t->file[k].parsed && t->file[k].listed)
+            json_array_append_new(names, json_pack("{s:s}", "file", t->file[k].name));
+    json_array_append_new(t->parts, json_pack("{s:i, s:s, s:I, s:I, s:o}", "part", 1, "folder", ".",
+                                              "start_frame", (json_int_t)0, "frames",
+                                              (json_int_t)t->lo, "files", names));
+    for (int i = 0; i < t->npart; i++) {
+        if (recover_part_open(t, i) != 0)
+            return -1;
+        struct recover_take *p = t->part[i];
+        if (recover_measure(p) < 0)
+            return -1;
+        struct stat st;
+        if (p->found == 0 && fstat(p->fd, &st) == 0 && time(NULL) - st.st_mtime < RECOVER_FRESH_S) {
+            /* A live daemon may be making it (between two parts, no file is open). */
+            log_debug("%s: empty and only just made: the take is left alone", p->path);
+            return -1;
+        }
+        if (p->found == 0 && json_array_size(p->unreadable) == 0) {
+            recover_part_remove(t, p, t->part_no[i]);
+        } else {
+            if (recover_repair(p) < 0)
+                return -1;
+            char sub[32];
+            naming_part_folder(sub, sizeof sub, t->part_no[i]);
+            names = json_array(); /* in part 1's order, then any others */
+            for (int k = 0; k < t->nfiles; k++) {
+                const struct recover_file *f = recover_find(p, t->file[k].name);
+                if (f && f->parsed && t->file[k].listed)
+                    json_array_append_new(names, json_pack("{s:s}", "file", f->name));
+            }
+            for (int k = 0; k < p->nfiles; k++) {
+                const struct recover_file *f = recover_find(t, p->file[k].name);
+                if (p->file[k].parsed && !(f && f->listed))
+                    json_array_append_new(names, json_pack("{s:s}", "file", p->file[k].name));
+            }
+            json_array_append_new(t->parts,
+                                  json_pack("{s:i, s:s, s:I, s:I, s:o}", "part", t->part_no[i],
+                                            "folder", sub, "start_frame", (json_int_t)t->total,
+                                            "frames", (json_int_t)p->lo, "files", names));
+            recover_part_report(t, p, t->part_no[i]);
+            t->total += p->lo;
+            t->total_before += p->before;
+            t->ncut += p->ncut;
+            t->cut_max = p->cut_max > t->cut_max ? p->cut_max : t->cut_max;
+            t->take_files += p->take_files;
+            t->kept_parts++;
+        }
+        if (i + 1 < t->npart) { /* the last one stays open to the end (see recover_take) */
+            recover_free(p);
+            t->part[i] = NULL;
+        }
+    }
     return 0;
 }
 
@@ -620,9 +835,14 @@ recover_take(int songfd, const char *rootpath, const char *song, const char *sub
             goto out;
         }
     }
+    /* A split take: only its last part can be open in a live daemon (the
+     * writer closes a part before it makes the next). */
+    recover_part_names(t);
+    if (t->npart && recover_part_open(t, t->npart - 1) != 0)
+        goto out;
     if (recover_measure(t) < 0)
         goto out;
-    if (!t->manifest && t->found == 0) {
+    if (!t->manifest && t->found == 0 && !t->npart) {
         if (json_array_size(t->unreadable) == 0)
             *removed |= recover_remove(t, songfd, sub);
         else
@@ -630,7 +850,7 @@ recover_take(int songfd, const char *rootpath, const char *song, const char *sub
                      t->path);
         goto out;
     }
-    if (recover_repair(t) < 0)
+    if (recover_repair(t) < 0 || recover_parts(t) < 0)
         goto out;
     if (!t->manifest && !(t->manifest = recover_rebuild(t, song, sub))) {
         log_error("%s: cannot build manifest.json: %s", t->path, strerror(ENOMEM));
@@ -638,17 +858,27 @@ recover_take(int songfd, const char *rootpath, const char *song, const char *sub
     }
     repaired = recover_finish(t) == 0;
 out:
-    if (t) {
-        json_decref(t->manifest);
-        json_decref(t->missing);
-        json_decref(t->unreadable);
-        json_decref(t->files);
-        recover_close_files(t);
-        if (t->fd >= 0)
-            close(t->fd);
-    }
-    free(t);
+    recover_free(t);
     return repaired;
+}
+
+/* Closes and frees a take (or a part) and its parts. */
+static void
+recover_free(struct recover_take *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < t->npart; i++)
+        recover_free(t->part[i]);
+    json_decref(t->manifest);
+    json_decref(t->missing);
+    json_decref(t->unreadable);
+    json_decref(t->files);
+    json_decref(t->parts);
+    recover_close_files(t);
+    if (t->fd >= 0)
+        close(t->fd);
+    free(t);
 }
 
 static int

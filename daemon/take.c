@@ -20,18 +20,19 @@
 #include "log.h"
 
 static int
-take_sf_format(const struct conf *c)
+take_sf_format(enum conf_format format, enum conf_sample sample)
 {
     static const int major[] = {SF_FORMAT_RF64, SF_FORMAT_AIFF, SF_FORMAT_W64};
     static const int minor[] = {SF_FORMAT_PCM_16, SF_FORMAT_PCM_24, SF_FORMAT_PCM_32,
                                 SF_FORMAT_FLOAT, SF_FORMAT_DOUBLE};
-    return major[c->format] | minor[c->sample_format];
+    return major[format] | minor[sample];
 }
 
 int
 take_check_format(const struct conf *c)
 {
-    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = take_sf_format(c)};
+    SF_INFO info = {
+        .samplerate = 48000, .channels = 2, .format = take_sf_format(c->format, c->sample_format)};
     if (!sf_format_check(&info)) {
         log_error("libsndfile cannot write format = %s with sample_format = %s",
                   conf_format_name(c->format), conf_sample_name(c->sample_format));
@@ -181,6 +182,12 @@ take_set_strings(const struct take *t, struct take_file *f)
 }
 
 const char *
+take_part_dir(const struct take *t)
+{
+    return t->partfd >= 0 ? t->partdir : t->dir;
+}
+
+const char *
 take_file_label(const struct take *t, const struct take_file *f)
 {
     return f->stem ? t->stem_name[f->stem - 1] : NAMING_MIX;
@@ -207,8 +214,12 @@ take_bext_put(struct take *t, struct take_file *f, uint64_t tframe, int finished
 
     gmtime_r(&t->start_wall.tv_sec, &tm);
     memset(&bi, 0, sizeof bi);
-    snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
-             take_file_label(t, f), t->number);
+    if (t->part > 1)
+        snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d, part %d)",
+                 t->meta.title, take_file_label(t, f), t->number, t->part);
+    else
+        snprintf(bi.description, sizeof bi.description, "%s - %s (stemcap take %d)", t->meta.title,
+                 take_file_label(t, f), t->number);
     snprintf(bi.originator, sizeof bi.originator, "stemcap");
     snprintf(bi.originator_reference, sizeof bi.originator_reference, "stemcap %s",
              STEMCAP_VERSION);
@@ -244,7 +255,8 @@ take_set_bext(struct take *t, uint64_t tframe)
 void
 take_set_bext_loudness(struct take *t)
 {
-    if (t->format == CONF_FORMAT_AIFF)
+    /* A split take's figures are the whole take's, not one part's. */
+    if (t->format == CONF_FORMAT_AIFF || t->part > 1)
         return;
     for (int i = 0; i < t->nfiles; i++)
         if (t->file[i].sf)
@@ -281,26 +293,52 @@ take_make_umid(struct take *t)
     m[8] = (unsigned char)((m[8] & 0x3F) | 0x80);
 }
 
+/* Creates file F in the folder DIRFD (WHERE names it in messages). */
 static int
-take_open_file(struct take *t, struct take_file *f, const struct conf *c)
+take_open_file(struct take *t, struct take_file *f, int dirfd, const char *where)
 {
-    SF_INFO info = {.samplerate = (int)t->rate, .channels = 2, .format = take_sf_format(c)};
-    int fd = openat(t->dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    SF_INFO info = {.samplerate = (int)t->rate,
+                    .channels = 2,
+                    .format = take_sf_format(t->format, t->sample_format)};
+    int fd = openat(dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
-        log_error("cannot create '%s/%s': %s", t->dir, f->name, strerror(errno));
+        log_error("cannot create '%s/%s': %s", where, f->name, strerror(errno));
         return -1;
     }
     f->fd = fd;
     f->sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
     if (!f->sf) {
-        log_error("cannot open '%s/%s' for writing: %s", t->dir, f->name, sf_strerror(NULL));
+        log_error("cannot open '%s/%s' for writing: %s", where, f->name, sf_strerror(NULL));
         close(fd);
+        unlinkat(dirfd, f->name, 0);
         return -1;
     }
-    if (c->format == CONF_FORMAT_WAV)
+    if (t->format == CONF_FORMAT_WAV)
         sf_command(f->sf, SFC_RF64_AUTO_DOWNGRADE, NULL, SF_TRUE);
     sf_command(f->sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     take_set_strings(t, f);
+    return 0;
+}
+
+/* Creates every file of the take in the folder DIRFD: the set of one part.
+ * On failure the files it made are closed and removed.  Returns 0 or -1
+ * (logged). */
+static int
+take_open_files(struct take *t, int dirfd, const char *where)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        if (take_open_file(t, &t->file[i], dirfd, where) == 0) {
+            md5_init(&t->file[i].md5);
+            t->file[i].frames = 0;
+            continue;
+        }
+        while (i-- > 0) {
+            sf_close(t->file[i].sf);
+            t->file[i].sf = NULL;
+            unlinkat(dirfd, t->file[i].name, 0);
+        }
+        return -1;
+    }
     return 0;
 }
 
@@ -327,6 +365,9 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     memset(t, 0, sizeof *t);
     t->dirfd = -1;
     t->songfd = -1;
+    t->partfd = -1;
+    t->part = 1;
+    t->split_frames = (uint64_t)llround(c->split_minutes * 60.0 * rate);
     t->id = id;
     t->rate = rate;
     t->meta = c->song;
@@ -375,13 +416,13 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
         log_error("cannot open take folder '%s': %s", t->dir, strerror(errno));
         goto fail;
     }
+    if (take_open_files(t, t->dirfd, t->dir) < 0)
+        goto fail;
     for (int i = 0; i < t->nfiles; i++) {
-        if (take_open_file(t, &t->file[i], c) < 0 ||
-            (c->loudness && loudness_init(&t->file[i].loud, rate) < 0))
+        if (c->loudness && loudness_init(&t->file[i].loud, rate) < 0)
             goto fail;
         if (!c->loudness)
             loudness_off(&t->file[i].loud);
-        md5_init(&t->file[i].md5);
     }
     take_make_umid(t);
     return 0;
@@ -394,9 +435,12 @@ fail:
     return -1;
 }
 
-int
-take_close(struct take *t)
+/* Final headers of the current part's files, which are closed.  Returns
+ * 0, or -1 when any could not be finalised (logged). */
+static int
+take_close_files(struct take *t)
 {
+    const char *where = take_part_dir(t);
     int rc = 0;
 
     for (int i = 0; i < t->nfiles; i++) {
@@ -406,14 +450,85 @@ take_close(struct take *t)
         sf_write_sync(f->sf);
         int e = sf_close(f->sf);
         if (e != 0) {
-            log_error("cannot finalise '%s/%s': %s", t->dir, f->name, sf_error_number(e));
+            log_error("cannot finalise '%s/%s': %s", where, f->name, sf_error_number(e));
             rc = -1;
         }
         f->sf = NULL;
     }
+    if (t->partfd >= 0)
+        fsync(t->partfd);
+    return rc;
+}
+
+int
+take_close(struct take *t)
+{
+    int rc = take_close_files(t);
+
     if (t->dirfd >= 0)
         fsync(t->dirfd);
     return rc;
+}
+
+int
+take_part_done(struct take *t, uint64_t frames)
+{
+    if (t->nparts == t->parts_cap) {
+        int cap = t->parts_cap ? 2 * t->parts_cap : 8;
+        struct take_part *p = realloc(t->parts, (size_t)cap * sizeof *p);
+        if (!p) {
+            log_error("take %d: cannot record part %d: %s", t->number, t->part, strerror(ENOMEM));
+            return -1;
+        }
+        t->parts = p;
+        t->parts_cap = cap;
+    }
+    struct take_part *p = &t->parts[t->nparts++];
+    memset(p, 0, sizeof *p);
+    p->start = t->part_start;
+    p->frames = frames;
+    for (int i = 0; i < t->nfiles; i++)
+        memcpy(p->audio_md5[i], t->file[i].audio_md5, sizeof p->audio_md5[i]);
+    return 0;
+}
+
+int
+take_next_part(struct take *t, uint64_t start)
+{
+    char sub[32], where[PATH_MAX];
+    int n = t->part + 1, fd;
+
+    if (take_close_files(t) < 0)
+        return -1;
+    naming_part_folder(sub, sizeof sub, n);
+    if (snprintf(where, sizeof where, "%s/%s", t->dir, sub) >= (int)sizeof where) {
+        log_error("take %d: the path of part %d is too long", t->number, n);
+        return -1;
+    }
+    if (mkdirat(t->dirfd, sub, 0755) < 0) {
+        log_error("take %d: cannot create the folder of part %d, '%s': %s", t->number, n, where,
+                  strerror(errno));
+        return -1;
+    }
+    fd = openat(t->dirfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 || take_open_files(t, fd, where) < 0) {
+        if (fd < 0)
+            log_error("take %d: cannot open the folder of part %d, '%s': %s", t->number, n, where,
+                      strerror(errno));
+        else
+            close(fd);
+        unlinkat(t->dirfd, sub, AT_REMOVEDIR);
+        return -1;
+    }
+    if (t->partfd >= 0)
+        close(t->partfd);
+    t->partfd = fd;
+    snprintf(t->partdir, sizeof t->partdir, "%s", where);
+    t->part = n;
+    t->part_start = start;
+    fsync(t->dirfd);
+    take_set_bext(t, (t->placed ? t->placed_tframe : t->tframe) + start);
+    return 0;
 }
 
 void
@@ -442,7 +557,12 @@ take_release(struct take *t)
         close(t->dirfd);
     if (t->songfd >= 0)
         close(t->songfd);
-    t->dirfd = t->songfd = -1;
+    if (t->partfd >= 0)
+        close(t->partfd);
+    t->dirfd = t->songfd = t->partfd = -1;
+    free(t->parts);
+    t->parts = NULL;
+    t->nparts = t->parts_cap = 0;
     free(t->drops.v);
     free(t->torn.v);
     for (int i = 0; i < t->nfiles; i++)

@@ -34,6 +34,14 @@ struct take_file {
     char audio_md5[33];        /* hex; "" when the file was cut after an error */
 };
 
+/* One finished part of a split take ([capture] split_minutes): where it
+ * starts in the take, how long it is, and its files' checksums. */
+struct take_part {
+    uint64_t start;                     /* the take's frame at its first frame */
+    uint64_t frames;                    /* frames in every file of it */
+    char audio_md5[TAKE_MAX_FILES][33]; /* per file; "" when cut after an error */
+};
+
 /* Positions listed per take (drops, torn periods): 16 bytes each; an hour
  * of xruns every 10 ms fits.  Beyond it they are counted, not listed. */
 #define TAKE_MAX_LISTED 400000
@@ -65,6 +73,16 @@ struct take {
     enum conf_sample sample_format;
     int nfiles;
     struct take_file file[TAKE_MAX_FILES];
+    /* Splitting ([capture] split_minutes): parts 2, 3, ... are folders
+     * "part-NN" in the take folder with the same file names.  Written by
+     * the writer thread while it owns the take; read when it is done. */
+    uint64_t split_frames;   /* frames per part, 0 = never split */
+    int part;                /* the part being written: 1, 2, ... */
+    uint64_t part_start;     /* the take's frame at the current part's first frame */
+    int partfd;              /* the current part's folder, -1 = the take folder (part 1) */
+    char partdir[PATH_MAX];  /* ... its path, for messages */
+    struct take_part *parts; /* finished parts: part k is parts[k - 1] */
+    int nparts, parts_cap;   /* nparts > 1: the take was split */
     /* Channel plan: engine channel of each position in a record, and the
      * capture latency of each, which the writer advances that channel by so
      * every file lines up with the timeline. */
@@ -150,6 +168,8 @@ void take_set_bext(struct take *t, uint64_t tframe);
 void take_set_bext_loudness(struct take *t);
 /* The take's UMID as 64 hex digits into OUT (65 bytes). */
 void take_umid_hex(const struct take *t, char *out);
+/* The folder of the part being written: the take folder, or its part-NN. */
+const char *take_part_dir(const struct take *t);
 /* The stem's name of file F as the user gave it, or "Mix". */
 const char *take_file_label(const struct take *t, const struct take_file *f);
 
@@ -159,6 +179,20 @@ void take_list_add(struct take_list *l, uint64_t at, uint64_t frames);
 /* Closes and deletes the files and the folder of a take that never
  * recorded anything (a prepared take given up). */
 void take_discard(struct take *t);
+
+/* Records the current part as finished, FRAMES long, with each file's
+ * audio_md5 as the writer just computed it.  Writer thread.  Returns 0, or
+ * -1 when out of memory (logged). */
+int take_part_done(struct take *t, uint64_t frames);
+/* Closes the current part's files (final headers, as take_close) and
+ * starts the next part at the take's frame START: creates
+ * take-NN/part-MM and in it a new set of files with the same names and
+ * format (new, never through a symlink), each with the bext TimeReference
+ * of the take's first frame plus START.  Writer thread.  Returns 0, or -1
+ * when a file cannot be finalised or the next part cannot be made (logged
+ * once; the files made for it are removed; no file of the take is left
+ * open). */
+int take_next_part(struct take *t, uint64_t start);
 
 /* Writes the final headers and closes every file (the folder stays open for
  * the manifest).  Returns 0, or -1 when any file could not be finalised

@@ -35,7 +35,7 @@ writer_fail(struct writer *w, struct take *t, struct take_file *f, const char *w
 {
     if (!atomic_load(&w->failed))
         log_error("write error in take %d, '%s/%s': %s; the take stops growing here", t->number,
-                  t->dir, f->name, what);
+                  take_part_dir(t), f->name, what);
     atomic_store(&w->failed, 1);
     t->error = 1;
 }
@@ -111,6 +111,46 @@ writer_emit(struct writer *w, struct writer_slot *s)
     }
 }
 
+/* The MD5 of what each file of the current part got, as hex into its
+ * audio_md5 ("" after a write error: not all its bytes were hashed as they
+ * are now). */
+static void
+writer_digest(struct take *t)
+{
+    for (int i = 0; i < t->nfiles; i++) {
+        struct take_file *f = &t->file[i];
+        unsigned char d[MD5_DIGEST_SIZE];
+        md5_digest(&f->md5, sizeof d, d);
+        f->audio_md5[0] = '\0';
+        for (size_t k = 0; !t->error && k < sizeof d; k++)
+            snprintf(f->audio_md5 + 2 * k, 3, "%02x", d[k]);
+    }
+}
+
+/* The seam of a split take ([capture] split_minutes): every file's current
+ * part is written up to the frame where it ends, finalised and closed, and
+ * the next part's files are made, so all of them switch at the same frame
+ * and no frame is lost or repeated.  Called by writer_pack with nothing
+ * packed beyond the part's end.  When the next part cannot be made the
+ * take fails like at a write error, ending on the part's last frame. */
+static void
+writer_split(struct writer *w, struct writer_slot *s)
+{
+    struct take *t = s->take;
+
+    writer_emit(w, s);
+    if (t->error)
+        return;
+    uint64_t frames = t->file[0].frames;
+    writer_digest(t);
+    if (take_part_done(t, frames) < 0 || take_next_part(t, t->part_start + frames) < 0) {
+        atomic_store(&w->failed, 1); /* take.c logged why */
+        t->error = 1;
+        return;
+    }
+    s->part_left = t->split_frames;
+}
+
 /* Packs `n` frames into every file's block, channel position c read from
  * ch[c] (ch NULL: silence), and writes the blocks whenever they are full.
  * Every file gets the same frames at the same time, so one fill count
@@ -122,7 +162,13 @@ writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uin
     size_t fb = writer_frame_bytes(s);
 
     for (uint32_t done = 0; done < n && !t->error;) {
+        if (!s->part_left) {
+            writer_split(w, s);
+            continue;
+        }
         uint32_t k = n - done < WRITER_BLOCK - s->ofill ? n - done : WRITER_BLOCK - s->ofill;
+        if (k > s->part_left)
+            k = (uint32_t)s->part_left;
         for (int i = 0; i < t->nfiles; i++) {
             unsigned char *o = s->out[i] + (size_t)s->ofill * fb;
             if (!ch) {
@@ -143,6 +189,7 @@ writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uin
             }
         }
         s->ofill += k;
+        s->part_left -= k;
         done += k;
         if (s->ofill == WRITER_BLOCK)
             writer_emit(w, s);
@@ -500,15 +547,17 @@ static void
 writer_results(struct take *t)
 {
     for (int i = 0; i < t->nfiles; i++) {
-        struct take_file *f = &t->file[i];
-        unsigned char d[MD5_DIGEST_SIZE];
-        loudness_flush(&f->loud);
-        loudness_get(&f->loud, &f->figs);
-        md5_digest(&f->md5, sizeof d, d);
-        f->audio_md5[0] = '\0';
-        for (size_t k = 0; !t->error && k < sizeof d; k++)
-            snprintf(f->audio_md5 + 2 * k, 3, "%02x", d[k]);
+        loudness_flush(&t->file[i].loud);
+        loudness_get(&t->file[i].loud, &t->file[i].figs);
     }
+    if (t->file[0].sf || !t->nparts)
+        writer_digest(t); /* else the last part was closed at its seam */
+    /* A split take: its last part joins the list, and each file's entry is
+     * part 1's (take-NN/<file>); the loudness figures are the whole take's. */
+    if (t->nparts && t->nparts < t->part)
+        take_part_done(t, t->frames - t->part_start);
+    for (int i = 0; t->nparts && i < t->nfiles; i++)
+        memcpy(t->file[i].audio_md5, t->parts[0].audio_md5[i], sizeof t->file[i].audio_md5);
     take_set_bext_loudness(t);
 }
 
@@ -521,7 +570,7 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
         writer_silence(w, s, s->tail);
         writer_unstage(w, s); /* every channel to the shortest: same length */
         writer_emit(w, s);
-        t->frames = t->nfiles ? t->file[0].frames : 0;
+        t->frames = t->part_start + (t->nfiles ? t->file[0].frames : 0);
         if (t->error) {
             /* A write failed part-way through a block (disk full): cut
              * every file to the frames all of them have, so the take ends
@@ -531,12 +580,13 @@ writer_close_slot(struct writer *w, struct writer_slot *s)
                 if ((sf_count_t)t->file[i].frames < common)
                     common = (sf_count_t)t->file[i].frames;
             for (int i = 0; i < t->nfiles; i++)
-                if (sf_command(t->file[i].sf, SFC_FILE_TRUNCATE, &common, sizeof common) != 0)
-                    log_warn("cannot cut '%s/%s' to %lld frames: %s", t->dir, t->file[i].name,
-                             (long long)common, sf_strerror(t->file[i].sf));
-            t->frames = (uint64_t)common;
+                if (t->file[i].sf &&
+                    sf_command(t->file[i].sf, SFC_FILE_TRUNCATE, &common, sizeof common) != 0)
+                    log_warn("cannot cut '%s/%s' to %lld frames: %s", take_part_dir(t),
+                             t->file[i].name, (long long)common, sf_strerror(t->file[i].sf));
+            t->frames = t->part_start + (uint64_t)common;
             log_error("take %d ends at frame %llu in every file after the write error", t->number,
-                      (unsigned long long)common);
+                      (unsigned long long)t->frames);
         }
         writer_results(t);
         if (take_close(t) < 0)
@@ -683,6 +733,7 @@ writer_begin(struct writer *w, struct take *t)
     if ((size_t)t->sample_format < sizeof width / sizeof width[0])
         fresh.pcm_width = width[t->sample_format];
     fresh.pcm_big = t->format == CONF_FORMAT_AIFF;
+    fresh.part_left = t->split_frames ? t->split_frames : UINT64_MAX;
     int ok = 1;
     for (int i = 0; ok && i < t->nfiles; i++)
         ok = (fresh.out[i] = malloc(WRITER_BLOCK * writer_frame_bytes(&fresh))) != NULL;

@@ -25,6 +25,7 @@ struct writer_slot {
     double last_header;
     unsigned char *out[TAKE_MAX_FILES]; /* each file's next block, packed */
     uint32_t ofill;                     /* frames in every one of them */
+    uint64_t part_left;                 /* frames the current part still takes (split_minutes) */
     int staged;                         /* channels out of step: appends go through the stages */
     uint32_t scap;                      /* frames each stage holds */
     float *stage[ENGINE_MAX_CH];        /* allocated only when a channel has latency */

@@ -2,7 +2,9 @@
  *
  * Usage: stampcheck [-v] [-s] [-D STEMCAPD_LOG] TAKE_DIR
  *
- * Reads TAKE_DIR/manifest.json (jack_start_frame, drops, files; with -D the drops and torn
+ * Reads TAKE_DIR/manifest.json (jack_start_frame, drops, files, and the parts of a split take,
+ * whose files are read as one, part after part, so a frame lost or repeated at a seam is
+ * misplaced; with -D the drops and torn
  * periods come from the log of the stemcapd that recorded it, as a killed daemon never wrote them
  * into the manifest) and every file it lists with
  * libsndfile, recorded from stemcap-testsrc -m stamp (tests/testsig.h: each sample carries the
@@ -42,6 +44,7 @@
 #include <sndfile.h>
 
 #define MAX_FILES   9
+#define MAX_PARTS   1000
 #define CHUNK       65536
 #define MAX_OFFSETS 16
 #define MAX_RUNS    20
@@ -68,6 +71,9 @@ struct file {
     int stem;
     SNDFILE *sf;
     uint64_t len;
+    /* A split take: the file is its parts in order (part[0] is name). */
+    char *part[MAX_PARTS];
+    int nparts, cur;
     int64_t win[2 * CHUNK]; /* decoded frames [base, base + have) */
     uint64_t base, have;
     size_t drop_cur, torn_cur; /* list cursors, moving forward with the position */
@@ -210,27 +216,66 @@ load_manifest(const char *dir, uint32_t *start)
         }
         sprintf(x->name, "%s/%s", dir, f);
         x->stem = (int)json_integer_value(json_object_get(v, "stem"));
+        x->part[x->nparts++] = x->name;
         files[nfiles++] = x;
+    }
+    /* Parts 2, ...: "folder"/"file", the files in the order of "files". */
+    json_t *jp = json_object_get(m, "parts"), *p;
+    json_array_foreach(jp, i, p)
+    {
+        const char *folder = json_string_value(json_object_get(p, "folder"));
+        json_t *pf = json_object_get(p, "files");
+        if (i == 0)
+            continue;
+        for (size_t j = 0; folder && j < json_array_size(pf); j++) {
+            const char *f = json_string_value(json_object_get(json_array_get(pf, j), "file"));
+            int k = 0; /* the file of that name */
+            while (f && k < nfiles && strcmp(files[k]->name + strlen(dir) + 1, f) != 0)
+                k++;
+            char *name = f ? malloc(strlen(dir) + strlen(folder) + strlen(f) + 3) : NULL;
+            if (!name || k == nfiles || files[k]->nparts == MAX_PARTS) {
+                free(name);
+                rc = -1;
+                continue;
+            }
+            sprintf(name, "%s/%s/%s", dir, folder, f);
+            files[k]->part[files[k]->nparts++] = name;
+        }
     }
     json_decref(m);
     return rc == 0 && nfiles > 0 ? 0 : -1;
 }
 
+/* Opens part K of the file (its length is added to f->len when COUNT). */
 static int
-open_file(struct file *f)
+open_part(struct file *f, int k, int count)
 {
     SF_INFO info;
     memset(&info, 0, sizeof info);
-    f->sf = sf_open(f->name, SFM_READ, &info);
+    if (f->sf)
+        sf_close(f->sf);
+    f->sf = sf_open(f->part[k], SFM_READ, &info);
     if (!f->sf) {
-        fprintf(stderr, "stampcheck: %s: %s\n", f->name, sf_strerror(NULL));
+        fprintf(stderr, "stampcheck: %s: %s\n", f->part[k], sf_strerror(NULL));
         return -1;
     }
     if (info.channels != 2) {
-        fprintf(stderr, "stampcheck: %s: %d channels, not 2\n", f->name, info.channels);
+        fprintf(stderr, "stampcheck: %s: %d channels, not 2\n", f->part[k], info.channels);
         return -1;
     }
-    f->len = (uint64_t)info.frames;
+    if (count)
+        f->len += (uint64_t)info.frames;
+    f->cur = k;
+    return 0;
+}
+
+/* Opens every part to learn the length, then the first to read. */
+static int
+open_file(struct file *f)
+{
+    for (int k = f->nparts - 1; k >= 0; k--)
+        if (open_part(f, k, 1) != 0)
+            return -1;
     return 0;
 }
 
@@ -247,6 +292,11 @@ slide(struct file *f, uint64_t base)
     while (f->have < 2 * CHUNK && f->base + f->have < f->len) {
         uint64_t want = 2 * CHUNK - f->have;
         sf_count_t got = sf_readf_float(f->sf, buf, want < 4096 ? (sf_count_t)want : 4096);
+        if (got == 0 && f->cur + 1 < f->nparts) {
+            if (open_part(f, f->cur + 1, 0) != 0)
+                return -1;
+            continue;
+        }
         if (got <= 0) {
             fprintf(stderr, "stampcheck: %s: read stopped at frame %" PRIu64 " of %" PRIu64 "\n",
                     f->name, f->base + f->have, f->len);

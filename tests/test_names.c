@@ -547,6 +547,15 @@ test_layout(void)
     CHECK_INT_EQ(naming_take_number("take--3"), -1);
     CHECK_INT_EQ(naming_take_number("Take-03"), -1);
     CHECK_INT_EQ(naming_take_number("take-99999999999999999999"), -1);
+    naming_part_folder(a, sizeof a, 2);
+    CHECK_STR_EQ(a, "part-02");
+    naming_part_folder(a, sizeof a, 10);
+    CHECK_STR_EQ(a, "part-10");
+    CHECK_INT_EQ(naming_part_number("part-02"), 2);
+    CHECK_INT_EQ(naming_part_number("part-123"), 123);
+    CHECK_INT_EQ(naming_part_number("part-"), -1);
+    CHECK_INT_EQ(naming_part_number("take-02"), -1);
+    CHECK_INT_EQ(naming_part_number("part-2b"), -1);
     CHECK_INT_EQ(naming_same_file("Drums", "drums"), 1);
     CHECK_INT_EQ(naming_same_file("Lead/Vox", "lead-vox"), 1);
     CHECK_INT_EQ(naming_same_file("mix", NULL), 1);

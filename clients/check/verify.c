@@ -3,7 +3,8 @@
  * the file's audio bytes as they are on disk (the WAV/RF64/W64 data chunk's
  * payload, AIFF's SSND after its offset/blockSize header, no pad byte; found
  * by audiohdr_parse) against the entry's "audio_md5", and the take's "umid"
- * against the first 32 bytes of each WAV file's bext UMID.  One PASS/WARN/FAIL
+ * against the first 32 bytes of each WAV file's bext UMID; a split take's
+ * parts 2, 3, ... (its "parts" array) the same way in their part-NN folders.  One PASS/WARN/FAIL
  * line per file; exit 1 on any mismatch, 0 otherwise (a take with no
  * checksums recorded is a warning), 2 when the manifest cannot be read. */
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "audiohdr.h"
 #include "check.h"
+#include "naming.h"
 
 #define UMID_BYTES 32
 #define READ_BYTES 65536
@@ -170,8 +172,9 @@ take_umid(json_t *root, int *bad)
     return *bad ? NULL : s;
 }
 
+/* The files of one folder: the take's (SUB NULL) or a part's (SUB "part-NN"). */
 static int
-verify_files(const char *dir, json_t *files, const char *umid, struct tally *t)
+verify_files(const char *dir, const char *sub, json_t *files, const char *umid, struct tally *t)
 {
     size_t i;
     json_t *e;
@@ -179,20 +182,55 @@ verify_files(const char *dir, json_t *files, const char *umid, struct tally *t)
     json_array_foreach(files, i, e)
     {
         const char *name = entry_name(e);
-        char *path;
+        char *path, *label;
 
         if (!name) {
-            printf("FAIL file     files[%zu]: no plain file \"name\"\n", i);
+            printf("FAIL file     %s%sfiles[%zu]: no plain file \"name\"\n", sub ? sub : "",
+                   sub ? ": " : "", i);
             t->fail++;
             continue;
         }
-        if (asprintf(&path, "%s/%s", dir, name) < 0) {
+        if (asprintf(&label, "%s%s%s", sub ? sub : "", sub ? "/" : "", name) < 0) {
             check_err("out of memory");
             return -1;
         }
-        check_md5(t, path, name, e);
-        check_umid(t, path, name, umid);
+        if (asprintf(&path, "%s/%s", dir, label) < 0) {
+            free(label);
+            check_err("out of memory");
+            return -1;
+        }
+        check_md5(t, path, label, e);
+        check_umid(t, path, label, umid);
         free(path);
+        free(label);
+    }
+    return 0;
+}
+
+/* A split take's parts 2, 3, ...: each "part-NN" folder's "files" (part 1's
+ * are the take's "files", checked already). */
+static int
+verify_parts(const char *dir, json_t *parts, const char *umid, struct tally *t)
+{
+    size_t i;
+    json_t *p;
+
+    json_array_foreach(parts, i, p)
+    {
+        const char *folder = json_string_value(json_object_get(p, "folder"));
+        json_t *files = json_object_get(p, "files");
+
+        if (folder && !strcmp(folder, ".")) {
+            continue;
+        }
+        if (!folder || naming_part_number(folder) < 0 || !json_is_array(files)) {
+            printf("FAIL part     parts[%zu]: no \"part-NN\" \"folder\" or no \"files\"\n", i);
+            t->fail++;
+            continue;
+        }
+        if (verify_files(dir, folder, files, umid, t) < 0) {
+            return -1;
+        }
     }
     return 0;
 }
@@ -221,14 +259,16 @@ verify_take(const char *dir)
         check_err("%s: no \"files\" array: not a stemcap take manifest", mpath);
         goto out;
     }
-    printf(PROG " " STEMCAP_VERSION ": verifying %s (%zu files)\n\n", mpath,
-           json_array_size(files));
+    printf(PROG " " STEMCAP_VERSION ": verifying %s (%zu files%s)\n\n", mpath,
+           json_array_size(files),
+           json_array_size(json_object_get(root, "parts")) > 1 ? " in every part" : "");
     umid = take_umid(root, &bad_umid);
     if (bad_umid) {
         printf("FAIL umid     the take's \"umid\" is not 64 lowercase hex digits\n");
         t.fail++;
     }
-    if (verify_files(dir, files, umid, &t) < 0) {
+    if (verify_files(dir, NULL, files, umid, &t) < 0 ||
+        verify_parts(dir, json_object_get(root, "parts"), umid, &t) < 0) {
         goto out;
     }
     if (t.sums == 0) {

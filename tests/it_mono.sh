@@ -137,6 +137,12 @@ fi
 t_daemon_stop || fail "wav/float: stemcapd exit status"
 
 take wav pcm24 wav 1
+# channels is not live: SIGHUP names it as needing a restart; the port stays.
+sed -i '0,/^channels = 1$/s//channels = 2/' "$T/wav-pcm24.ini"
+kill -HUP "$T_DAEMON"
+t_wait 50 grep -q "need a restart.*\[stem1\] channels" "$T/stemcapd.log"
+check 'grep -q "need a restart of stemcapd (not applied): \[stem1\] channels" "$T/stemcapd.log" &&
+       $JACKRUN jack_lsp | grep -qx stemcap:stem1' "SIGHUP with [stem1] channels = 2: needs a restart, stemcap:stem1 stays"
 t_daemon_stop || fail "wav/pcm24: stemcapd exit status"
 take aiff pcm16 aiff 1
 "$B/stemcap-check" --verify "$DIR" >"$T/v.out" 2>&1

@@ -165,4 +165,38 @@ check '[ "$(echo "$n" | arg 5)" = 1 ]' "a mix with the mono stems in its left si
 rc=$?
 check '[ $rc = 1 ] && grep -q "^FAIL null" "$T/sc2.out"' "stemcap-check: FAIL null, exit $rc ($(grep null "$T/sc2.out" | head -1 | cut -c1-90))"
 t_daemon_stop || fail "aiff/pcm16: stemcapd exit status"
+kill "$T_SRC"
+wait "$T_SRC" 2>/dev/null
+t_forget "$T_SRC"
+
+# Latency: stem 2 (stereo) behind a declared 64-frame path, mono stem 3
+# behind 32: the mono stems' right slots get compensation lines of their
+# own (64 for stems 1 and 5, 32 for stem 3), the live null still holds,
+# and every file lines up with the transport frame.
+coproc DAW { $JACKRUN "$B/tests/stemcap-testdaw" -m noise -L 2:64 -L 3:32 -O 1,3,5 2>"$T/daw.log"; }
+T_PIDS+=("$DAW_PID")
+daw() { daw_cmd "${DAW[1]}" "${DAW[0]}" 20 "$@"; }
+read -r -t 20 line <&"${DAW[0]}"
+check '[ "$line" = ready ]' "test DAW ready (-L 2:64 -L 3:32 -O 1,3,5)"
+mono_conf "$T/lat.ini" wav float
+sed -i 's/stemcap-src:/stemcap-daw:/; s/^\[capture\]$/[capture]\nfollow_transport = true/' "$T/lat.ini"
+sed -i 's/stemcap-src:/stemcap-daw:/g' "$T/lat.ini"
+t_daemon "$T/lat.ini"
+t_cli song "Latent" >/dev/null
+t_mark
+daw locate 48000 && daw play && daw wait-rolling && daw sleep 1500 && daw stop && daw wait-stopped
+t_wait 50 sh -c "\"$B/tests/oscraw\" -p $PORT -m /stemcap/status | grep -q 's:waiting'"
+DIR="$T/takes/Latent/take-01"
+args=()
+for f in "${FILES[@]}"; do args+=("$DIR/Latent - ${f%%:*}.wav:${f#*:}"); done
+"$B/tests/checktake" -m noise -M 1,3,5 -l 0 --offset 48000 "${args[@]}" >"$T/check.out" 2>&1
+T_RC=$?
+[ $T_RC = 0 ] || head -3 "$T/check.out"
+check_rt '[ $T_RC = 0 ]' "latent take: every file matches the source from transport frame 48000 ($(tail -1 "$T/check.out"))"
+lat=$(t_json "$DIR/manifest.json" '" ".join("%s=%s" % (f["name"], f["latency_frames"]) for f in m["files"][:3])')
+check '[ "$lat" = "Kick=[0, 0] Keys=[64, 64] Bass=[32, 32]" ]' "manifest latency_frames: $lat"
+check_rt 'grep -q "\"flagged\": false" "$DIR/manifest.json"' "latent take: the live null holds (latency-compensated, mono in both sides)"
+"$B/stemcap-check" "$DIR" >"$T/sc3.out" 2>&1
+check_rt 'grep -q "^PASS null" "$T/sc3.out"' "latent take: stemcap-check PASS null"
+t_daemon_stop || fail "latent: stemcapd exit status"
 t_done

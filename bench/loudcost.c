@@ -32,7 +32,7 @@ main(int argc, char **argv)
     if (seconds <= 0.0)
         return 2;
     for (int f = 0; f < FILES; f++)
-        if (loudness_init(&l[f], rate) < 0)
+        if (loudness_init(&l[f], rate, 2) < 0)
             return 1;
     for (int i = 0; i < BLOCK; i++) {
         seed = seed * 1664525u + 1013904223u;

@@ -49,7 +49,8 @@ struct conf_ctx {
     unsigned seen_sections; /* bit per section index */
     /* per section, per key of the table: set already */
     unsigned char seen_keys[SEC_STEM1 + CONF_MAX_STEMS][CONF_MAX_KEYS];
-    int name_line[CONF_MAX_STEMS]; /* line that set the stem's name */
+    int name_line[CONF_MAX_STEMS];  /* line that set the stem's name */
+    int right_line[CONF_MAX_STEMS]; /* ... its connect_right */
 };
 
 static const char *const conf_fixed_sections[] = {"jack",  "osc",  "capture", "song",     "mix",
@@ -178,10 +179,12 @@ static const struct conf_key conf_keys[] = {
     {"stem", "name", CONF_T_STR, S(name), NUM(0, 0),
      CONF_K_NONEMPTY | CONF_K_NUMBERED | CONF_K_LIVE, NAMING_STEM_FALLBACK, NULL,
      "the stem's name in its file name"},
+    {"stem", "channels", CONF_T_INT, S(channels), 1, 2, NULL, 0, "2", "a number of channels",
+     "2: stereo, ports stemN_L and stemN_R; 1: mono, one port stemN and a mono file"},
     {"stem", "connect_left", CONF_T_PORT, S(connect[0]), NUM(0, 0), CONF_K_LIVE, "", NULL,
-     "JACK port connected to stemN_L"},
+     "JACK port connected to stemN_L (a mono stem: to stemN)"},
     {"stem", "connect_right", CONF_T_PORT, S(connect[1]), NUM(0, 0), CONF_K_LIVE, "", NULL,
-     "JACK port connected to stemN_R"},
+     "JACK port connected to stemN_R (a mono stem: none)"},
     {"stem", "armed", CONF_T_BOOL, S(armed), NUM(0, 1), CONF_K_LIVE, "true", NULL,
      "record this stem in the takes"},
 };
@@ -670,6 +673,8 @@ conf_handler(void *user, const char *section, const char *name, const char *valu
     if (sec >= SEC_STEM1) {
         if (strcmp(name, "name") == 0)
             x->name_line[sec - SEC_STEM1] = x->line;
+        if (strcmp(name, "connect_right") == 0)
+            x->right_line[sec - SEC_STEM1] = x->line;
         conf_set(x, section, &conf_keys[key], &x->c->stem[sec - SEC_STEM1], value);
     } else
         conf_set(x, section, &conf_keys[key], x->c, value);
@@ -685,6 +690,12 @@ conf_check(struct conf_ctx *x)
     for (int i = 0; i < CONF_MAX_STEMS; i++) {
         if (!x->c->stem[i].registered)
             continue;
+        if (x->c->stem[i].channels == 1 && x->c->stem[i].connect[1][0]) {
+            log_error("%s:%d: [stem%d] connect_right: a mono stem (channels = 1) has one port, "
+                      "stem%d, connected by connect_left; remove connect_right",
+                      x->path, x->right_line[i], i + 1, i + 1);
+            x->errors++;
+        }
         if (x->c->record_mix && naming_same_file(x->c->stem[i].name, NULL)) {
             log_error("%s:%d: [stem%d] name: '%s' would collide with the mix file "
                       "(record_mix = true); choose another name",
@@ -930,8 +941,19 @@ conf_restart_keys(const struct conf *o, const struct conf *n, char *out, size_t 
     out[0] = '\0';
     for (size_t i = 0; i < CONF_NKEYS; i++) {
         const struct conf_key *k = &conf_keys[i];
-        if ((k->flags & CONF_K_LIVE) || strcmp(k->section, "stem") == 0 ||
-            !conf_key_differs(k, o, n))
+        if ((k->flags & CONF_K_LIVE))
+            continue;
+        if (strcmp(k->section, "stem") == 0) {
+            for (int s = 0; s < CONF_MAX_STEMS; s++) {
+                if (!o->stem[s].registered || !n->stem[s].registered ||
+                    !conf_key_differs(k, &o->stem[s], &n->stem[s]))
+                    continue;
+                size_t len = strlen(out);
+                snprintf(out + len, outsz - len, "%s[stem%d] %s", len ? ", " : "", s + 1, k->name);
+            }
+            continue;
+        }
+        if (!conf_key_differs(k, o, n))
             continue;
         size_t len = strlen(out);
         snprintf(out + len, outsz - len, "%s[%s] %s", len ? ", " : "", k->section, k->name);

@@ -32,7 +32,8 @@ struct conf_stem {
     int registered; /* a [stemN] section exists (or none exist at all) */
     int armed;
     char name[CONF_NAME_MAX];
-    char connect[2][CONF_PORT_MAX]; /* L, R; "" = none */
+    char connect[2][CONF_PORT_MAX]; /* L, R; "" = none (a mono stem: L only) */
+    int channels;                   /* 2: stereo, ports stemN_L/_R; 1: mono, port stemN */
 };
 
 /* [mastering]: the delivery rules each take is judged by (ctl.c). */
@@ -139,7 +140,8 @@ struct conf_key {
  * or NULL past the end. */
 const struct conf_key *conf_key(size_t i);
 /* The keys without CONF_K_LIVE whose values differ between O and N, as
- * "[section] key, ..." into OUT (empty when none).  Stem keys are all live. */
+ * "[section] key, ..." into OUT (empty when none); a [stemN] key counts for
+ * the stems registered in both. */
 void conf_restart_keys(const struct conf *o, const struct conf *n, char *out, size_t outsz);
 /* The table as text, one "[section] key = default (range) ; doc" line per
  * key (stemcapd --keys). */

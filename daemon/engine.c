@@ -121,6 +121,33 @@ engine_latency(const struct engine *e, int ch)
     return r.max;
 }
 
+/* Sets channel ch's compensation to d frames, allocating its delay line
+ * first; returns 1 when it changed. */
+static int
+engine_set_comp(struct engine *e, int ch, uint32_t d)
+{
+    if (d > ENGINE_MAX_COMP)
+        d = ENGINE_MAX_COMP;
+    if (d > 0 && !atomic_load(&e->cdl[ch])) {
+        /* First compensation of this channel: its delay line, touched
+         * and locked here, published before the new comp is. */
+        float *p = calloc(ENGINE_MAX_COMP, sizeof(float));
+        if (!p) {
+            log_warn("cannot allocate the latency compensation of %s: %s; its null "
+                     "test is not aligned",
+                     engine_port_name(e, engine_source_ch(e, ch)), strerror(ENOMEM));
+            d = 0;
+        } else {
+            (void)mlock(p, ENGINE_MAX_COMP * sizeof(float)); /* as the ring: best effort */
+            atomic_store(&e->cdl[ch], p);
+        }
+    }
+    if (atomic_load(&e->comp[ch]) == d)
+        return 0;
+    atomic_store(&e->comp[ch], d);
+    return 1;
+}
+
 int
 engine_update_latency(struct engine *e)
 {
@@ -132,30 +159,11 @@ engine_update_latency(struct engine *e)
         if (lat[e->reg_ch[k]] > max)
             max = lat[e->reg_ch[k]];
     }
-    for (int k = 0; k < e->nreg; k++) {
-        int ch = e->reg_ch[k];
-        uint32_t d = max - lat[ch];
-        if (d > ENGINE_MAX_COMP)
-            d = ENGINE_MAX_COMP;
-        if (d > 0 && !atomic_load(&e->cdl[ch])) {
-            /* First compensation of this channel: its delay line, touched
-             * and locked here, published before the new comp is. */
-            float *p = calloc(ENGINE_MAX_COMP, sizeof(float));
-            if (!p) {
-                log_warn("cannot allocate the latency compensation of %s: %s; its null "
-                         "test is not aligned",
-                         engine_port_name(e, ch), strerror(ENOMEM));
-                d = 0;
-            } else {
-                (void)mlock(p, ENGINE_MAX_COMP * sizeof(float)); /* as the ring: best effort */
-                atomic_store(&e->cdl[ch], p);
-            }
-        }
-        if (atomic_load(&e->comp[ch]) != d) {
-            atomic_store(&e->comp[ch], d);
-            changed = 1;
-        }
-    }
+    for (int k = 0; k < e->nreg; k++)
+        changed |= engine_set_comp(e, e->reg_ch[k], max - lat[e->reg_ch[k]]);
+    /* A mono stem's R slot: the same delay, in a line of its own. */
+    for (int k = 0; k < e->nmono; k++)
+        changed |= engine_set_comp(e, e->mono_ch[k] + 1, max - lat[e->mono_ch[k]]);
     return changed;
 }
 
@@ -165,18 +173,38 @@ engine_port_name(const struct engine *e, int ch)
     return e->port[ch] ? jack_port_name(e->port[ch]) : "";
 }
 
-/* JACK metadata of one port: its pretty-name ("Drums L"), its port group
- * (the L/R pair: "Drums") and its order among stemcap's ports, so
+int
+engine_source_ch(const struct engine *e, int ch)
+{
+    return ch < ENGINE_MIX_L && ch % 2 && e->stem_nch[ch / 2] == 1 ? ch - 1 : ch;
+}
+
+/* JACK metadata of one port: its pretty-name ("Drums L"; a mono stem's
+ * port: "Drums"), its port group (the L/R pair: "Drums") and its order
+ * among stemcap's ports, so
  * patchbays (QjackCtl, Carla, RaySession) show the stems as stereo pairs,
  * in order, by name.  Best effort: a server without metadata gets a warning
  * once per port. */
+/* The side a channel's pretty-name ends in: 'L', 'R', or none (0) for a
+ * mono stem's one port. */
+static char
+engine_side(const struct engine *e, int ch)
+{
+    if (ch < ENGINE_MIX_L && e->stem_nch[ch / 2] == 1)
+        return 0;
+    return ch % 2 ? 'R' : 'L';
+}
+
 static void
 engine_port_metadata(struct engine *e, jack_port_t *p, const char *group, char side, int order)
 {
     jack_uuid_t u = jack_port_uuid(p);
     char pretty[CONF_NAME_MAX + 8], num[16];
 
-    snprintf(pretty, sizeof pretty, "%s %c", group, side);
+    if (side)
+        snprintf(pretty, sizeof pretty, "%s %c", group, side);
+    else /* a mono stem's one port */
+        snprintf(pretty, sizeof pretty, "%s", group);
     snprintf(num, sizeof num, "%d", order);
     if (jack_set_property(e->client, u, JACK_METADATA_PRETTY_NAME, pretty, "text/plain") != 0 ||
         jack_set_property(e->client, u, JACK_METADATA_PORT_GROUP, group, "text/plain") != 0 ||
@@ -191,7 +219,7 @@ engine_set_stem_name(struct engine *e, int stem, const char *name)
 {
     for (int side = 0; side < 2; side++)
         if (e->port[2 * stem + side])
-            engine_port_metadata(e, e->port[2 * stem + side], name, side ? 'R' : 'L',
+            engine_port_metadata(e, e->port[2 * stem + side], name, engine_side(e, 2 * stem + side),
                                  2 * stem + side + 1);
 }
 
@@ -283,7 +311,7 @@ engine_register(struct engine *e, int ch, const char *short_name, const char *gr
         log_error("cannot register JACK port %s:%s", jack_get_client_name(e->client), short_name);
         return -1;
     }
-    engine_port_metadata(e, e->port[ch], group, ch % 2 ? 'R' : 'L', ch + 1);
+    engine_port_metadata(e, e->port[ch], group, engine_side(e, ch), ch + 1);
     return 0;
 }
 
@@ -386,12 +414,18 @@ engine_ports(struct engine *e, const struct conf *c)
     for (int s = 0; s < CONF_MAX_STEMS; s++) {
         if (!c->stem[s].registered)
             continue;
-        for (int side = 0; side < 2; side++) {
-            snprintf(name, sizeof name, "stem%d_%c", s + 1, side ? 'R' : 'L');
+        e->stem_nch[s] = c->stem[s].channels == 1 ? 1 : 2;
+        for (int side = 0; side < e->stem_nch[s]; side++) {
+            if (e->stem_nch[s] == 1)
+                snprintf(name, sizeof name, "stem%d", s + 1);
+            else
+                snprintf(name, sizeof name, "stem%d_%c", s + 1, side ? 'R' : 'L');
             if (engine_register(e, 2 * s + side, name, c->stem[s].name) < 0)
                 return -1;
             e->reg_ch[e->nreg++] = 2 * s + side;
         }
+        if (e->stem_nch[s] == 1)
+            e->mono_ch[e->nmono++] = 2 * s;
         e->stem_ch[e->nstems++] = 2 * s;
     }
     if (engine_register(e, ENGINE_MIX_L, "mix_L", NAMING_MIX) < 0 ||

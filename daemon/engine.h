@@ -14,7 +14,11 @@
 #include "timeline.h"
 
 /* Channel indexes: stem N (1-based) is 2(N-1) (L) and 2(N-1)+1 (R); the mix
- * follows the stems. */
+ * follows the stems.  A mono stem ([stemN] channels = 1) has one port,
+ * "stemN", on 2(N-1); nothing is registered on 2(N-1)+1, which the process
+ * callback points at the same buffer, so the null test adds the mono stem
+ * into both sides of the stems' sum (with a latency compensation of its
+ * own: the two sides' delay lines are separate). */
 #define ENGINE_MIX_L  (2 * CONF_MAX_STEMS)
 #define ENGINE_MIX_R  (ENGINE_MIX_L + 1)
 #define ENGINE_MAX_CH (ENGINE_MIX_R + 1)
@@ -183,7 +187,10 @@ struct engine {
     int nreg;
     int reg_ch[ENGINE_MAX_CH];
     int nstems;
-    int stem_ch[CONF_MAX_STEMS]; /* L channel of each registered stem */
+    int stem_ch[CONF_MAX_STEMS];  /* L channel of each registered stem */
+    int stem_nch[CONF_MAX_STEMS]; /* ports of each stem slot: 2, 1 (mono), 0 */
+    int nmono;
+    int mono_ch[CONF_MAX_STEMS]; /* the channel of each mono stem (its R slot reads it) */
     float null_thr;              /* linear threshold for rover */
     /* The null test's offset (see ENGINE_TAP): > 0 delays the stems' sum,
      * < 0 the mix.  Set by the control thread ([mix] offset_frames plus
@@ -312,10 +319,13 @@ int engine_tap_alloc(struct engine *e);
  * allocating the taps first when it is not 0.  Returns 0 or -1. */
 int engine_set_offset(struct engine *e, int offset);
 
-/* Sets the JACK pretty-name metadata of the stem's two ports. */
+/* Sets the JACK pretty-name metadata of the stem's ports. */
 void engine_set_stem_name(struct engine *e, int stem, const char *name);
 
-/* Port name "client:stemN_L" etc. for channel `ch`. */
+/* Port name "client:stemN_L" etc. for channel `ch` ("" when none). */
 const char *engine_port_name(const struct engine *e, int ch);
+/* The channel whose audio channel `ch` carries: the mono stem's own for
+ * the R slot of a mono stem, else ch itself. */
+int engine_source_ch(const struct engine *e, int ch);
 
 #endif

@@ -1,4 +1,4 @@
-/* loudness — libebur128 over one stereo file's frames as the writer packs
+/* loudness — libebur128 over one stereo or mono file's frames as the writer packs
  * them (loudness.h).  Every 100 ms of audio the momentary and short-term
  * loudness are polled for their maxima (EBU Tech 3341's 10 Hz) and all
  * figures are published; libebur128 runs in histogram mode, so a poll costs
@@ -54,16 +54,19 @@ loudness_off(struct loudness *l)
 }
 
 int
-loudness_init(struct loudness *l, uint32_t rate)
+loudness_init(struct loudness *l, uint32_t rate, int nch)
 {
     loudness_off(l);
+    /* A mono file is one channel of weight 1 (as ffmpeg's ebur128 measures
+     * it), not dual mono. */
+    l->nch = nch == 1 ? 1 : 2;
     /* The momentary mode keeps 400 ms of K-weighted audio, of which each
      * poll reads the last 100 ms: short-term loudness is made here from 30
      * of those, not by libebur128 summing 3 s of audio at every poll (that
      * took a third of the time and 2.3 MB a file). */
-    l->st = ebur128_init(2, rate, EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M);
+    l->st = ebur128_init((unsigned)l->nch, rate, EBUR128_MODE_TRUE_PEAK | EBUR128_MODE_M);
     l->cap = LOUDNESS_CHUNK;
-    l->frames = malloc(2 * (size_t)l->cap * sizeof(float));
+    l->frames = malloc((size_t)l->nch * l->cap * sizeof(float));
     l->st_hist = calloc(LRA_BINS, sizeof *l->st_hist);
     l->m_hist = calloc(LRA_BINS, sizeof *l->m_hist);
     l->m_energy = calloc(LRA_BINS, sizeof *l->m_energy);
@@ -200,8 +203,8 @@ loudness_poll(struct loudness *l, int final)
         loudness_pub(l, PUB_I, loudness_integrated(l), LOUDNESS_FLOOR);
         loudness_pub(l, PUB_LRA, loudness_lra(l), 0.0);
     }
-    for (unsigned c = 0; c < 2; c++)
-        if (ebur128_true_peak(loudness_st(l), c, &v) == EBUR128_SUCCESS)
+    for (unsigned c = 0; c < 2; c++) /* a mono file: its channel on both sides */
+        if (ebur128_true_peak(loudness_st(l), c < (unsigned)l->nch ? c : 0, &v) == EBUR128_SUCCESS)
             loudness_pub(l, PUB_TPL + (int)c, v > 0.0 ? 20.0 * log10(v) : -HUGE_VAL,
                          LOUDNESS_FLOOR);
 }
@@ -217,7 +220,11 @@ loudness_feed(struct loudness *l, const float *left, const float *right, uint32_
             k = l->cap;
         if (k > l->poll_frames - l->since_poll)
             k = l->poll_frames - l->since_poll;
-        for (uint32_t j = 0; j < k; j++) {
+        if (l->nch == 1 && left)
+            memcpy(l->frames, left + done, k * sizeof(float));
+        else if (l->nch == 1)
+            memset(l->frames, 0, k * sizeof(float));
+        for (uint32_t j = 0; l->nch == 2 && j < k; j++) {
             l->frames[2 * j] = left ? left[done + j] : 0.0f;
             l->frames[2 * j + 1] = right ? right[done + j] : 0.0f;
         }

@@ -1,4 +1,4 @@
-/* loudness — EBU R 128 figures of one stereo file as it is written, with
+/* loudness — EBU R 128 figures of one stereo or mono file as it is written, with
  * libebur128: integrated loudness, loudness range, true peak per side and
  * the highest momentary and short-term loudness since the take began.  The
  * writer thread feeds it (never the real-time thread); any thread reads the
@@ -16,13 +16,14 @@
 struct loudness_figs {
     float integrated_lufs;
     float lra_lu;
-    float true_peak_dbtp[2]; /* L, R */
+    float true_peak_dbtp[2]; /* L, R (a mono file: its channel's twice) */
     float max_momentary_lufs;
     float max_short_term_lufs;
 };
 
 struct loudness {
     void *st;             /* libebur128's state; NULL: not measuring */
+    int nch;              /* channels: 2, or 1 (mono, measured as one channel) */
     uint32_t poll_frames; /* 100 ms of audio */
     uint32_t since_poll;  /* frames fed since the last poll */
     double max_m, max_s;  /* LUFS, -HUGE_VAL until measured */
@@ -48,12 +49,14 @@ struct loudness {
     uint64_t fed;       /* frames fed (writer thread) */
 };
 
-/* Starts measuring at RATE.  Allocates: call it on the control thread
- * before the writer sees the take.  Returns 0, or -1 (logged). */
-int loudness_init(struct loudness *l, uint32_t rate);
+/* Starts measuring NCH (1 or 2) channels at RATE.  Allocates: call it on
+ * the control thread before the writer sees the take.  Returns 0, or -1
+ * (logged). */
+int loudness_init(struct loudness *l, uint32_t rate, int nch);
 /* Not measuring: feeding does nothing, the figures read as not measured. */
 void loudness_off(struct loudness *l);
-/* Feeds N frames of L and R (NULL: silence).  Writer thread only. */
+/* Feeds N frames of L and R (NULL: silence; a mono file: L only).  Writer
+ * thread only. */
 void loudness_feed(struct loudness *l, const float *left, const float *right, uint32_t n);
 /* Publishes the figures of everything fed (the take's end). */
 void loudness_flush(struct loudness *l);

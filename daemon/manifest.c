@@ -105,6 +105,7 @@ manifest_files(const struct take *t, const struct monitor *m, int done)
         manifest_set(o, "stem", json_integer(f->stem));
         manifest_set(o, "name", json_string(take_file_label(t, f)));
         manifest_set(o, "file", json_string(f->name));
+        manifest_set(o, "channels", json_integer(f->nch));
         manifest_set(
             o, "latency_frames",
             json_pack("[II]", (json_int_t)t->latency[f->ch[0]], (json_int_t)t->latency[f->ch[1]]));

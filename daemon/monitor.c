@@ -447,10 +447,13 @@ void
 monitor_level(const struct monitor *m, int ch, struct monitor_level *out)
 {
     for (int side = 0; side < 2; side++) {
-        out->peak_db[side] = meter_db(meter_win_peak(&m->win[ch + side]));
-        out->rms_db[side] = meter_db(meter_win_rms(&m->win[ch + side]));
-        out->hold_db[side] = meter_db(m->hold[ch + side]);
-        out->clips[side] = m->clips[ch + side];
+        /* A mono stem: its one channel's figures on both sides, but its
+         * clipped samples counted once, on the left (sums stay right). */
+        int c = engine_source_ch(m->e, ch + side);
+        out->peak_db[side] = meter_db(meter_win_peak(&m->win[c]));
+        out->rms_db[side] = meter_db(meter_win_rms(&m->win[c]));
+        out->hold_db[side] = meter_db(m->hold[c]);
+        out->clips[side] = c == ch + side ? m->clips[c] : 0;
     }
 }
 

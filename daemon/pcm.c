@@ -158,3 +158,31 @@ pcm_pack_stereo(unsigned char *out, const float *l, const float *r, uint32_t n, 
     else
         PCM_LOOP(4, 1, pcm_s32)
 }
+
+#define PCM_LOOP1(W, BIG)                                                                          \
+    for (; i < n; i++)                                                                             \
+        out = pcm_put(out, (uint32_t)pcm_s32(x[i]), W, BIG);
+
+void
+pcm_pack_mono(unsigned char *out, const float *x, uint32_t n, int width, int big)
+{
+    uint32_t i = 0;
+
+#if PCM_SSE2
+    if (!big)
+        for (; i + 4 <= n; i += 4)
+            out = pcm_store4(out, pcm_s32x4(x + i), width);
+#endif
+    if (width == 2 && !big)
+        PCM_LOOP1(2, 0)
+    else if (width == 2)
+        PCM_LOOP1(2, 1)
+    else if (width == 3 && !big)
+        PCM_LOOP1(3, 0)
+    else if (width == 3)
+        PCM_LOOP1(3, 1)
+    else if (!big)
+        PCM_LOOP1(4, 0)
+    else
+        PCM_LOOP1(4, 1)
+}

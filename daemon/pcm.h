@@ -17,5 +17,7 @@
  * when `big` (AIFF).  `out` holds n * 2 * width bytes. */
 void pcm_pack_stereo(unsigned char *out, const float *l, const float *r, uint32_t n, int width,
                      int big);
+/* The same for one channel `x`: `out` holds n * width bytes. */
+void pcm_pack_mono(unsigned char *out, const float *x, uint32_t n, int width, int big);
 
 #endif

@@ -581,6 +581,8 @@ process_cycle(jack_nframes_t nframes, void *arg)
     const float *buf[ENGINE_MAX_CH];
     for (int k = 0; k < e->nreg; k++)
         buf[e->reg_ch[k]] = jack_port_get_buffer(e->port[e->reg_ch[k]], nframes);
+    for (int k = 0; k < e->nmono; k++) /* a mono stem's R slot: its one port (engine.h) */
+        buf[e->mono_ch[k] + 1] = buf[e->mono_ch[k]];
     for (int k = 0; k < ENGINE_NOUT; k++)
         e->rt_out[k] = e->out[k] ? jack_port_get_buffer(e->out[k], nframes) : NULL;
     if (e->rt_cur)

@@ -298,7 +298,7 @@ static int
 take_open_file(struct take *t, struct take_file *f, int dirfd, const char *where)
 {
     SF_INFO info = {.samplerate = (int)t->rate,
-                    .channels = 2,
+                    .channels = f->nch,
                     .format = take_sf_format(t->format, t->sample_format)};
     int fd = openat(dirfd, f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -342,16 +342,20 @@ take_open_files(struct take *t, int dirfd, const char *where)
     return 0;
 }
 
+/* A file of NCH channels from engine channels chl (and chl + 1). */
 static void
-take_add_file(struct take *t, int stem, int chl, int chr, const char *song, const char *label,
+take_add_file(struct take *t, int stem, int chl, int nch, const char *song, const char *label,
               const char *ext)
 {
     struct take_file *f = &t->file[t->nfiles++];
     f->stem = stem;
-    f->ch[0] = (int)t->nch;
+    f->nch = nch;
+    f->ch[0] = f->ch[1] = (int)t->nch;
     t->plan_ch[t->nch++] = chl;
-    f->ch[1] = (int)t->nch;
-    t->plan_ch[t->nch++] = chr;
+    if (nch == 2) {
+        f->ch[1] = (int)t->nch;
+        t->plan_ch[t->nch++] = chl + 1;
+    }
     naming_file(f->name, sizeof f->name, song, label, ext);
 }
 
@@ -382,10 +386,10 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
         if (!c->stem[s].registered || !c->stem[s].armed)
             continue;
         naming_stem_label(label, sizeof label, c->stem[s].name);
-        take_add_file(t, s + 1, 2 * s, 2 * s + 1, song, label, ext);
+        take_add_file(t, s + 1, 2 * s, c->stem[s].channels == 1 ? 1 : 2, song, label, ext);
     }
     if (c->record_mix)
-        take_add_file(t, 0, ENGINE_MIX_L, ENGINE_MIX_R, song, NAMING_MIX, ext);
+        take_add_file(t, 0, ENGINE_MIX_L, 2, song, NAMING_MIX, ext);
     if (t->nfiles == 0) {
         log_error("nothing to record: no stem is armed and record_mix is off");
         return -1;
@@ -419,7 +423,7 @@ take_open(struct take *t, int rootfd, const char *rootpath, const struct conf *c
     if (take_open_files(t, t->dirfd, t->dir) < 0)
         goto fail;
     for (int i = 0; i < t->nfiles; i++) {
-        if (c->loudness && loudness_init(&t->file[i].loud, rate) < 0)
+        if (c->loudness && loudness_init(&t->file[i].loud, rate, t->file[i].nch) < 0)
             goto fail;
         if (!c->loudness)
             loudness_off(&t->file[i].loud);

@@ -21,9 +21,10 @@
 
 struct take_file {
     SNDFILE *sf;
-    int fd;                        /* its descriptor (libsndfile closes it) */
-    int stem;                      /* 1..8, 0 for the mix */
-    int ch[2];                     /* positions of L and R in the record's channel plan */
+    int fd;    /* its descriptor (libsndfile closes it) */
+    int stem;  /* 1..8, 0 for the mix */
+    int nch;   /* channels: 2, or 1 for a mono stem */
+    int ch[2]; /* positions of L and R in the record's channel plan (mono: the same twice) */
     char name[TAKE_FILE_NAME_MAX]; /* "<Song> - <Stem>.<ext>" */
     uint64_t frames;               /* written so far */
     /* Writer thread, from take_open to the take's end: */

@@ -40,10 +40,11 @@ writer_fail(struct writer *w, struct take *t, struct take_file *f, const char *w
     t->error = 1;
 }
 
+/* Bytes of one frame of a file of NCH channels in its block. */
 static size_t
-writer_frame_bytes(const struct writer_slot *s)
+writer_frame_bytes(const struct writer_slot *s, int nch)
 {
-    return s->pcm_width ? 2u * (size_t)s->pcm_width : 2 * sizeof(float);
+    return (size_t)nch * (s->pcm_width ? (size_t)s->pcm_width : sizeof(float));
 }
 
 /* The audio data bytes of N frames of file I as they are on disk, into its
@@ -59,10 +60,10 @@ writer_hash(struct writer_slot *s, struct take_file *f, int i, uint32_t n)
     size_t used = 0, width = t->sample_format == CONF_SAMPLE_DOUBLE ? 8 : 4;
 
     if (s->pcm_width || (width == 4 && !s->pcm_big)) {
-        md5_update(&f->md5, n * writer_frame_bytes(s), s->out[i]);
+        md5_update(&f->md5, n * writer_frame_bytes(s, f->nch), s->out[i]);
         return;
     }
-    for (uint32_t j = 0; j < 2 * n; j++) {
+    for (uint32_t j = 0; j < (uint32_t)f->nch * n; j++) {
         unsigned char b[8];
         if (width == 8) {
             double d = x[j];
@@ -93,7 +94,7 @@ writer_emit(struct writer *w, struct writer_slot *s)
         sf_count_t got, want;
         double t0 = writer_now();
         if (s->pcm_width) {
-            want = (sf_count_t)(n * writer_frame_bytes(s));
+            want = (sf_count_t)(n * writer_frame_bytes(s, f->nch));
             got = sf_write_raw(f->sf, s->out[i], want);
         } else {
             want = n;
@@ -159,7 +160,6 @@ static void
 writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uint32_t n)
 {
     struct take *t = s->take;
-    size_t fb = writer_frame_bytes(s);
 
     for (uint32_t done = 0; done < n && !t->error;) {
         if (!s->part_left) {
@@ -170,6 +170,7 @@ writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uin
         if (k > s->part_left)
             k = (uint32_t)s->part_left;
         for (int i = 0; i < t->nfiles; i++) {
+            size_t fb = writer_frame_bytes(s, t->file[i].nch);
             unsigned char *o = s->out[i] + (size_t)s->ofill * fb;
             if (!ch) {
                 memset(o, 0, k * fb); /* 0.0f and integer 0 are both all zero bytes */
@@ -178,7 +179,11 @@ writer_pack(struct writer *w, struct writer_slot *s, const float *const *ch, uin
             }
             const float *l = ch[t->file[i].ch[0]] + done, *r = ch[t->file[i].ch[1]] + done;
             loudness_feed(&t->file[i].loud, l, r, k);
-            if (s->pcm_width) {
+            if (t->file[i].nch == 1 && s->pcm_width) {
+                pcm_pack_mono(o, l, k, s->pcm_width, s->pcm_big);
+            } else if (t->file[i].nch == 1) {
+                memcpy(o, l, k * sizeof(float));
+            } else if (s->pcm_width) {
                 pcm_pack_stereo(o, l, r, k, s->pcm_width, s->pcm_big);
             } else {
                 float *x = (float *)(void *)o;
@@ -736,7 +741,8 @@ writer_begin(struct writer *w, struct take *t)
     fresh.part_left = t->split_frames ? t->split_frames : UINT64_MAX;
     int ok = 1;
     for (int i = 0; ok && i < t->nfiles; i++)
-        ok = (fresh.out[i] = malloc(WRITER_BLOCK * writer_frame_bytes(&fresh))) != NULL;
+        ok = (fresh.out[i] = malloc(WRITER_BLOCK * writer_frame_bytes(&fresh, t->file[i].nch))) !=
+             NULL;
     for (uint32_t c = 0; ok && fresh.staged && c < t->nch; c++)
         ok = (fresh.stage[c] = malloc((size_t)fresh.scap * sizeof(float))) != NULL;
     if (!ok) {

@@ -1,7 +1,11 @@
-/* checktake — verify recorded stereo files sample by sample against testsig.
+/* checktake — verify recorded stereo and mono files sample by sample against testsig.
  *
  * Usage: checktake [-m noise|song] [-r RATE] [-l LSB_TOLERANCE] [--min-frames N]
- *                  [--allow-silence] [--offset N] [--max-offset N] FILE:CHL,CHR ...
+ *                  [--allow-silence] [--offset N] [--max-offset N] [-M STEMLIST]
+ *                  FILE:CHL,CHR | FILE:CH ...
+ *
+ * FILE:CH is a mono file of testsig channel CH.  -M names the stems played mono (as
+ * stemcap-testsrc -M): the expected mix then adds their L channel into both sides.
  *
  * Design: each file is opened with libsndfile and its first 32 (non-silent, with
  * --allow-silence) frames form a search window.  The source frame n0 of the file's first frame
@@ -38,7 +42,8 @@
 struct take_file {
     const char *spec; /* "path:L,R" as given (the path is the part before the last ':') */
     char *path;
-    int ch[2];
+    int ch[2]; /* a mono file: the same channel twice */
+    int nch;   /* 1 or 2: channels the file must have */
     SNDFILE *sf;
     SF_INFO info;
     int is_float;
@@ -60,14 +65,17 @@ static int mode = TESTSIG_NOISE;
 static long tolerance = 1;
 static int allow_silence;
 static uint32_t force_rate;
+static unsigned mono_stems; /* -M: bit s: stem s + 1 is mono in the mix */
 
 static void
 usage(FILE *to)
 {
     fprintf(to, "usage: checktake [-m noise|song] [-r RATE] [-l LSB_TOLERANCE] [--min-frames N]\n"
                 "                 [--allow-silence] [--offset N] [--max-offset N] [--time-ref N]\n"
-                "                 FILE:CHL,CHR [FILE:CHL,CHR ...]\n"
+                "                 [-M STEMLIST] FILE:CHL,CHR|FILE:CH [...]\n"
                 "  CHL,CHR are testsig channels: 0..15 = stem1_L..stem8_R, 16,17 = mix_L,mix_R\n"
+                "  FILE:CH is a mono file of channel CH\n"
+                "  -M LIST comma-separated mono stems (1..8): the mix adds their L to both sides\n"
                 "  exit 0 = all files match, 1 = mismatch, 2 = usage or unreadable file\n");
 }
 
@@ -91,8 +99,15 @@ parse_spec(struct take_file *f, const char *spec)
     if (!colon || colon == spec)
         return -1;
     const char *comma = strchr(colon + 1, ',');
-    if (!comma)
-        return -1;
+    if (!comma) { /* FILE:CH, a mono file */
+        if (parse_i64(colon + 1, 0, TESTSIG_CHANNELS - 1, &a))
+            return -1;
+        f->spec = spec;
+        f->path = strndup(spec, (size_t)(colon - spec));
+        f->ch[0] = f->ch[1] = (int)a;
+        f->nch = 1;
+        return f->path ? 0 : -1;
+    }
     char tmp[32];
     size_t la = (size_t)(comma - colon - 1);
     if (la == 0 || la >= sizeof tmp)
@@ -106,6 +121,7 @@ parse_spec(struct take_file *f, const char *spec)
     f->path = strndup(spec, (size_t)(colon - spec));
     f->ch[0] = (int)a;
     f->ch[1] = (int)b;
+    f->nch = 2;
     return f->path ? 0 : -1;
 }
 
@@ -118,8 +134,8 @@ open_file(struct take_file *f)
         fprintf(stderr, "checktake: %s: %s\n", f->path, sf_strerror(NULL));
         return -1;
     }
-    if (f->info.channels != 2) {
-        fprintf(stderr, "checktake: %s: %d channels, need 2\n", f->path, f->info.channels);
+    if (f->info.channels != f->nch) {
+        fprintf(stderr, "checktake: %s: %d channels, need %d\n", f->path, f->info.channels, f->nch);
         return -1;
     }
     switch (f->info.format & SF_FORMAT_SUBMASK) {
@@ -201,7 +217,7 @@ read_block(struct take_file *f, float *fb, int32_t *ib, sf_count_t n)
     if (f->is_float)
         return sf_readf_float(f->sf, fb, n);
     sf_count_t got = sf_readf_int(f->sf, (int *)ib, n);
-    for (sf_count_t i = 0; i < 2 * got; i++)
+    for (sf_count_t i = 0; i < f->nch * got; i++)
         ib[i] = (int32_t)floor_div(ib[i], INT64_C(1) << (32 - f->bits));
     return got;
 }
@@ -209,9 +225,10 @@ read_block(struct take_file *f, float *fb, int32_t *ib, sf_count_t n)
 static int
 frame_silent(const struct take_file *f, const float *fb, const int32_t *ib, sf_count_t i)
 {
+    int k = f->nch;
     if (f->is_float)
-        return fb[2 * i] == 0.0f && fb[2 * i + 1] == 0.0f;
-    return ib[2 * i] == 0 && ib[2 * i + 1] == 0;
+        return fb[k * i] == 0.0f && fb[k * i + k - 1] == 0.0f;
+    return ib[k * i] == 0 && ib[k * i + k - 1] == 0;
 }
 
 /* Collect the search window (first WINDOW frames, skipping silent ones with --allow-silence). */
@@ -230,9 +247,9 @@ load_window(struct take_file *f, float *fb, int32_t *ib)
             if (allow_silence && frame_silent(f, fb, ib, i))
                 continue;
             f->win_pos[f->nwin] = pos + i;
-            for (int c = 0; c < 2; c++) {
-                f->win_f[f->nwin][c] = f->is_float ? fb[2 * i + c] : 0.0f;
-                f->win_i[f->nwin][c] = f->is_float ? 0 : ib[2 * i + c];
+            for (int c = 0; c < f->nch; c++) {
+                f->win_f[f->nwin][c] = f->is_float ? fb[f->nch * i + c] : 0.0f;
+                f->win_i[f->nwin][c] = f->is_float ? 0 : ib[f->nch * i + c];
             }
             f->nwin++;
         }
@@ -249,12 +266,53 @@ sample_ok(const struct take_file *f, float exp, float gotf, int32_t goti)
     return int_error(exp, goti, f->bits) <= tolerance;
 }
 
+/* testsig_value, with the mono stems of -M in both sides of the mix (the sum in stem order, as
+ * stemcap-testsrc adds it). */
+static float
+expect_value(int ch, uint64_t n, uint32_t rate)
+{
+    if (!mono_stems || ch < TESTSIG_MIX_L)
+        return testsig_value(mode, ch, n, rate);
+    float sum = 0.0f;
+    for (int s = 0; s < TESTSIG_STEMS; s++)
+        sum += testsig_value(
+            mode, 2 * s + (ch == TESTSIG_MIX_R && !(mono_stems & (1u << s)) ? 1 : 0), n, rate);
+    return sum;
+}
+
+/* expect_value for frames n0.. into the channels' buffers (testsig_block when no stem is mono). */
+static void
+expect_block(uint64_t n0, uint32_t n, uint32_t rate, float *const out[TESTSIG_CHANNELS])
+{
+    static float stem[2 * TESTSIG_STEMS][BLOCK];
+    if (!mono_stems || (!out[TESTSIG_MIX_L] && !out[TESTSIG_MIX_R])) {
+        testsig_block(mode, rate, n0, n, out);
+        return;
+    }
+    float *all[TESTSIG_CHANNELS] = {NULL};
+    for (int c = 0; c < 2 * TESTSIG_STEMS; c++)
+        all[c] = stem[c];
+    testsig_block(mode, rate, n0, n, all);
+    for (int c = 0; c < 2 * TESTSIG_STEMS; c++)
+        if (out[c])
+            memcpy(out[c], stem[c], n * sizeof(float));
+    for (int side = 0; side < 2; side++) {
+        float *o = out[TESTSIG_MIX_L + side];
+        for (uint32_t i = 0; o && i < n; i++) {
+            float sum = 0.0f;
+            for (int s = 0; s < TESTSIG_STEMS; s++)
+                sum += stem[2 * s + (side && !(mono_stems & (1u << s)) ? 1 : 0)][i];
+            o[i] = sum;
+        }
+    }
+}
+
 static int
 window_matches(const struct take_file *f, int64_t n0)
 {
     for (int w = 0; w < f->nwin; w++) {
-        for (int c = 0; c < 2; c++) {
-            float exp = testsig_value(mode, f->ch[c], (uint64_t)(n0 + f->win_pos[w]), f->rate);
+        for (int c = 0; c < f->nch; c++) {
+            float exp = expect_value(f->ch[c], (uint64_t)(n0 + f->win_pos[w]), f->rate);
             if (!sample_ok(f, exp, f->win_f[w][c], f->win_i[w][c]))
                 return 0;
         }
@@ -272,7 +330,7 @@ find_offset(const struct take_file *f, const int64_t *hints, int nhints, int64_t
     int64_t p0 = f->win_pos[0];
     int c0 = f->ch[0];
     for (int64_t n0 = 0; n0 < max_offset; n0++) {
-        float exp = testsig_value(mode, c0, (uint64_t)(n0 + p0), f->rate);
+        float exp = expect_value(c0, (uint64_t)(n0 + p0), f->rate);
         if (!sample_ok(f, exp, f->win_f[0][0], f->win_i[0][0]))
             continue;
         if (window_matches(f, n0))
@@ -310,7 +368,7 @@ verify(struct take_file *f, int64_t n0, float *fb, int32_t *ib, float *expl, flo
         out[f->ch[0]] = expl;
         if (f->ch[1] != f->ch[0])
             out[f->ch[1]] = expr;
-        testsig_block(mode, f->rate, (uint64_t)(n0 + pos), (uint32_t)got, out);
+        expect_block((uint64_t)(n0 + pos), (uint32_t)got, f->rate, out);
         if (f->ch[1] == f->ch[0])
             memcpy(expr, expl, (size_t)got * sizeof *expr);
         for (sf_count_t i = 0; i < got; i++) {
@@ -318,17 +376,20 @@ verify(struct take_file *f, int64_t n0, float *fb, int32_t *ib, float *expl, flo
                 f->silent++;
                 continue;
             }
-            for (int c = 0; c < 2; c++) {
+            for (int c = 0; c < f->nch; c++) {
                 float x = c ? expr[i] : expl[i];
-                float gf = f->is_float ? fb[2 * i + c] : 0.0f;
-                int32_t gi = f->is_float ? 0 : ib[2 * i + c];
+                float gf = f->is_float ? fb[f->nch * i + c] : 0.0f;
+                int32_t gi = f->is_float ? 0 : ib[f->nch * i + c];
                 long err = f->is_float ? (x == gf ? 0 : LONG_MAX) : int_error(x, gi, f->bits);
                 if (err > tolerance) {
                     fprintf(stderr,
                             "checktake: %s: mismatch in channel %s (%s) at frame %" PRId64
                             " (n=%" PRId64 "): ",
-                            f->path, c ? "R" : "L", testsig_channel_name(f->ch[c]), pos + i,
-                            n0 + pos + i);
+                            f->path,
+                            f->nch == 1 ? "mono"
+                            : c         ? "R"
+                                        : "L",
+                            testsig_channel_name(f->ch[c]), pos + i, n0 + pos + i);
                     print_value(stderr, f, x, gf, gi);
                     fputc('\n', stderr);
                     return 1;
@@ -370,8 +431,22 @@ main(int argc, char **argv)
     int64_t time_ref = -1;
     int opt;
 
-    while ((opt = getopt_long(argc, argv, "m:r:l:h", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "m:r:l:M:h", longopts, NULL)) != -1) {
         switch (opt) {
+        case 'M':
+            for (const char *p = optarg;;) {
+                char *end;
+                long st = strtol(p, &end, 10);
+                if (end == p || st < 1 || st > TESTSIG_STEMS || (*end && *end != ',')) {
+                    fprintf(stderr, "checktake: -M wants a comma list of stems 1..8\n");
+                    return 2;
+                }
+                mono_stems |= 1u << (st - 1);
+                if (!*end)
+                    break;
+                p = end + 1;
+            }
+            break;
         case 'm':
             mode = testsig_mode_parse(optarg);
             if (mode < 0) {
@@ -446,7 +521,9 @@ main(int argc, char **argv)
     }
     for (int i = 0; i < nfiles; i++) {
         if (parse_spec(&files[i], argv[optind + i])) {
-            fprintf(stderr, "checktake: bad argument '%s' (want FILE:CHL,CHR, channels 0..17)\n",
+            fprintf(stderr,
+                    "checktake: bad argument '%s' (want FILE:CHL,CHR or FILE:CH, channels "
+                    "0..17)\n",
                     argv[optind + i]);
             bad_usage = 1;
         } else if (open_file(&files[i]) || load_window(&files[i], fb, ib)) {

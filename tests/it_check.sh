@@ -162,9 +162,18 @@ check '[ $RC = 1 ]' "a stem at 44.1 kHz: exit 1 (got $RC)"
 check 'line rate FAIL sample-rate | grep -q "Song - Vox.wav is at 44100 Hz; the others are at 48000 Hz"' \
     "a stem at 44.1 kHz: FAIL sample-rate names it and both rates"
 
-mkdel mono --stem-ch 3:1
+# A mono stem is summed into both sides of a stereo mix (issue 16): a mix
+# made that way nulls; one that holds the stem's other channel does not.
+mkdel mono --stem-mono 3
 run_check mono
-check '[ $RC = 1 ] && line mono FAIL null | grep -q "Song - Keys.wav has 1 channel, the mix 2"' "a mono stem with a stereo mix: FAIL null"
+check '[ $RC = 0 ] && line mono PASS null | grep -q "worst residual -150.0 dBFS"' "a mono stem in both sides of a stereo mix: PASS null ($(resid mono))"
+check 'grep -q "^ Song - Keys.wav .* 48000   1 " "$T/mono.out"' "the mono stem is listed with 1 channel"
+mkdel monobad --stem-ch 3:1
+run_check monobad
+check '[ $RC = 1 ] && line monobad FAIL null | grep -q "do not sum"' "a mono stem whose mix holds another right channel: FAIL null ($(resid monobad))"
+mkdel monochan -c 3 --stem-ch 3:2
+run_check monochan
+check '[ $RC = 1 ] && line monochan FAIL null | grep -q "Song - Keys.wav has 2 channels, the mix 3"' "a stereo stem with a 3-channel mix: FAIL null, the channel counts named"
 
 mkdel many -s 9
 run_check many

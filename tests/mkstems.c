@@ -15,6 +15,7 @@
  *   --stem-frames K:N stem K has N frames (cut, or padded with silence)
  *   --stem-enc K:ENC --stem-rate K:RATE --stem-fmt K:FMT --stem-tref K:N   stem K differs
  *   --stem-ch K:N    stem K has N channels (the first N of its signal, silence beyond)
+ *   --stem-mono K    stem K is mono: one channel, which the mix has in each of its channels
  *   --stem-clip K    stem K reaches full scale (+1.0, the largest code) in channel 1 at the
  *                    middle frame, where the other stems are silent, so the mix does too
  *
@@ -51,6 +52,7 @@ struct spec {
     long frames;
     long shift;
     int clip;
+    int mono; /* its channel 1 is in every channel of the mix */
     int tref_set;
     long long tref;
 };
@@ -276,7 +278,8 @@ main(int argc, char **argv)
         O_SFMT,
         O_STREF,
         O_SCLIP,
-        O_SCH
+        O_SCH,
+        O_SMONO
     };
     static const struct option longopts[] = {
         {"no-mix", no_argument, NULL, O_NOMIX},
@@ -290,6 +293,7 @@ main(int argc, char **argv)
         {"stem-tref", required_argument, NULL, O_STREF},
         {"stem-clip", required_argument, NULL, O_SCLIP},
         {"stem-ch", required_argument, NULL, O_SCH},
+        {"stem-mono", required_argument, NULL, O_SMONO},
         {NULL, 0, NULL, 0},
     };
     struct spec stems[MAX_STEMS], mixspec;
@@ -366,10 +370,11 @@ main(int argc, char **argv)
         case O_STREF:
         case O_SCLIP:
         case O_SCH:
+        case O_SMONO:
             if (nover == (int)(sizeof over / sizeof over[0])) {
                 usage();
             }
-            if (opt == O_SCLIP) {
+            if (opt == O_SCLIP || opt == O_SMONO) {
                 over[nover].k = (int)parse_long(optarg, 1, MAX_STEMS) - 1;
                 over[nover].value = "";
             } else {
@@ -435,6 +440,10 @@ main(int argc, char **argv)
         case O_SCH:
             sp->channels = (int)parse_long(v, 1, 8);
             break;
+        case O_SMONO:
+            sp->channels = 1;
+            sp->mono = 1;
+            break;
         }
     }
 
@@ -472,6 +481,9 @@ main(int argc, char **argv)
         }
     }
     for (int k = 0; k < nstems; k++) {
+        for (long i = 0; stems[k].mono && i < frames * channels; i++) {
+            data[k][i] = data[k][i - i % channels];
+        }
         for (long i = 0; i < frames * channels; i++) {
             mix[i] += data[k][i];
         }

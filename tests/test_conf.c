@@ -241,6 +241,45 @@ test_full_file(void)
     CHECK(strstr(c.path, "/good.ini") != NULL);
 }
 
+/* [stemN] channels: mono stems, their one connection, and a restart. */
+static void
+test_mono_stems(void)
+{
+    struct conf c, o;
+    char list[512];
+
+    conf_defaults(&c);
+    for (int i = 0; i < CONF_MAX_STEMS; i++)
+        CHECK_INT_EQ(c.stem[i].channels, 2);
+    GOOD(&c, "[stem1]\nchannels = 1\nconnect_left = a:b\n[stem2]\nchannels = 2\n"
+             "connect_left = a:c\nconnect_right = a:d\n[stem3]\n");
+    CHECK_INT_EQ(c.stem[0].channels, 1);
+    CHECK_STR_EQ(c.stem[0].connect[0], "a:b");
+    CHECK_INT_EQ(c.stem[1].channels, 2);
+    CHECK_INT_EQ(c.stem[2].channels, 2);
+    BAD("[stem2]\nchannels = 3\n",
+        "bad.ini:2: [stem2] channels: '3' is not a number of channels from 1 to 2");
+    BAD("[stem2]\nchannels = 0\n", "bad.ini:2: [stem2] channels:");
+    BAD("[stem2]\nchannels = stereo\n", "bad.ini:2: [stem2] channels:");
+    /* connect_right on a mono stem, before or after channels: at its line. */
+    BAD("[stem4]\nconnect_right = a:b\nchannels = 1\n", "bad.ini:2: [stem4] connect_right:");
+    BAD("[stem4]\nchannels = 1\nconnect_left = a:a\nconnect_right = a:b\n",
+        "bad.ini:4: [stem4] connect_right: a mono stem (channels = 1) has one port");
+    /* Not live: a reload names it, per stem. */
+    conf_defaults(&o);
+    conf_defaults(&c);
+    c.stem[2].channels = 1;
+    conf_restart_keys(&o, &c, list, sizeof list);
+    CHECK_STR_EQ(list, "[stem3] channels");
+    /* Saved and read back. */
+    char why[256];
+    char *text = conf_to_ini(&c, why);
+    if (CHECK(text != NULL)) {
+        CHECK(strstr(text, "\n[stem3]\nname = Stem 3\nchannels = 1\n") != NULL);
+        free(text);
+    }
+}
+
 static void
 test_empty_and_sections(void)
 {
@@ -1162,6 +1201,7 @@ main(void)
     test_defaults();
     test_full_file();
     test_empty_and_sections();
+    test_mono_stems();
     test_values();
     test_meter_values();
     test_meter_bad();

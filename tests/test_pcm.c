@@ -1,4 +1,4 @@
-/* test_pcm — pcm_pack_stereo() writes exactly the bytes libsndfile writes
+/* test_pcm — pcm_pack_stereo() and pcm_pack_mono() write exactly the bytes libsndfile writes
  * from float with clipping on, for 16, 24 and 32 bits, little-endian (WAV)
  * and big-endian (AIFF): each case is written once through sf_writef_float
  * and once through pcm_pack_stereo + sf_write_raw, and the two files must
@@ -72,9 +72,9 @@ fill(void)
 
 /* Writes the samples to `path` with libsndfile (raw = our bytes). */
 static int
-write_file(const char *path, int format, int width, int big, int raw, uint32_t n)
+write_file(const char *path, int format, int width, int big, int raw, uint32_t n, int nch)
 {
-    SF_INFO info = {.samplerate = 48000, .channels = 2, .format = format};
+    SF_INFO info = {.samplerate = 48000, .channels = nch, .format = format};
     SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
     if (!sf) {
         fprintf(stderr, "%s: %s\n", path, sf_strerror(NULL));
@@ -83,15 +83,19 @@ write_file(const char *path, int format, int width, int big, int raw, uint32_t n
     sf_command(sf, SFC_SET_CLIPPING, NULL, SF_TRUE);
     int ok;
     if (raw) {
-        pcm_pack_stereo(packed, L, R, n, width, big);
-        sf_count_t bytes = (sf_count_t)n * 2 * width;
+        if (nch == 1)
+            pcm_pack_mono(packed, L, n, width, big);
+        else
+            pcm_pack_stereo(packed, L, R, n, width, big);
+        sf_count_t bytes = (sf_count_t)n * nch * width;
         ok = sf_write_raw(sf, packed, bytes) == bytes;
     } else {
         float *inter = malloc(sizeof(float) * 2 * n);
         ok = inter != NULL;
         for (uint32_t i = 0; ok && i < n; i++) {
-            inter[2 * i] = L[i];
-            inter[2 * i + 1] = R[i];
+            inter[nch * i] = L[i];
+            if (nch == 2)
+                inter[2 * i + 1] = R[i];
         }
         ok = ok && sf_writef_float(sf, inter, n) == (sf_count_t)n;
         free(inter);
@@ -145,16 +149,21 @@ main(void)
         return unit_summary("test_pcm");
     snprintf(a, sizeof a, "%s/sndfile", dir);
     snprintf(b, sizeof b, "%s/pcm", dir);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < 2 * sizeof cases / sizeof cases[0]; i++) {
         long at = 0;
-        if (!CHECK_INT_EQ(write_file(a, cases[i].format, cases[i].width, cases[i].big, 0, n), 0) ||
-            !CHECK_INT_EQ(write_file(b, cases[i].format, cases[i].width, cases[i].big, 1, n), 0))
+        size_t c = i % (sizeof cases / sizeof cases[0]);
+        int nch = i < sizeof cases / sizeof cases[0] ? 2 : 1; /* then pcm_pack_mono */
+        if (!CHECK_INT_EQ(write_file(a, cases[c].format, cases[c].width, cases[c].big, 0, n, nch),
+                          0) ||
+            !CHECK_INT_EQ(write_file(b, cases[c].format, cases[c].width, cases[c].big, 1, n, nch),
+                          0))
             continue;
         int same = same_files(a, b, &at);
         if (!CHECK(same))
-            fprintf(stderr, "  %s: files differ at byte %ld\n", cases[i].name, at);
+            fprintf(stderr, "  %s (%d ch): files differ at byte %ld\n", cases[c].name, nch, at);
         else
-            printf("  %s: %u frames, %ld bytes identical to libsndfile's\n", cases[i].name, n, at);
+            printf("  %s (%d ch): %u frames, %ld bytes identical to libsndfile's\n", cases[c].name,
+                   nch, n, at);
     }
     /* The clipping codes themselves, little-endian 24-bit. */
     float l1[3] = {1.0f, -1.0f, 5.0f}, r1[3] = {-5.0f, 0.0f, 0.99999994f};

@@ -1,7 +1,7 @@
 /* stemcap-testdaw — a test "DAW": JACK client playing testsig locked to the JACK transport.
  *
  * Usage: stemcap-testdaw [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]
- *                        [-L STEM:FRAMES ...] [-M FRAMES] [-B BPM] [-q]
+ *                        [-L STEM:FRAMES ...] [-M FRAMES] [-O STEMLIST] [-B BPM] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17, like
  * stemcap-testsrc, but the frame index is the transport position: each process cycle calls
@@ -17,7 +17,9 @@
  * master bus lags its track outputs does (Ardour's does, by its own latency): the mix ports
  * carry mix(n - FRAMES), silence where n - FRAMES is before the segment's start, while their
  * declared latency stays 0, so JACK's latencies cannot tell; the "mixdelay" command changes it
- * while rolling (a lag that changes in the middle of a take).  -B BPM registers a conditional
+ * while rolling (a lag that changes in the middle of a take).  -O makes stems mono: the mix's right
+ * channel then adds their left channel instead of their right one (recomputed per frame with
+ * testsig_value in stem order, as testsig_block sums; not with -M).  -B BPM registers a conditional
  * timebase master that fills in 4/4 BBT at BPM (1920 ticks per beat) from the frame.
  *
  * The process and timebase callbacks only do arithmetic on preallocated state (no allocation,
@@ -65,6 +67,7 @@ static uint32_t rate;
 static uint32_t stem_delay[TESTSIG_STEMS]; /* -L, frames (read-only once active) */
 static double bpm;                         /* -B; 0 = not timebase master */
 static _Atomic uint32_t mix_delay;         /* -M and "mixdelay", frames */
+static unsigned mono_stems;                /* -O: bit s: stem s + 1 is mono in the mix */
 static int quiet;
 
 /* Published by the process callback. */
@@ -148,6 +151,14 @@ process(jack_nframes_t nframes, void *arg)
                 delayed_stem(s, bufs, pos.frame, nframes, seg);
         if (md)
             delayed_mix(bufs, pos.frame, nframes, seg, md);
+        else if (mono_stems)
+            for (uint32_t i = 0; i < nframes; i++) {
+                float sum = 0.0f;
+                for (int s = 0; s < TESTSIG_STEMS; s++)
+                    sum += testsig_value(mode, 2 * s + !(mono_stems & (1u << s)),
+                                         (uint64_t)pos.frame + i, rate);
+                bufs[2 * TESTSIG_STEMS + 1][i] = sum;
+            }
     } else {
         was_rolling = 0;
         for (int c = 0; c < TESTSIG_CHANNELS; c++)
@@ -219,7 +230,7 @@ usage(FILE *to)
 {
     fprintf(to,
             "usage: stemcap-testdaw [-n CLIENTNAME] [-m noise|song|sine] [-c TARGET_CLIENT]\n"
-            "                       [-L STEM:FRAMES ...] [-M FRAMES] [-B BPM] [-q]\n"
+            "                       [-L STEM:FRAMES ...] [-M FRAMES] [-O STEMLIST] [-B BPM] [-q]\n"
             "  -n NAME        JACK client name (default stemcap-daw)\n"
             "  -m MODE        signal: noise (default), song or sine\n"
             "  -c TARGET      connect NAME:P -> TARGET:P for all 18 ports P\n"
@@ -227,6 +238,8 @@ usage(FILE *to)
             "                 latency of FRAMES (0..%u) on its ports; repeatable\n"
             "  -M FRAMES      the mix ports play the mix FRAMES (0..%u) late, declaring no\n"
             "                 latency (a master bus that lags its tracks)\n"
+            "  -O LIST        comma-separated stems (1..8) that are mono: mix_R adds their\n"
+            "                 left channel, not their right one (not with -M)\n"
             "  -B BPM         become (conditional) timebase master: 4/4 BBT at BPM\n"
             "  -q             quiet: no informational messages\n"
             "While the transport rolls every port carries testsig at n = transport frame\n"
@@ -662,7 +675,7 @@ main(int argc, char **argv)
     int opt;
     char *end;
 
-    while ((opt = getopt(argc, argv, "n:m:c:L:M:B:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:L:M:O:B:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -693,6 +706,19 @@ main(int argc, char **argv)
             atomic_store(&mix_delay, (uint32_t)d);
             break;
         }
+        case 'O':
+            for (const char *p = optarg;;) {
+                long st = strtol(p, &end, 10);
+                if (end == p || st < 1 || st > TESTSIG_STEMS || (*end && *end != ',')) {
+                    fprintf(stderr, "stemcap-testdaw: -O wants a comma list of stems 1..8\n");
+                    return 2;
+                }
+                mono_stems |= 1u << (st - 1);
+                if (!*end)
+                    break;
+                p = end + 1;
+            }
+            break;
         case 'B':
             bpm = strtod(optarg, &end);
             if (*end || end == optarg || !(bpm >= 1.0 && bpm <= 1000.0)) {

@@ -1,13 +1,16 @@
 /* stemcap-testsrc — JACK client playing the deterministic testsig signal into 18 output ports.
  *
  * Usage: stemcap-testsrc [-n CLIENTNAME] [-m noise|song|sine|stamp] [-c TARGET_CLIENT] [-s STEMS]
- *                        [-d SECONDS] [-x STEMLIST] [-e DB] [-D FRAMES] [-g DB] [-H USEC] [-q]
+ *                        [-d SECONDS] [-x STEMLIST] [-M STEMLIST] [-e DB] [-D FRAMES] [-g DB]
+ *                        [-H USEC] [-q]
  *
  * Design: ports stem1_L..stem8_R, mix_L, mix_R carry testsig channels 0..17.  The source frame
  * counter n starts at 0 on the first process cycle and advances by nframes per cycle; the process
  * callback only calls testsig_block (pure arithmetic, no allocation, locks or I/O) and publishes n
  * through an atomic.  The null-monitor test options alter only what is played: -x silences stems
- * (zeros, and left out of the mix sum); -D, -g and -e make the mix ports carry
+ * (zeros, and left out of the mix sum); -M makes stems mono (their L channel goes into both sides
+ * of the mix sum, their R channel into neither; -c connects stemK_L to TARGET:stemK); -D, -g and
+ * -e make the mix ports carry
  * gain * mix(n - FRAMES) + error(n), where mix(m) is the float sum of the played stems at frame
  * m (0 for m < 0) and error(n) a 1 kHz sine; the stem ports are never affected.  Since testsig
  * is a pure function of n, the delayed mix is simply recomputed from the stems at n - FRAMES
@@ -61,6 +64,7 @@ static float *file_frames;    /* -f: the file's interleaved stereo frames */
 static uint64_t file_len;     /* ... how many */
 static int altered;           /* any of the options below given */
 static unsigned silent_stems; /* bit s: stem s + 1 plays zeros and is left out of the mix */
+static unsigned mono_stems;   /* bit s: stem s + 1 is mono: its L in both sides of the mix */
 static uint32_t mix_delay;    /* -D, frames */
 static float mix_gain = 1.0f; /* -g, linear */
 static double error_amp;      /* -e, linear peak; 0 = none */
@@ -105,10 +109,11 @@ play_altered(float *const bufs[TESTSIG_CHANNELS], uint64_t n0, uint32_t nframes)
             float suml = 0.0f, sumr = 0.0f;
             if (i >= lead) {
                 for (int s = 0; s < TESTSIG_STEMS; s++) {
+                    int rc = mono_stems & (1u << s) ? 2 * s : 2 * s + 1;
                     if (src[2 * s])
                         suml += src[2 * s][i];
-                    if (src[2 * s + 1])
-                        sumr += src[2 * s + 1][i];
+                    if (src[rc])
+                        sumr += src[rc][i];
                 }
             }
             suml *= mix_gain;
@@ -223,6 +228,9 @@ usage(FILE *to)
             "  -d SECONDS stop after this much audio (default 0 = until SIGINT/SIGTERM)\n"
             "  -x LIST    comma-separated stems (1..8) to play as silence; they are also\n"
             "             left out of the mix, which stays the sum of what is played\n"
+            "  -M LIST    comma-separated stems (1..8) that are mono: the mix adds their\n"
+            "             L channel to both mix_L and mix_R (their R to neither), and -c\n"
+            "             connects NAME:stemK_L -> TARGET:stemK (stemK_R stays unconnected)\n"
             "  -e DB      add a 1 kHz sine of peak DB dBFS (e.g. -40) to mix_L and mix_R\n"
             "  -D FRAMES  delay the mix ports by 0..8192 frames (silent before the start)\n"
             "  -g DB      gain on the mix ports only (default 0)\n"
@@ -274,7 +282,13 @@ connect_ports(const char *target, int stems)
         if (c < 2 * TESTSIG_STEMS && c / 2 >= stems)
             continue;
         const char *src = jack_port_name(ports[c]);
-        snprintf(dst, sizeof dst, "%s:%s", target, testsig_channel_name(c));
+        int mono = c < 2 * TESTSIG_STEMS && (mono_stems & (1u << (c / 2)));
+        if (mono && c % 2)
+            continue;
+        if (mono)
+            snprintf(dst, sizeof dst, "%s:stem%d", target, c / 2 + 1);
+        else
+            snprintf(dst, sizeof dst, "%s:%s", target, testsig_channel_name(c));
         if (!jack_port_by_name(client, dst)) {
             fprintf(stderr, "stemcap-testsrc: cannot connect %s -> %s: no such port\n", src, dst);
             rc = -1;
@@ -298,7 +312,7 @@ main(int argc, char **argv)
     char *end;
     long v;
 
-    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:e:D:g:H:f:qh")) != -1) {
+    while ((opt = getopt(argc, argv, "n:m:c:s:d:x:M:e:D:g:H:f:qh")) != -1) {
         switch (opt) {
         case 'n':
             name = optarg;
@@ -331,6 +345,13 @@ main(int argc, char **argv)
         case 'x':
             if (parse_stem_list(optarg, &silent_stems) != 0) {
                 fprintf(stderr, "stemcap-testsrc: -x wants a comma list of stems 1..8\n");
+                return 2;
+            }
+            altered = 1;
+            break;
+        case 'M':
+            if (parse_stem_list(optarg, &mono_stems) != 0) {
+                fprintf(stderr, "stemcap-testsrc: -M wants a comma list of stems 1..8\n");
                 return 2;
             }
             altered = 1;
@@ -420,8 +441,8 @@ main(int argc, char **argv)
             snprintf(err, sizeof err, "%g dBFS at %d Hz", error_db, ERROR_HZ);
         fprintf(stderr,
                 "stemcap-testsrc: mix delayed %" PRIu32 " frames, gain %g dB, error %s; "
-                "silent stems: %s\n",
-                mix_delay, gain_db, err, list[0] ? list : "none");
+                "silent stems: %s; mono stems mask 0x%x\n",
+                mix_delay, gain_db, err, list[0] ? list : "none", mono_stems);
     }
     printf("ready\n");
     fflush(stdout);

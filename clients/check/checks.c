@@ -459,7 +459,8 @@ other_rates(const struct state *st, FILE *out)
     return bad;
 }
 
-/* The stems with another channel count than the mix, into OUT; returns how many. */
+/* The stems with another channel count than the mix, into OUT; returns how many.  A mono stem
+ * fits any mix: it is summed into each of the mix's channels. */
 static size_t
 other_channels(const struct state *st, FILE *out)
 {
@@ -468,7 +469,8 @@ other_channels(const struct state *st, FILE *out)
     for (size_t i = 0; i < st->nfiles; i++) {
         const struct afile *f = &st->files[i];
 
-        if (f->role == ROLE_STEM && f->info.channels != st->mix->info.channels) {
+        if (f->role == ROLE_STEM && f->info.channels != st->mix->info.channels &&
+            f->info.channels != 1) {
             fprintf(out, "%s%s has %d channel%s", bad++ ? ", " : "", f->name, f->info.channels,
                     f->info.channels == 1 ? "" : "s");
         }

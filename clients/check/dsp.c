@@ -110,7 +110,8 @@ file_stats(struct afile *f, sf_count_t pos, sf_count_t lead)
     }
 }
 
-/* sum[] = the stems' block, per channel of the mix (files past their end count as silence). */
+/* sum[] = the stems' block, per channel of the mix (files past their end count as silence); a
+ * mono stem goes into every channel of the mix, as a mix bus pans it to the centre at unity. */
 static void
 sum_stems(const struct state *st, double *sum, sf_count_t n)
 {
@@ -121,6 +122,14 @@ sum_stems(const struct state *st, double *sum, sf_count_t n)
         const struct afile *f = &st->files[k];
 
         if (f->role != ROLE_STEM) {
+            continue;
+        }
+        if (f->info.channels == 1 && ch > 1) {
+            for (sf_count_t i = 0; i < f->got; i++) {
+                for (int c = 0; c < ch; c++) {
+                    sum[i * ch + c] += f->buf[i];
+                }
+            }
             continue;
         }
         for (sf_count_t i = 0; i < f->got * ch; i++) {
@@ -260,10 +269,10 @@ out:
     return rc;
 }
 
-/* out[i] += the sum of F's channels at frame START + i, for i < COUNT (silence outside the
- * file; START may be negative). */
+/* out[i] += GAIN times the sum of F's channels at frame START + i, for i < COUNT (silence
+ * outside the file; START may be negative). */
 static int
-read_mono(struct afile *f, sf_count_t start, sf_count_t count, double *out)
+read_mono(struct afile *f, sf_count_t start, sf_count_t count, double gain, double *out)
 {
     sf_count_t from = start < 0 ? 0 : start;
     sf_count_t end = start + count;
@@ -286,7 +295,7 @@ read_mono(struct afile *f, sf_count_t start, sf_count_t count, double *out)
         }
         for (sf_count_t i = 0; i < f->got; i++) {
             for (int c = 0; c < ch; c++) {
-                out[at + i - start] += f->buf[i * ch + c];
+                out[at + i - start] += gain * f->buf[i * ch + c];
             }
         }
     }
@@ -299,11 +308,15 @@ static int
 load_window(struct state *st, sf_count_t a, sf_count_t w, double *s, double *m, size_t mlen)
 {
     for (size_t k = 0; k < st->nfiles; k++) {
-        if (st->files[k].role == ROLE_STEM && read_mono(&st->files[k], a, w, s) < 0) {
+        struct afile *f = &st->files[k];
+        /* A mono stem is in every channel of the mix: as many times in its mono sum. */
+        double gain = f->info.channels == 1 ? st->mix->info.channels : 1.0;
+
+        if (f->role == ROLE_STEM && read_mono(f, a, w, gain, s) < 0) {
             return -1;
         }
     }
-    return read_mono(st->mix, a - LAG_MAX, (sf_count_t)mlen, m);
+    return read_mono(st->mix, a - LAG_MAX, (sf_count_t)mlen, 1.0, m);
 }
 
 /* The best lag of M against S (W frames) at lags -LAG_MAX..LAG_MAX, with Q (MLEN + 1) as

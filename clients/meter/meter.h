@@ -44,6 +44,7 @@ struct loudness {
 struct strip {
     bool registered;
     bool armed;
+    bool mono; /* one port (its /stemcap/stem names no right port): one bar */
     bool has_levels;
     char name[64];
     struct chan ch[2];
@@ -92,6 +93,7 @@ struct meter {
     bool seen[PROTO_MAX_STEMS + 1];
     char seen_name[PROTO_MAX_STEMS + 1][64];
     bool seen_armed[PROTO_MAX_STEMS + 1];
+    bool seen_mono[PROTO_MAX_STEMS + 1];
 
     /* liveness and subscription */
     int64_t last_rx_ms;

@@ -312,6 +312,11 @@ take_stem(struct meter *mt, const struct oscc_msg *m)
     arg_text(m, 1, mt->seen_name[n], sizeof mt->seen_name[n]);
     arg_int(m, 2, &armed);
     mt->seen_armed[n] = armed != 0;
+    /* A mono stem ([stemN] channels = 1): a left port and no right one. */
+    char l[8] = "", r[8] = "";
+    arg_text(m, 3, l, sizeof l);
+    arg_text(m, 4, r, sizeof r);
+    mt->seen_mono[n] = l[0] && !r[0];
 }
 
 static void
@@ -338,6 +343,7 @@ take_stems_end(struct meter *mt, const struct oscc_msg *m, int64_t now)
         if (s->registered) {
             memcpy(s->name, mt->seen_name[n], sizeof s->name);
             s->armed = mt->seen_armed[n];
+            s->mono = mt->seen_mono[n];
         }
     }
     mt->layout_known = true;

@@ -466,7 +466,7 @@ draw_strip_row(const struct meter *mt, int y, const struct layout *l, const stru
             put_text(y, 3 + l->name_w + 1, 3, s->armed ? red(mt) : A_DIM, s->armed ? "[R]" : "[ ]");
         }
     }
-    put_text(y, l->bar_x - 3, 2, A_DIM, c < 0 ? "LR" : c == 0 ? "L" : "R");
+    put_text(y, l->bar_x - 3, 2, A_DIM, s->mono ? "M" : c < 0 ? "LR" : c == 0 ? "L" : "R");
     chan_view(s, c, &v, &hold);
     b.fill = v.rms;
     b.peak = v.peak;
@@ -536,8 +536,11 @@ draw_strip(const struct meter *mt, int y, const struct layout *l, const struct s
         draw_loud(mt, y, l, s, 0, 1);
         return 1;
     }
+    /* A mono stem: one bar (stemcapd sends its one channel as L and R, its clips in L). */
     draw_strip_row(mt, y, l, s, num, 0);
-    draw_strip_row(mt, y + 1, l, s, num, 1);
+    if (!s->mono) {
+        draw_strip_row(mt, y + 1, l, s, num, 1);
+    }
     draw_loud(mt, y, l, s, 0, 2);
     draw_loud(mt, y + 1, l, s, 1, 2);
     return 2;

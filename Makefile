@@ -81,7 +81,7 @@ $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(B)/tests/testsig.o $(B)/tests
 $(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(B)/tests/testsig.o $(B)/tests/srcclient.o
 $(B)/tests/checktake:       $(B)/tests/testsig.o
 $(B)/tests/stampcheck:      $(B)/tests/testsig.o
-$(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c)
+$(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c daemon/hooks.c)
 $(B)/tests/test_lag:      $(call objs,daemon/lag.c daemon/ring.c daemon/meter.c daemon/log.c)
 $(B)/tests/test_meter:    $(B)/daemon/meter.o
 $(B)/tests/test_pcm:      $(B)/daemon/pcm.o

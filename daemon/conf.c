@@ -50,7 +50,7 @@ enum {
     SEC_STEM1
 };
 
-static const char *const conf_fixed_sections[] = {"jack", "osc",   "capture",   "song", "mix",
+static const char *const conf_fixed_sections[] = {"jack",  "osc",  "capture",   "song", "mix",
                                                   "meter", "null", "mastering", "hooks"};
 
 static const char *const conf_format_names[] = {"wav", "aiff", "w64", NULL};

@@ -154,6 +154,7 @@ ctl_prepare_next(struct ctl *c)
 static void ctl_engine_events(struct ctl *c);
 static void ctl_check_rate(struct ctl *c);
 static void ctl_poll_rules(struct ctl *c);
+static void ctl_poll_alarm(struct ctl *c);
 
 /* Gives up the prepared take.  Returns 0 when it was given up (or there
  * was none), 1 when the real-time thread claimed it first: it is
@@ -443,6 +444,7 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     c->last_failed = rc < 0;
     monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
     monitor_take_end(&c->monitor);
+    ctl_poll_alarm(c); /* one in its last periods: before on_take_end */
     if (rc < 0)
         x.state = "failed";
     ctl_check_alignment(c, t, &x);
@@ -1012,6 +1014,21 @@ ctl_take_gone(const struct take *t, char *why, size_t n)
     return 0;
 }
 
+/* The null alarm of the take, once: logged, pushed, on_null_fail. */
+static void
+ctl_poll_alarm(struct ctl *c)
+{
+    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
+        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
+                 "(threshold %.1f) at frame %lld",
+                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
+                 (long long)c->alarm_frame);
+        c->events |= CTL_EV_ALARM;
+        if (c->cur)
+            ctl_hook(c, HOOKS_NULL_FAIL, c->cur, NULL);
+    }
+}
+
 /* The meters, the mix's alignment and the null alarm of the take. */
 static void
 ctl_poll_meters(struct ctl *c)
@@ -1033,15 +1050,7 @@ ctl_poll_meters(struct ctl *c)
         ctl_poll_rules(c);
     } else
         align_idle(&c->align);
-    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
-        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
-                 "(threshold %.1f) at frame %lld",
-                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
-                 (long long)c->alarm_frame);
-        c->events |= CTL_EV_ALARM;
-        if (c->cur)
-            ctl_hook(c, HOOKS_NULL_FAIL, c->cur, NULL);
-    }
+    ctl_poll_alarm(c);
 }
 
 /* A [mastering] rule a file breaks while it records: logged, and pushed. */

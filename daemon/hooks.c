@@ -31,10 +31,21 @@ static const char *const hooks_names[HOOKS_NEVENTS] = {"take_start", "take_end",
 
 /* The variables a hook gets; inherited ones of these names are dropped. */
 static const char *const hooks_vars[] = {
-    "STEMCAP_EVENT",     "STEMCAP_TAKE",     "STEMCAP_TAKE_DIR", "STEMCAP_SONG",
-    "STEMCAP_SONG_DIR",  "STEMCAP_RATE",     "STEMCAP_FRAMES",   "STEMCAP_DROPPED",
-    "STEMCAP_NULL",      "STEMCAP_NULL_WORST_DBFS",              "STEMCAP_NULL_FRAME",
-    "STEMCAP_STATE",     "STEMCAP_MANIFEST", "STEMCAP_ENDED_BY", "STEMCAP_ERROR",
+    "STEMCAP_EVENT",
+    "STEMCAP_TAKE",
+    "STEMCAP_TAKE_DIR",
+    "STEMCAP_SONG",
+    "STEMCAP_SONG_DIR",
+    "STEMCAP_RATE",
+    "STEMCAP_FRAMES",
+    "STEMCAP_DROPPED",
+    "STEMCAP_NULL",
+    "STEMCAP_NULL_WORST_DBFS",
+    "STEMCAP_NULL_FRAME",
+    "STEMCAP_STATE",
+    "STEMCAP_MANIFEST",
+    "STEMCAP_ENDED_BY",
+    "STEMCAP_ERROR",
     "JOURNAL_STREAM", /* its stderr is a pipe to the daemon, not the journal */
 };
 
@@ -330,7 +341,7 @@ hooks_spawn(struct hooks_child *k)
     pfd[1] = hooks_high_fd(pfd[1]);
     sigemptyset(&none);
     sigemptyset(&dfl);
-    static const int sigs[] = {SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGCHLD,
+    static const int sigs[] = {SIGPIPE, SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGCHLD,
                                SIGUSR1, SIGUSR2, SIGALRM, SIGTTIN, SIGTTOU};
     for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
         sigaddset(&dfl, sigs[i]);
@@ -388,8 +399,7 @@ hooks_flush_line(struct hooks_child *k)
     for (size_t i = 0; i < k->nline; i++)
         if ((unsigned char)k->line[i] < 0x20 || k->line[i] == 0x7F)
             k->line[i] = k->line[i] == '\t' ? ' ' : '?';
-    log_info("hook on_%s[%ld]: %.*s", hooks_names[k->event], (long)k->pid, (int)k->nline,
-             k->line);
+    log_info("hook on_%s[%ld]: %.*s", hooks_names[k->event], (long)k->pid, (int)k->nline, k->line);
     k->nline = 0;
 }
 
@@ -436,8 +446,8 @@ hooks_ended(struct hooks_child *k, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         log_info("%s exited with status 0 after %.2f s", hooks_who(k), took);
     else if (WIFEXITED(status))
-        log_warn("%s exited with status %d after %.2f s%s", hooks_who(k), WEXITSTATUS(status),
-                 took, k->signalled ? ", terminated for its timeout" : "");
+        log_warn("%s exited with status %d after %.2f s%s", hooks_who(k), WEXITSTATUS(status), took,
+                 k->signalled ? ", terminated for its timeout" : "");
     else if (WIFSIGNALED(status))
         log_warn("%s killed by signal %d (%s) after %.2f s%s", hooks_who(k), WTERMSIG(status),
                  strsignal(WTERMSIG(status)), took,

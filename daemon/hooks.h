@@ -55,7 +55,7 @@ struct hooks_child {
     double started; /* the timeout (of when it was queued) runs from here */
     double term_at; /* when SIGTERM was sent */
     int signalled;  /* 0, 1: SIGTERM sent, 2: SIGKILL too */
-    int out;                 /* read end of its stdout/stderr pipe, -1 when closed */
+    int out;        /* read end of its stdout/stderr pipe, -1 when closed */
     char line[HOOKS_LINE_MAX];
     size_t nline;
 };

@@ -1183,7 +1183,8 @@ test_hooks(void)
     CHECK_STR_EQ(a.argv[0], "/bin/echo");
     CHECK_STR_EQ(a.argv[2], "b");
     CHECK(a.argv[3] == NULL);
-    CHECK_INT_EQ(hooks_split("p 'a \"b\" $c' \"d 'e' \\\" \\$f \\n\" g\\ h\\;i '' \"\"", &a, why), 0);
+    CHECK_INT_EQ(hooks_split("p 'a \"b\" $c' \"d 'e' \\\" \\$f \\n\" g\\ h\\;i '' \"\"", &a, why),
+                 0);
     CHECK_INT_EQ(a.argc, 6);
     CHECK_STR_EQ(a.argv[1], "a \"b\" $c");
     CHECK_STR_EQ(a.argv[2], "d 'e' \" $f \\n");

@@ -18,6 +18,7 @@ BINDIR   := $(PREFIX)/bin
 SBINDIR  := $(PREFIX)/bin
 MANDIR   := $(PREFIX)/share/man
 DOCDIR   := $(PREFIX)/share/doc/stemcap
+HOOKDIR  := $(PREFIX)/share/stemcap/hooks
 APPDIR   := $(PREFIX)/share/applications
 CONFDIR  ?= /etc/stemcap
 UNITDIR  ?= $(PREFIX)/lib/systemd/system
@@ -81,7 +82,7 @@ $(B)/tests/stemcap-testsrc: $(B)/tests/testsrc.o $(B)/tests/testsig.o $(B)/tests
 $(B)/tests/stemcap-testdaw: $(B)/tests/testdaw.o $(B)/tests/testsig.o $(B)/tests/srcclient.o
 $(B)/tests/checktake:       $(B)/tests/testsig.o
 $(B)/tests/stampcheck:      $(B)/tests/testsig.o
-$(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c)
+$(B)/tests/test_conf:     $(call objs,daemon/conf.c daemon/log.c daemon/acl.c daemon/hooks.c)
 $(B)/tests/test_lag:      $(call objs,daemon/lag.c daemon/ring.c daemon/meter.c daemon/log.c)
 $(B)/tests/test_meter:    $(B)/daemon/meter.o
 $(B)/tests/test_pcm:      $(B)/daemon/pcm.o
@@ -169,6 +170,8 @@ install: $(PROGS)
 	install -m 644 man/stemcap.ini.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 644 man/stemcapd.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 config/stemcap.ini $(DESTDIR)$(DOCDIR)/stemcap.ini.example
+	install -d $(DESTDIR)$(HOOKDIR)
+	install -m 755 config/hooks/check-take $(DESTDIR)$(HOOKDIR)/
 	install -m 644 README.md $(DESTDIR)$(DOCDIR)/
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(USERUNITDIR) $(DESTDIR)$(CONFDIR)
 	sed 's#/usr/local/bin/#$(BINDIR)/#' systemd/stemcapd.service >$(DESTDIR)$(UNITDIR)/stemcapd.service
@@ -186,6 +189,8 @@ uninstall:
 	      $(DESTDIR)$(MANDIR)/man1/stemcap-check.1 $(DESTDIR)$(MANDIR)/man5/stemcap.ini.5 \
 	      $(DESTDIR)$(MANDIR)/man8/stemcapd.8
 	rm -rf $(DESTDIR)$(DOCDIR)
+	rm -f $(DESTDIR)$(HOOKDIR)/check-take
+	-rmdir $(DESTDIR)$(HOOKDIR) $(DESTDIR)$(PREFIX)/share/stemcap 2>/dev/null
 	rm -f $(DESTDIR)$(UNITDIR)/stemcapd.service $(DESTDIR)$(USERUNITDIR)/stemcapd.service
 	rm -f $(DESTDIR)$(APPDIR)/stemcapd.desktop
 

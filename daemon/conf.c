@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "acl.h"
+#include "hooks.h"
 #include "log.h"
 #include "naming.h"
 
@@ -32,6 +33,7 @@ enum {
     SEC_NULL,
     SEC_MONITOR,
     SEC_MASTERING,
+    SEC_HOOKS,
     SEC_STEM1
 };
 
@@ -53,8 +55,8 @@ struct conf_ctx {
     int right_line[CONF_MAX_STEMS]; /* ... its connect_right */
 };
 
-static const char *const conf_fixed_sections[] = {"jack",  "osc",  "capture", "song",     "mix",
-                                                  "meter", "null", "monitor", "mastering"};
+static const char *const conf_fixed_sections[] = {"jack",  "osc",  "capture", "song",      "mix",
+                                                  "meter", "null", "monitor", "mastering", "hooks"};
 
 static const char *const conf_format_names[] = {"wav", "aiff", "w64", NULL};
 static const char *const conf_sample_names[] = {"pcm16", "pcm24", "pcm32", "float", "double", NULL};
@@ -176,6 +178,20 @@ static const struct conf_key conf_keys[] = {
     {"mastering", "limited_plr_db", CONF_T_DOUBLE, C(mastering.limited_plr_db), NUM(0, 30),
      CONF_K_LIVE, "8", "a number of dB",
      "the mix looks limited below this peak-to-loudness ratio; 0: off"},
+    {"hooks", "on_take_start", CONF_T_CMD, C(hooks.on_take_start), NUM(0, 0),
+     CONF_K_UNSET_E | CONF_K_LIVE, "", NULL, "command run when a take starts; empty: none"},
+    {"hooks", "on_take_end", CONF_T_CMD, C(hooks.on_take_end), NUM(0, 0),
+     CONF_K_UNSET_E | CONF_K_LIVE, "", NULL,
+     "command run when a take has ended and its manifest is written; empty: none"},
+    {"hooks", "on_null_fail", CONF_T_CMD, C(hooks.on_null_fail), NUM(0, 0),
+     CONF_K_UNSET_E | CONF_K_LIVE, "", NULL,
+     "command run once per take when its null test first fails; empty: none"},
+    {"hooks", "on_error", CONF_T_CMD, C(hooks.on_error), NUM(0, 0), CONF_K_UNSET_E | CONF_K_LIVE,
+     "", NULL, "command run on an error that stops or prevents a take; empty: none"},
+    {"hooks", "timeout_s", CONF_T_DOUBLE, C(hooks.timeout_s), NUM(0.1, 3600), CONF_K_LIVE, "30",
+     "a number of seconds", "a hook still running after this is killed"},
+    {"hooks", "shell", CONF_T_BOOL, C(hooks.shell), NUM(0, 1), CONF_K_LIVE, "false", NULL,
+     "run the hook commands through /bin/sh -c instead of splitting them into words"},
     {"stem", "name", CONF_T_STR, S(name), NUM(0, 0),
      CONF_K_NONEMPTY | CONF_K_NUMBERED | CONF_K_LIVE, NAMING_STEM_FALLBACK, NULL,
      "the stem's name in its file name"},
@@ -613,6 +629,12 @@ conf_set(struct conf_ctx *x, const char *section, const struct conf_key *k, void
             conf_set_str(x, section, k->name, dst, k->size, v, 1);
         return;
     }
+    case CONF_T_CMD: /* "": none */
+        if (*v && hooks_split(v, NULL, why) < 0)
+            conf_err(x, section, k->name, "%s", why);
+        else
+            conf_set_str(x, section, k->name, dst, k->size, v, 1);
+        return;
     case CONF_T_SONG:
         if (conf_song_set(&x->c->song, k->name, v, why) < 0)
             conf_err(x, section, k->name, "%s", why);

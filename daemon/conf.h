@@ -45,6 +45,17 @@ struct conf_mastering {
     double limited_plr_db;   /* the mix's PLR below this looks limited; 0: off */
 };
 
+/* [hooks]: commands run on take events (hooks.c). */
+#define CONF_HOOK_MAX 256 /* a command, bytes incl. NUL (a config line holds less) */
+struct conf_hooks {
+    char on_take_start[CONF_HOOK_MAX];
+    char on_take_end[CONF_HOOK_MAX];
+    char on_null_fail[CONF_HOOK_MAX];
+    char on_error[CONF_HOOK_MAX];
+    double timeout_s; /* a hook still running after this is killed */
+    int shell;        /* run the commands as /bin/sh -c COMMAND */
+};
+
 /* [song]: delivery metadata. */
 struct conf_song {
     char title[CONF_NAME_MAX];
@@ -98,6 +109,8 @@ struct conf {
     char monitor_connect[4][CONF_PORT_MAX]; /* residual_L, residual_R, sum_L, sum_R */
     /* [mastering]: the delivery rules each take is judged by */
     struct conf_mastering mastering;
+    /* [hooks] */
+    struct conf_hooks hooks;
     /* [stem1] .. [stem8] */
     struct conf_stem stem[CONF_MAX_STEMS];
 };
@@ -114,6 +127,7 @@ enum conf_type {
     CONF_T_ENUM,   /* int: the index of the value in `names` */
     CONF_T_SONG,   /* a [song] key: conf_song_set() validates */
     CONF_T_ACL,    /* an address list (acl.h) */
+    CONF_T_CMD,    /* a command line, quotes balanced (hooks_split) */
 };
 #define CONF_K_NONEMPTY 1  /* a string that must not be empty */
 #define CONF_K_UNSET_0  2  /* conf_to_ini: 0 is "not set", written as a comment */

@@ -102,9 +102,59 @@ ctl_prepare(struct ctl *c)
     return 0;
 }
 
+/* Runs the [hooks] command of EV about take T (NULL: none concerned); TEXT is on_error's
+ * message. */
+static void
+ctl_hook(struct ctl *c, enum hooks_event ev, const struct take *t, const char *text)
+{
+    struct hooks_info in = {.song = c->conf.song.title, .null_frame = -1, .error = text};
+    char manifest[PATH_MAX + 16];
+
+    if (t) {
+        int live = c->recording && t == c->cur;
+        in.take = t->number;
+        in.take_dir = t->dir;
+        in.song = t->meta.title;
+        in.rate = t->rate;
+        in.frames = live ? atomic_load(&c->engine.take_frames) : t->frames;
+        in.dropped = live ? atomic_load(&c->engine.take_dropped) : t->dropped;
+        if (ev != HOOKS_TAKE_START && c->monitor_up) { /* the manifest's null.flagged */
+            struct monitor_null n;
+            monitor_null(&c->monitor, &n);
+            in.null = n.flagged ? "FAIL" : "PASS";
+            in.null_worst_db = n.worst_db;
+            if (ev == HOOKS_NULL_FAIL)
+                in.null_frame = n.first_frame;
+        }
+        if (ev == HOOKS_TAKE_END) {
+            snprintf(manifest, sizeof manifest, "%s/manifest.json", t->dir);
+            in.manifest = manifest;
+            in.ended_by = t->ended_by;
+            in.state = c->last_failed ? "failed" : "complete";
+        }
+    }
+    hooks_run(&c->hooks, ev, &in);
+}
+
+/* Following the transport: the next take, prepared in advance; when it cannot be, the operator
+ * learns it now (log, on_error), not when the transport starts. */
+static void
+ctl_prepare_next(struct ctl *c)
+{
+    char text[CTL_REASON_MAX];
+
+    if (ctl_prepare(c) == 0)
+        return;
+    snprintf(text, sizeof text, "following the transport, but the next take cannot be prepared: %s",
+             log_last_error());
+    log_error("following the transport, but the next take cannot be prepared");
+    ctl_hook(c, HOOKS_ERROR, NULL, text);
+}
+
 static void ctl_engine_events(struct ctl *c);
 static void ctl_check_rate(struct ctl *c);
 static void ctl_poll_rules(struct ctl *c);
+static void ctl_poll_alarm(struct ctl *c);
 
 /* Gives up the prepared take.  Returns 0 when it was given up (or there
  * was none), 1 when the real-time thread claimed it first: it is
@@ -153,8 +203,8 @@ ctl_refresh_next(struct ctl *c)
 {
     if (!c->next || ctl_withdraw(c))
         return; /* none, or claimed: the loop prepares the next one */
-    if (c->following && ctl_prepare(c) < 0)
-        log_error("following the transport, but the next take cannot be prepared");
+    if (c->following)
+        ctl_prepare_next(c);
 }
 
 /* [mastering] lead_in_seconds for the real-time thread, in frames. */
@@ -366,8 +416,9 @@ ctl_on_start(struct ctl *c, const struct engine_event *ev)
     log_info("take %d of '%s' recording: %d files in %s, transport frame %llu", t->number,
              t->meta.title, t->nfiles, t->dir, (unsigned long long)t->tframe);
     c->events |= CTL_EV_STATUS;
-    if (c->following && ctl_prepare(c) < 0)
-        log_error("following the transport, but the next take cannot be prepared");
+    ctl_hook(c, HOOKS_TAKE_START, t, NULL);
+    if (c->following)
+        ctl_prepare_next(c);
 }
 
 /* The take ended (END event, or the server went away: tail unknown);
@@ -407,6 +458,7 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
     c->last_failed = rc < 0;
     monitor_update(&c->monitor, ctl_now()); /* the take's last periods */
     monitor_take_end(&c->monitor);
+    ctl_poll_alarm(c); /* one in its last periods: before on_take_end */
     if (rc < 0)
         x.state = "failed";
     ctl_check_alignment(c, t, &x);
@@ -428,6 +480,13 @@ ctl_on_end(struct ctl *c, uint64_t tail, const char *why)
              (unsigned long long)t->late_reads, t->repeats, (unsigned long long)t->torn_frames,
              rc < 0 ? ", WITH ERRORS (see above)" : "");
     c->events |= CTL_EV_STATUS;
+    ctl_hook(c, HOOKS_TAKE_END, t, NULL);
+    if (rc < 0 && !t->fault[0]) { /* a fault that stopped it went to on_error already */
+        char text[CTL_REASON_MAX];
+        snprintf(text, sizeof text, "take %d ended with errors writing its files (see the log)",
+                 t->number);
+        ctl_hook(c, HOOKS_ERROR, t, text);
+    }
 }
 
 static const char *
@@ -507,6 +566,7 @@ ctl_init(struct ctl *c, const struct conf *conf, int notify_fd)
     memset(c, 0, sizeof *c);
     c->conf = *conf;
     c->notify_fd = notify_fd;
+    hooks_init(&c->hooks, &conf->hooks);
     c->rootfd = -1;
     c->slot[0].dirfd = c->slot[0].songfd = c->slot[1].dirfd = c->slot[1].songfd = -1;
     if (take_check_format(conf) < 0)
@@ -571,6 +631,7 @@ ctl_shutdown(struct ctl *c)
     if (c->rootfd >= 0)
         close(c->rootfd);
     c->rootfd = -1;
+    hooks_shutdown(&c->hooks); /* on_take_end of the last take too */
 }
 
 int
@@ -586,8 +647,11 @@ ctl_start(struct ctl *c, char *why)
     if (ctl_server_gone(c))
         return ctl_fail(why, "not connected to a JACK server");
     ctl_check_rate(c);
-    if (ctl_prepare(c) < 0)
-        return ctl_fail(why, "%s", log_last_error());
+    if (ctl_prepare(c) < 0) {
+        ctl_fail(why, "%s", log_last_error());
+        ctl_hook(c, HOOKS_ERROR, NULL, why);
+        return -1;
+    }
     atomic_store_explicit(&e->start_req, 1, memory_order_release);
     if (ctl_wait(c, ctl_is_recording) < 0) {
         atomic_store(&e->start_req, 0);
@@ -595,7 +659,10 @@ ctl_start(struct ctl *c, char *why)
             ctl_engine_events(c); /* it started after all */
         if (!c->recording) {
             log_error("JACK did not run a cycle within %d ms; no take started", CTL_ACK_TIMEOUT_MS);
-            return ctl_fail(why, "JACK did not run a cycle within %d ms", CTL_ACK_TIMEOUT_MS);
+            ctl_fail(why, "JACK did not run a cycle within %d ms; no take started",
+                     CTL_ACK_TIMEOUT_MS);
+            ctl_hook(c, HOOKS_ERROR, NULL, why);
+            return -1;
         }
     }
     return 0;
@@ -792,6 +859,8 @@ ctl_reload(struct ctl *c, const struct conf *n)
     memcpy(o->mix_connect, n->mix_connect, sizeof o->mix_connect);
     o->min_free_mb = n->min_free_mb;
     o->mastering = n->mastering;
+    o->hooks = n->hooks;
+    hooks_configure(&c->hooks, &o->hooks);
     ctl_set_lead_in(c);
     if (c->engine_up)
         engine_connect(&c->engine, o, 1);
@@ -871,8 +940,8 @@ ctl_engine_retry(struct ctl *c)
     align_init(&c->align, &c->conf, &c->engine, &c->monitor, &c->writer);
     writer_set_ring(&c->writer, &c->engine.ring);
     log_info("JACK server back: ports registered again, connections restored");
-    if (c->following && ctl_prepare(c) < 0)
-        log_error("following the transport, but the next take cannot be prepared");
+    if (c->following)
+        ctl_prepare_next(c);
     c->events |= CTL_EV_STATUS;
 }
 
@@ -915,8 +984,8 @@ ctl_check_rate(struct ctl *c)
              "%u Hz",
              old, sr, sr);
     c->events |= CTL_EV_STATUS;
-    if (c->following && ctl_prepare(c) < 0)
-        log_error("following the transport, but the next take cannot be prepared");
+    if (c->following)
+        ctl_prepare_next(c);
 }
 
 /* Whether the recording take's files can no longer be reached: its folder
@@ -961,6 +1030,21 @@ ctl_take_gone(const struct take *t, char *why, size_t n)
     return 0;
 }
 
+/* The null alarm of the take, once: logged, pushed, on_null_fail. */
+static void
+ctl_poll_alarm(struct ctl *c)
+{
+    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
+        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
+                 "(threshold %.1f) at frame %lld",
+                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
+                 (long long)c->alarm_frame);
+        c->events |= CTL_EV_ALARM;
+        if (c->cur)
+            ctl_hook(c, HOOKS_NULL_FAIL, c->cur, NULL);
+    }
+}
+
 /* The meters, the mix's alignment and the null alarm of the take. */
 static void
 ctl_poll_meters(struct ctl *c)
@@ -982,13 +1066,7 @@ ctl_poll_meters(struct ctl *c)
         ctl_poll_rules(c);
     } else
         align_idle(&c->align);
-    if (monitor_take_alarm(&c->monitor, &c->alarm_db, &c->alarm_frame)) {
-        log_warn("take %d: NULL FAILED: the stems do not sum to the mix: residual %.1f dBFS "
-                 "(threshold %.1f) at frame %lld",
-                 c->cur ? c->cur->number : 0, c->alarm_db, c->conf.null_threshold_db,
-                 (long long)c->alarm_frame);
-        c->events |= CTL_EV_ALARM;
-    }
+    ctl_poll_alarm(c);
 }
 
 /* A [mastering] rule a file breaks while it records: logged, and pushed. */
@@ -1050,10 +1128,15 @@ ctl_poll_rules(struct ctl *c)
 static void
 ctl_poll_server_gone(struct ctl *c)
 {
+    char text[CTL_REASON_MAX];
+
     if (c->recording) {
         log_error("JACK server went away during take %d; finishing the take", c->cur->number);
+        snprintf(text, sizeof text, "the JACK server went away during take %d", c->cur->number);
+        ctl_hook(c, HOOKS_ERROR, c->cur, text);
         ctl_on_end(c, 0, "JACK server gone");
-    }
+    } else
+        ctl_hook(c, HOOKS_ERROR, NULL, "the JACK server went away");
     if (c->next) {
         /* Nobody can claim it any more. */
         atomic_store(&c->engine.next_take, 0);
@@ -1077,6 +1160,7 @@ ctl_fail_take(struct ctl *c, const char *fault, const char *text, const char *st
     snprintf(t->fault, sizeof t->fault, "%s", fault);
     snprintf(c->error_text, sizeof c->error_text, "take %d %s", t->number, text);
     c->events |= CTL_EV_ERROR;
+    ctl_hook(c, HOOKS_ERROR, t, c->error_text);
     if (c->following) {
         log_error("no longer following the transport after %s", after);
         ctl_follow(c, 0, why);
@@ -1133,6 +1217,7 @@ ctl_poll_graph(struct ctl *c)
 void
 ctl_poll(struct ctl *c)
 {
+    hooks_poll(&c->hooks);
     if (!c->engine_up) {
         ctl_engine_retry(c);
         return;

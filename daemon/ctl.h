@@ -12,6 +12,7 @@
 #include "conf.h"
 #include "manifest.h"
 #include "engine.h"
+#include "hooks.h"
 #include "monitor.h"
 #include "take.h"
 #include "writer.h"
@@ -42,6 +43,7 @@ struct ctl {
     struct monitor monitor;
     int monitor_up;
     struct align align; /* the mix's alignment */
+    struct hooks hooks; /* [hooks]: commands run on take events */
 
     unsigned events;                 /* CTL_EV_* since the front end last looked */
     unsigned arm_changed;            /* bit per stem (0-based) */

@@ -66,7 +66,7 @@ FUZZ_COMMON_OBJ := $(addprefix $(FUZZ_OBJ)/common/,naming.o protocol.o audiohdr.
 FUZZ_OSC_OBJ  := $(FUZZ_OBJ)/tests/fuzz_osc.o $(FUZZ_DAEMON_SRC:%.c=$(FUZZ_OBJ)/%.o) \
                  $(FUZZ_COMMON_OBJ)
 FUZZ_CONF_OBJ := $(FUZZ_OBJ)/tests/fuzz_conf.o $(FUZZ_COMMON_OBJ) \
-                 $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o acl.o)
+                 $(addprefix $(FUZZ_OBJ)/daemon/,conf.o log.o acl.o hooks.o)
 FUZZ_HDR_OBJ  := $(FUZZ_OBJ)/tests/fuzz_hdr.o $(FUZZ_OBJ)/common/audiohdr.o
 FUZZ_RECOVER_OBJ := $(FUZZ_OBJ)/tests/fuzz_recover.o $(FUZZ_COMMON_OBJ) \
                     $(addprefix $(FUZZ_OBJ)/daemon/,recover.o jsonfile.o log.o)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Disk full during a take: the take ends cleanly at the failure, every file
 # valid and complete up to the same frame, the error logged and pushed over
-# OSC; the daemon keeps running and answering, and refuses the next take
-# while free space is below [capture] min_free_mb.  Uses a 3 MB tmpfs.
+# OSC (and given to [hooks] on_error); the daemon keeps running and answering,
+# and refuses the next take while free space is below [capture] min_free_mb.
+# Uses a 3 MB tmpfs.
 . "$(dirname "$0")/lib.sh"
 t_init diskfull
 mkdir -p "$T/full"
@@ -19,7 +20,11 @@ min_free_mb = 1" t_conf "$T/d.ini" <<CONF
 [song]
 title = Full
 $(t_stems_conf A B)
+[hooks]
+on_error = $T/on-error.sh
 CONF
+printf '#!/bin/sh\necho "$STEMCAP_EVENT|${STEMCAP_TAKE:-}|$STEMCAP_ERROR" >>"%s"\n' "$T/errors.log" >"$T/on-error.sh"
+chmod +x "$T/on-error.sh"
 sed -i "s#^dir = .*#dir = $T/full/takes#" "$T/d.ini"
 t_daemon "$T/d.ini"
 # (-k: enough messages for the feedback, the loudness pushes included, until the error)
@@ -42,4 +47,7 @@ check_rt '[ $rc = 0 ]' "every file valid, complete and equal up to the failure (
 check 'grep -q "\"state\": \"failed\"" "$dir/manifest.json"' "manifest.json says failed"
 out=$(R -m /stemcap/start)
 check 'echo "$out" | grep -q "^/stemcap/error .*MB free"' "the next start is refused for lack of space: $(echo "$out" | cut -c1-120)"
+t_wait 50 grep -q "MB free" "$T/errors.log"
+check 'grep -q "^error|1|take 1 stopped by a write error" "$T/errors.log"' "on_error ran for the write error: $(head -1 "$T/errors.log" | cut -c1-100)"
+check 'grep -q "^error||only [0-9]* MB free in .*no take started" "$T/errors.log"' "and for the refused start: $(sed -n 2p "$T/errors.log" | cut -c1-100)"
 t_done

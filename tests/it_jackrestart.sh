@@ -3,7 +3,7 @@
 # what was captured, the daemon stays up ("offline") and retries the server
 # with back-off; when the server returns it registers its ports again,
 # restores the configured connections when the source reappears, and
-# records again.
+# records again.  [hooks] on_error and on_take_end hear of the crash.
 . "$(dirname "$0")/lib.sh"
 t_init jackrestart
 t_jackd
@@ -12,7 +12,12 @@ EXTRA_CAPTURE="sample_format = float" t_conf "$T/j.ini" <<CONF
 [song]
 title = Crash
 $(t_stems_conf A B C D E F G H)
+[hooks]
+on_error = $T/hook.sh
+on_take_end = $T/hook.sh
 CONF
+printf '#!/bin/sh\necho "$STEMCAP_EVENT|${STEMCAP_TAKE:-}|${STEMCAP_ERROR:-}${STEMCAP_ENDED_BY:-}" >>"%s"\n' "$T/hooks.log" >"$T/hook.sh"
+chmod +x "$T/hook.sh"
 t_daemon "$T/j.ini"
 files() { args=(); local i=0 s; for s in A B C D E F G H; do args+=("$1/Crash - $s.wav:$((2 * i)),$((2 * i + 1))"); i=$((i + 1)); done; args+=("$1/Crash - Mix.wav:16,17"); }
 
@@ -30,6 +35,7 @@ files "$dir"
 rc=$?
 check_rt '[ $rc = 0 ]' "the take was finalised from what was captured: 9 valid files of one length ($(tail -1 "$T/c1.out"))"
 check 'grep -q "\"state\": \"complete\"" "$dir/manifest.json"' "its manifest is complete"
+check 'grep -qx "error|1|the JACK server went away during take 1" "$T/hooks.log" && grep -qx "take_end|1|JACK server gone" "$T/hooks.log"' "on_error and on_take_end ran: $(tr '\n' ';' <"$T/hooks.log")"
 check 'R -m /stemcap/start | grep -q "^/stemcap/error .*not connected to a JACK server"' "a start while offline is refused with the reason"
 
 # The server comes back; so does the source.

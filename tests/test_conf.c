@@ -2,6 +2,7 @@
  * a temporary directory, including the exact "FILE:LINE: [section] key:"
  * form of every error message. */
 #include "conf.h"
+#include "hooks.h"
 #include "unit.h"
 
 #include <dirent.h>
@@ -1190,6 +1191,55 @@ test_documented_keys(void)
     }
 }
 
+/* [hooks]: commands checked at load (quotes), split into words without any expansion. */
+static void
+test_hooks(void)
+{
+    struct conf c;
+    struct hooks_argv a;
+    char why[256];
+
+    conf_defaults(&c);
+    CHECK_STR_EQ(c.hooks.on_take_end, "");
+    CHECK(c.hooks.timeout_s == 30.0);
+    CHECK_INT_EQ(c.hooks.shell, 0);
+    GOOD(&c, "[hooks]\non_take_end = /x/check 'a b' \"$HOME;x\" c\\ d\ntimeout_s = 1.5\n"
+             "shell = true\n");
+    CHECK_STR_EQ(c.hooks.on_take_end, "/x/check 'a b' \"$HOME;x\" c\\ d");
+    CHECK(c.hooks.timeout_s == 1.5);
+    CHECK_INT_EQ(c.hooks.shell, 1);
+    BAD("[hooks]\non_take_end = /x/check 'a b\n",
+        "bad.ini:2: [hooks] on_take_end: unterminated ' quote (from column 10)");
+    BAD("[hooks]\non_error = say \"a\n",
+        "bad.ini:2: [hooks] on_error: unterminated \" quote (from column 5)");
+    BAD("[hooks]\non_null_fail = x\\\n", "bad.ini:2: [hooks] on_null_fail: a backslash at the");
+    BAD("[hooks]\non_take_start = ''\n", "bad.ini:2: [hooks] on_take_start: no program to run");
+    BAD("[hooks]\ntimeout_s = 0\n", "bad.ini:2: [hooks] timeout_s: '0' is not");
+    BAD("[hooks]\ncommand = x\n", "bad.ini:2: [hooks] command: unknown key");
+
+    CHECK_INT_EQ(hooks_split("  /bin/echo   a\tb  ", &a, why), 0);
+    CHECK_INT_EQ(a.argc, 3);
+    CHECK_STR_EQ(a.argv[0], "/bin/echo");
+    CHECK_STR_EQ(a.argv[2], "b");
+    CHECK(a.argv[3] == NULL);
+    CHECK_INT_EQ(hooks_split("p 'a \"b\" $c' \"d 'e' \\\" \\$f \\n\" g\\ h\\;i '' \"\"", &a, why),
+                 0);
+    CHECK_INT_EQ(a.argc, 6);
+    CHECK_STR_EQ(a.argv[1], "a \"b\" $c");
+    CHECK_STR_EQ(a.argv[2], "d 'e' \" $f \\n");
+    CHECK_STR_EQ(a.argv[3], "g h;i");
+    CHECK_STR_EQ(a.argv[4], "");
+    CHECK_STR_EQ(a.argv[5], "");
+    CHECK_INT_EQ(hooks_split("'a'\"b\"c", &a, why), 0);
+    CHECK_INT_EQ(a.argc, 1);
+    CHECK_STR_EQ(a.argv[0], "abc");
+    char many[2 * HOOKS_MAX_ARGS + 8] = "";
+    for (int i = 0; i <= HOOKS_MAX_ARGS; i++)
+        strcat(many, "x ");
+    CHECK_INT_EQ(hooks_split(many, &a, why), -1);
+    CHECK_STR_EQ(why, "more than 64 words");
+}
+
 int
 main(void)
 {
@@ -1214,6 +1264,7 @@ main(void)
     test_shipped_configs();
     test_man_example();
     test_documented_keys();
+    test_hooks();
     test_save();
     cleanup();
     return unit_summary("test_conf");

@@ -241,47 +241,24 @@ engine_client_metadata(struct engine *e, const char *pretty)
     jack_free(id);
 }
 
+/* Connects our port `ours` with the port named `other` (configured; ""
+ * = none), in the direction of the signal: other -> ours for an input,
+ * ours -> other for an output.  A port that does not exist (yet) is
+ * skipped, said only when `verbose`. */
 static void
-engine_connect_one(struct engine *e, const char *src, int ch, int verbose)
+engine_connect_port(struct engine *e, jack_port_t *ours, const char *other, int output, int verbose)
 {
-    const char *dst;
-    jack_port_t *sp;
-
-    if (!*src || !e->port[ch])
+    if (!*other || !ours)
         return;
-    dst = jack_port_name(e->port[ch]);
-    sp = jack_port_by_name(e->client, src);
-    if (!sp) {
+    const char *me = jack_port_name(ours);
+    const char *src = output ? me : other, *dst = output ? other : me;
+    if (!jack_port_by_name(e->client, other)) {
         if (verbose)
             log_warn("cannot connect %s -> %s: no such port (yet); will connect when it appears",
                      src, dst);
         return;
     }
-    if (jack_port_connected_to(e->port[ch], src))
-        return;
-    int r = jack_connect(e->client, src, dst);
-    if (r == 0)
-        log_info("connected %s -> %s", src, dst);
-    else if (r != EEXIST)
-        log_warn("cannot connect %s -> %s (JACK error %d)", src, dst, r);
-}
-
-/* Our output port `p` -> `dst`, the other way round. */
-static void
-engine_connect_out(struct engine *e, jack_port_t *p, const char *dst, int verbose)
-{
-    const char *src;
-
-    if (!*dst || !p)
-        return;
-    src = jack_port_name(p);
-    if (!jack_port_by_name(e->client, dst)) {
-        if (verbose)
-            log_warn("cannot connect %s -> %s: no such port (yet); will connect when it appears",
-                     src, dst);
-        return;
-    }
-    if (jack_port_connected_to(p, dst))
+    if (jack_port_connected_to(ours, other))
         return;
     int r = jack_connect(e->client, src, dst);
     if (r == 0)
@@ -295,11 +272,11 @@ engine_connect(struct engine *e, const struct conf *c, int verbose)
 {
     for (int s = 0; s < CONF_MAX_STEMS; s++)
         for (int side = 0; side < 2; side++)
-            engine_connect_one(e, c->stem[s].connect[side], 2 * s + side, verbose);
+            engine_connect_port(e, e->port[2 * s + side], c->stem[s].connect[side], 0, verbose);
     for (int side = 0; side < 2; side++)
-        engine_connect_one(e, c->mix_connect[side], ENGINE_MIX_L + side, verbose);
+        engine_connect_port(e, e->port[ENGINE_MIX_L + side], c->mix_connect[side], 0, verbose);
     for (int k = 0; k < ENGINE_NOUT; k++)
-        engine_connect_out(e, e->out[k], c->monitor_connect[k], verbose);
+        engine_connect_port(e, e->out[k], c->monitor_connect[k], 1, verbose);
 }
 
 static int

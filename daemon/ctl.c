@@ -1184,8 +1184,9 @@ ctl_poll_take_faults(struct ctl *c)
     }
     if (c->recording && atomic_load(&c->writer.failed)) {
         char fault[CTL_REASON_MAX];
-        snprintf(fault, sizeof fault, "write error: %s", log_last_error());
-        snprintf(text, sizeof text, "stopped by a write error: %s", log_last_error());
+        const char *msg = writer_fail_msg(&c->writer);
+        snprintf(fault, sizeof fault, "write error: %s", msg);
+        snprintf(text, sizeof text, "stopped by a write error: %s", msg);
         log_error("stopping take %d after a write error", c->cur->number);
         ctl_fail_take(c, fault, text, "write error", "the write error");
     }

@@ -33,9 +33,13 @@ writer_now(void)
 static void
 writer_fail(struct writer *w, struct take *t, struct take_file *f, const char *what)
 {
-    if (!atomic_load(&w->failed))
-        log_error("write error in take %d, '%s/%s': %s; the take stops growing here", t->number,
-                  take_part_dir(t), f->name, what);
+    if (!atomic_load(&w->failed)) {
+        /* for the control thread (log_last_error() is this thread's): set
+         * before `failed`, whose store publishes it */
+        snprintf(w->fail_msg, sizeof w->fail_msg, "'%s/%s': %s", take_part_dir(t), f->name, what);
+        log_error("write error in take %d, %s; the take stops growing here", t->number,
+                  w->fail_msg);
+    }
     atomic_store(&w->failed, 1);
     t->error = 1;
 }
@@ -869,6 +873,12 @@ writer_stop(struct writer *w)
     free(w->pre);
     w->pre = NULL;
     w->running = 0;
+}
+
+const char *
+writer_fail_msg(const struct writer *w)
+{
+    return atomic_load(&w->failed) ? w->fail_msg : "";
 }
 
 unsigned long

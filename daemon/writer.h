@@ -59,6 +59,7 @@ struct writer {
     struct writer_slot slot[WRITER_SLOTS]; /* guarded by lock, but see writer.c */
     int quit;
     atomic_int failed;        /* a write error happened (in the current take) */
+    char fail_msg[512];       /* ... which: written before `failed` is set */
     atomic_uint write_max_us; /* slowest sf_writef since the last reset */
     const char *stall_path;   /* test hook, see writer.c */
     unsigned long iter;       /* loop iterations, guarded by lock */
@@ -101,6 +102,9 @@ void writer_set_ring(struct writer *w, struct ring *ring);
  * at least every 250 ms while alive), the slowest write since the last
  * reset in microseconds, and that reset. */
 unsigned long writer_loops_done(const struct writer *w);
+/* The first write error of the current take ("'folder/file': reason"), ""
+ * while there is none; for the control thread. */
+const char *writer_fail_msg(const struct writer *w);
 unsigned writer_write_max_us(const struct writer *w);
 void writer_reset_stats(struct writer *w);
 /* Stops the thread (every take must be finished or discarded). */

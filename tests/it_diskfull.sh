@@ -38,7 +38,7 @@ check '[ "$(R -m /stemcap/status | cut -d" " -f2)" = s:idle ]' "the take stopped
 check 'R -m /stemcap/ping | grep -q pong' "the daemon keeps running and answering"
 check 'grep -q "No space left on device\|write error" "$T/stemcapd.log"' "the write error is logged: $(grep -m1 -o "write error.*" "$T/stemcapd.log" | cut -c1-100)"
 wait $sub
-check 'grep -q "^/stemcap/error s: s:take 1 stopped by a write error" "$T/sub.out"' "the error is pushed to subscribers"
+check 'grep -q "^/stemcap/error s: s:take 1 stopped by a write error: .*/take-01/.*\.wav.: " "$T/sub.out"' "the error is pushed to subscribers, naming the file and the reason: $(grep -m1 "stopped by a write error" "$T/sub.out" | cut -c1-160)"
 dir="$T/full/takes/Full/take-01"
 args=("$dir/Full - A.wav:0,1" "$dir/Full - B.wav:2,3" "$dir/Full - Mix.wav:16,17")
 "$B/tests/checktake" -m noise -l 0 --min-frames 24000 "${args[@]}" >"$T/check.out" 2>&1

@@ -152,6 +152,7 @@ demo: all
 # The performance benchmark (not part of `make test`): see bench/README.md.
 bench: all
 	bash bench/run.sh
+	bash bench/features.sh
 	bash bench/soak.sh
 
 FORMAT_SRC = $(wildcard daemon/*.[ch] common/*.[ch] clients/*.[ch] clients/*/*.[ch] tests/*.[ch] \

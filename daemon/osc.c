@@ -985,7 +985,7 @@ osc_socket(const char *bind_addr, int type, int port, int *bound)
     }
     int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        log_error("cannot create the OSC %s socket: %s", proto, strerror(errno));
+        log_error("cannot create the OSC socket (%s): %s", proto, strerror(errno));
         return -1;
     }
     /* TCP: a restart need not wait for the old connections' TIME_WAIT. */
@@ -993,7 +993,7 @@ osc_socket(const char *bind_addr, int type, int port, int *bound)
         (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
         (type == SOCK_STREAM && listen(fd, OSC_MAX_TCP) < 0)) {
-        log_error("cannot bind the OSC %s socket to %s port %d: %s", proto, bind_addr, port,
+        log_error("cannot bind the OSC socket (%s) to %s port %d: %s", proto, bind_addr, port,
                   strerror(errno));
         close(fd);
         return -1;

@@ -449,7 +449,7 @@ monitor_level(const struct monitor *m, int ch, struct monitor_level *out)
     for (int side = 0; side < 2; side++) {
         /* A mono stem: its one channel's figures on both sides, but its
          * clipped samples counted once, on the left (sums stay right). */
-        int c = engine_source_ch(m->e, ch + side);
+        int c = m->e ? engine_source_ch(m->e, ch + side) : ch + side; /* no engine yet */
         out->peak_db[side] = meter_db(meter_win_peak(&m->win[c]));
         out->rms_db[side] = meter_db(meter_win_rms(&m->win[c]));
         out->hold_db[side] = meter_db(m->hold[c]);

@@ -434,17 +434,9 @@ main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "m:r:l:M:h", longopts, NULL)) != -1) {
         switch (opt) {
         case 'M':
-            for (const char *p = optarg;;) {
-                char *end;
-                long st = strtol(p, &end, 10);
-                if (end == p || st < 1 || st > TESTSIG_STEMS || (*end && *end != ',')) {
-                    fprintf(stderr, "checktake: -M wants a comma list of stems 1..8\n");
-                    return 2;
-                }
-                mono_stems |= 1u << (st - 1);
-                if (!*end)
-                    break;
-                p = end + 1;
+            if (testsig_stem_list(optarg, &mono_stems) != 0) {
+                fprintf(stderr, "checktake: -M wants a comma list of stems 1..8\n");
+                return 2;
             }
             break;
         case 'm':

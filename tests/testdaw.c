@@ -707,16 +707,9 @@ main(int argc, char **argv)
             break;
         }
         case 'O':
-            for (const char *p = optarg;;) {
-                long st = strtol(p, &end, 10);
-                if (end == p || st < 1 || st > TESTSIG_STEMS || (*end && *end != ',')) {
-                    fprintf(stderr, "stemcap-testdaw: -O wants a comma list of stems 1..8\n");
-                    return 2;
-                }
-                mono_stems |= 1u << (st - 1);
-                if (!*end)
-                    break;
-                p = end + 1;
+            if (testsig_stem_list(optarg, &mono_stems) != 0) {
+                fprintf(stderr, "stemcap-testdaw: -O wants a comma list of stems 1..8\n");
+                return 2;
             }
             break;
         case 'B':

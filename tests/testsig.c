@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TWO_PI 6.283185307179586
@@ -509,6 +510,23 @@ stem_pair(int mode, int stem, uint64_t n, uint32_t rate, float *l, float *r)
     } else {
         *l = noise_sample(2 * stem, n) + 0.0f;
         *r = noise_sample(2 * stem + 1, n) + 0.0f;
+    }
+}
+
+int
+testsig_stem_list(const char *s, unsigned *mask)
+{
+    for (;;) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        if (end == s || v < 1 || v > TESTSIG_STEMS)
+            return -1;
+        *mask |= 1u << (v - 1);
+        if (*end == '\0')
+            return 0;
+        if (*end != ',')
+            return -1;
+        s = end + 1;
     }
 }
 

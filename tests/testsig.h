@@ -58,6 +58,8 @@ float testsig_sine_peak_db(int stem);
 /* Frequency in Hz of sine-mode channel ch (0..15): 100 (ch / 2 + 1) + 50 (ch % 2); 0 otherwise. */
 int testsig_sine_hz(int ch);
 
+/* "3,5" -> bits 2 and 4 of *mask (added to it); -1 on a malformed list or a stem outside 1..8. */
+int testsig_stem_list(const char *s, unsigned *mask);
 /* "noise", "song", "sine" or "stamp" -> TESTSIG_NOISE ... TESTSIG_STAMP; -1 when unknown. */
 int testsig_mode_parse(const char *s);
 /* TESTSIG_NOISE / _SONG / _SINE / _STAMP -> "noise" / "song" / "sine" / "stamp" ("?" when

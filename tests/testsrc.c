@@ -243,24 +243,6 @@ usage(FILE *to)
             "Prints \"ready\" on stdout once active (and connected).\n");
 }
 
-/* "3,5" -> bits 2 and 4 of *mask; -1 on a malformed list or a stem outside 1..8. */
-static int
-parse_stem_list(const char *s, unsigned *mask)
-{
-    for (;;) {
-        char *end;
-        long v = strtol(s, &end, 10);
-        if (end == s || v < 1 || v > TESTSIG_STEMS)
-            return -1;
-        *mask |= 1u << (v - 1);
-        if (*end == '\0')
-            return 0;
-        if (*end != ',')
-            return -1;
-        s = end + 1;
-    }
-}
-
 /* A decibel value within [min, max]; -1 when malformed. */
 static int
 parse_db(const char *s, double min, double max, double *out)
@@ -343,14 +325,14 @@ main(int argc, char **argv)
             }
             break;
         case 'x':
-            if (parse_stem_list(optarg, &silent_stems) != 0) {
+            if (testsig_stem_list(optarg, &silent_stems) != 0) {
                 fprintf(stderr, "stemcap-testsrc: -x wants a comma list of stems 1..8\n");
                 return 2;
             }
             altered = 1;
             break;
         case 'M':
-            if (parse_stem_list(optarg, &mono_stems) != 0) {
+            if (testsig_stem_list(optarg, &mono_stems) != 0) {
                 fprintf(stderr, "stemcap-testsrc: -M wants a comma list of stems 1..8\n");
                 return 2;
             }
